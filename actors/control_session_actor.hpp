@@ -1,0 +1,24 @@
+// One control-socket client: decodes its framed requests, forwards each to the actor it concerns,
+// and streams the replies back. Garbage, truncated or oversized frames end this connection only.
+#pragma once
+
+#include <caf/fwd.hpp>
+
+#include <sys/types.h>
+
+#include "actors/runtime_context.hpp"
+
+namespace dynamod {
+
+struct client_identity {
+  pid_t pid = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+// Spawned linked to `listener`, which traps the exits of its sessions: a session's failure concerns its
+// client only, while the listener going away ends every session.
+caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
+                                 runtime_context_ptr context, caf::actor runtime);
+
+}  // namespace dynamod

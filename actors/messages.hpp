@@ -1,0 +1,64 @@
+// Every message type the runtime's actors exchange, declared once (CAF 0.17: atoms are values).
+// Atoms are at most 10 characters.
+#pragma once
+
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace dynamod {
+
+#define DYNAMOD_ATOM(name, text)                              \
+  using name##_atom = caf::atom_constant<caf::atom(text)>;    \
+  inline constexpr name##_atom name##_atom_v = name##_atom::value;
+
+// I/O bridge (event_loop -> actors)
+DYNAMOD_ATOM(io_ready, "io_ready")  // uint64_t tag, uint32_t epoll events
+DYNAMOD_ATOM(signal, "signal")      // int signo
+
+// Processes
+DYNAMOD_ATOM(watch_pid, "watch_pid")  // reaper: int pid, caf::actor owner -> owner gets child_exit
+DYNAMOD_ATOM(child_exit, "chld_exit") // int pid, int wait_status
+DYNAMOD_ATOM(sigchld, "sigchld")      // reaper: reap what has exited
+
+// Lifecycle
+DYNAMOD_ATOM(start, "start")
+DYNAMOD_ATOM(stop, "stop")
+DYNAMOD_ATOM(restart, "restart")
+DYNAMOD_ATOM(ready, "ready")
+DYNAMOD_ATOM(timeout, "timeout")      // uint64_t generation: timers are cancelled by generation
+DYNAMOD_ATOM(delay_done, "delay_done")
+DYNAMOD_ATOM(stopped, "stopped")
+DYNAMOD_ATOM(stop_all, "stop_all")    // stop every service (shutdown), reply when done
+DYNAMOD_ATOM(shutdown, "shutdown")    // uint8_t power_mode: ask PID 1 to shut down the system
+
+// PID 1 link
+DYNAMOD_ATOM(track, "track")          // int pid: tell PID 1 the pid is a service process
+DYNAMOD_ATOM(untrack, "untrack")
+DYNAMOD_ATOM(reaper, "reaper")        // caf::actor: where the link forwards orphan exits
+DYNAMOD_ATOM(give_up, "give_up")      // std::string: the root supervisor gave up
+
+// Queries (control socket)
+DYNAMOD_ATOM(list, "list")
+DYNAMOD_ATOM(status, "status")
+DYNAMOD_ATOM(tree, "tree")
+
+#undef DYNAMOD_ATOM
+
+// A service incarnation tells its supervisor about each state change, so the facts outlive the
+// incarnation (OTP keeps them in the child spec, not in the child).
+struct service_report {
+  std::string name;
+  std::string state;  // waiting, starting, running, stopping
+  int32_t pid = 0;
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, service_report& x) {
+  return f(caf::meta::type_name("service_report"), x.name, x.state, x.pid, x.detail);
+}
+
+}  // namespace dynamod

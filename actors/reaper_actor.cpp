@@ -1,0 +1,77 @@
+#include "actors/reaper_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <deque>
+#include <sys/wait.h>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+
+namespace dynamod {
+
+struct reaper_state {
+  std::unordered_map<int, caf::actor> owners;
+  // Exits that arrived before their owner registered (a fast-failing child), or of processes nobody
+  // owns (orphans of services that the runtime, as subreaper, inherited). Bounded, oldest dropped.
+  std::unordered_map<int, int> unclaimed;
+  std::deque<int> unclaimed_order;
+  caf::actor pid1_link;
+  uint64_t reaped = 0;
+  static inline const char* name = "reaper";
+};
+
+namespace {
+constexpr size_t kMaxUnclaimed = 4096;
+
+void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
+  auto& st = self->state;
+  auto it = st.owners.find(pid);
+  if (it != st.owners.end()) {
+    self->send(it->second, child_exit_atom_v, pid, status);
+    st.owners.erase(it);
+    if (st.pid1_link) self->send(st.pid1_link, untrack_atom_v, pid);
+    return;
+  }
+  if (st.unclaimed.size() >= kMaxUnclaimed) {
+    st.unclaimed.erase(st.unclaimed_order.front());
+    st.unclaimed_order.pop_front();
+  }
+  if (st.unclaimed.emplace(pid, status).second) st.unclaimed_order.push_back(pid);
+}
+}  // namespace
+
+static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::actor pid1_link) {
+  self->state.pid1_link = std::move(pid1_link);
+  return {
+      [=](sigchld_atom) {
+        for (;;) {
+          int status = 0;
+          const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+          if (pid <= 0) break;
+          ++self->state.reaped;
+          deliver(self, pid, status);
+        }
+      },
+      [=](watch_pid_atom, int pid, caf::actor owner) {
+        auto& st = self->state;
+        auto it = st.unclaimed.find(pid);
+        if (it != st.unclaimed.end()) {
+          self->send(owner, child_exit_atom_v, pid, it->second);
+          st.unclaimed.erase(it);
+          return;
+        }
+        st.owners[pid] = std::move(owner);
+        if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+      },
+      // Forwarded by the PID 1 link: a re-adopted service process was reaped by PID 1.
+      [=](child_exit_atom, int pid, int status) { deliver(self, pid, status); },
+  };
+}
+
+caf::actor spawn_reaper(caf::event_based_actor* parent, caf::actor pid1_link) {
+  return parent->spawn<caf::linked>(reaper_actor, std::move(pid1_link));
+}
+
+}  // namespace dynamod

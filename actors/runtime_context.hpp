@@ -1,0 +1,32 @@
+// What every actor of the runtime may need and nobody owns: fixed at start-up, shared read-only.
+#pragma once
+
+#include <caf/actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace dynamod {
+
+class event_loop;
+class console_status;
+
+struct runtime_paths {
+  std::string config_dir;     // /etc/dynamod
+  std::string state_dir;      // /run/dynamod
+  std::string log_dir;        // /var/log/dynamod
+  std::string control_socket; // <state_dir>/control.sock
+};
+
+struct runtime_context {
+  runtime_paths paths;
+  bool user_mode = false;
+  event_loop* loop = nullptr;         // outlives every actor
+  console_status* console = nullptr;  // boot status lines
+  caf::actor reaper;                  // process exits
+  caf::actor pid1_link;               // may be invalid (not under dynamod-init)
+};
+
+using runtime_context_ptr = std::shared_ptr<const runtime_context>;
+
+}  // namespace dynamod

@@ -1,0 +1,119 @@
+#include "pid1/child_process.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace dynamod::init {
+
+namespace {
+
+constexpr size_t kMaxEnv = 96;
+
+// Builds the child's environment: ours plus `extra` and a default PATH (the kernel gives init none),
+// in a static array (no allocation).
+char* const* child_environment(const char* extra) {
+  static char default_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  static char* env[kMaxEnv + 3];
+  size_t n = 0;
+  bool has_path = false;
+  for (char** e = environ; e && *e && n < kMaxEnv; ++e) {
+    if (std::strncmp(*e, "DYNAMOD_INIT_FD=", 16) == 0) continue;
+    has_path |= std::strncmp(*e, "PATH=", 5) == 0;
+    env[n++] = *e;
+  }
+  if (!has_path) env[n++] = default_path;
+  if (extra) env[n++] = const_cast<char*>(extra);
+  env[n] = nullptr;
+  return env;
+}
+
+// In the child: undo what PID 1 set up for itself.
+void reset_child_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  }
+}
+
+// Forks; the child runs `setup` then execs. An exec failure travels back through a CLOEXEC pipe,
+// so the caller learns it synchronously instead of from a mysterious exit status 127.
+template <class Setup>
+spawn_result fork_exec(const char* path, char* const argv[], char* const envp[], Setup setup) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) < 0) return {-1, errno};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(pipefd[0]);
+    ::close(pipefd[1]);
+    return {-1, err};
+  }
+  if (pid == 0) {
+    ::close(pipefd[0]);
+    reset_child_signals();
+    int err = setup();
+    if (err == 0) {
+      ::execve(path, argv, envp);
+      err = errno;
+    }
+    (void)!::write(pipefd[1], &err, sizeof err);
+    ::_exit(127);
+  }
+  ::close(pipefd[1]);
+  int child_err = 0;
+  ssize_t n;
+  do {
+    n = ::read(pipefd[0], &child_err, sizeof child_err);
+  } while (n < 0 && errno == EINTR);
+  ::close(pipefd[0]);
+  if (n == static_cast<ssize_t>(sizeof child_err)) {
+    int status;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return {-1, child_err};
+  }
+  return {pid, 0};
+}
+
+}  // namespace
+
+spawn_result spawn_runtime(const char* path, int ipc_fd) {
+  char* const argv[] = {const_cast<char*>(path), nullptr};
+  char* const* envp = child_environment("DYNAMOD_INIT_FD=3");
+  return fork_exec(path, argv, envp, [ipc_fd]() -> int {
+    if (::setsid() < 0) return errno;
+    if (ipc_fd == kRuntimeIpcFd) {
+      if (::fcntl(ipc_fd, F_SETFD, 0) < 0) return errno;
+    } else if (::dup2(ipc_fd, kRuntimeIpcFd) < 0) {  // dup2 clears CLOEXEC on the new fd
+      return errno;
+    }
+    return 0;
+  });
+}
+
+spawn_result spawn_emergency_shell(const char* shell) {
+  char* const argv[] = {const_cast<char*>(shell), nullptr};
+  char* const* envp = child_environment("PS1=dynamod-emergency# ");
+  return fork_exec(shell, argv, envp, []() -> int {
+    if (::setsid() < 0) return errno;
+    const int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd < 0) return errno;
+    if (::ioctl(fd, TIOCSCTTY, 1) < 0) return errno;
+    for (int target = 0; target < 3; ++target) {
+      if (::dup2(fd, target) < 0) return errno;
+    }
+    if (fd > 2) ::close(fd);
+    return 0;
+  });
+}
+
+}  // namespace dynamod::init

@@ -1,0 +1,71 @@
+#include "pid1/early_mounts.hpp"
+
+#include <cerrno>
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include "pid1/file_io.hpp"
+#include "pid1/init_log.hpp"
+#include "pid1/mountinfo.hpp"
+
+namespace dynamod::init {
+
+namespace {
+
+struct api_mount {
+  const char* target;
+  const char* fstype;
+  const char* source;
+  unsigned long flags;
+  const char* data;
+  mode_t mode;
+};
+
+// Order matters: /proc first (mountinfo lives there), /dev before /dev/pts and /dev/shm.
+constexpr api_mount kApiMounts[] = {
+    {"/proc", "proc", "proc", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr, 0555},
+    {"/sys", "sysfs", "sysfs", MS_NOSUID | MS_NOEXEC | MS_NODEV, nullptr, 0555},
+    {"/dev", "devtmpfs", "devtmpfs", MS_NOSUID | MS_STRICTATIME, "mode=0755", 0755},
+    {"/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666", 0755},
+    {"/dev/shm", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=1777", 01777},
+    {"/run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755", 0755},
+    {"/sys/fs/cgroup", "cgroup2", "cgroup2", MS_NOSUID | MS_NOEXEC | MS_NODEV, "nsdelegate", 0555},
+};
+
+char g_mountinfo[65536];
+
+bool already_mounted(const api_mount& m) {
+  unsigned long n = 0;
+  const char* info = read_mountinfo(n);
+  // Without /proc there is no mountinfo: only /proc itself can be checked another way.
+  if (n == 0) return false;
+  return is_mount_point(info, n, m.target);
+}
+
+}  // namespace
+
+const char* read_mountinfo(unsigned long& length) {
+  const long n = read_file("/proc/self/mountinfo", g_mountinfo, sizeof g_mountinfo);
+  length = n > 0 ? static_cast<unsigned long>(n) : 0;
+  return g_mountinfo;
+}
+
+void mount_api_filesystems() {
+  for (const api_mount& m : kApiMounts) {
+    if (already_mounted(m)) {
+      log_debug(log_line{} << m.target << " already mounted");
+      continue;
+    }
+    if (const int rc = make_directories(m.target, m.mode); rc < 0) {
+      log_warning(log_line{} << "cannot create " << m.target << ": " << errno_text{-rc});
+    }
+    if (::mount(m.source, m.target, m.fstype, m.flags, m.data) < 0) {
+      const int err = errno;
+      log_warning(log_line{} << "mount " << m.fstype << " on " << m.target << " failed: " << errno_text{err});
+      continue;
+    }
+    log_debug(log_line{} << "mounted " << m.fstype << " on " << m.target);
+  }
+}
+
+}  // namespace dynamod::init

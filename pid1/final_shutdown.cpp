@@ -1,0 +1,190 @@
+#include "pid1/final_shutdown.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pid1/early_mounts.hpp"
+#include "pid1/file_io.hpp"
+#include "pid1/heap_guard.hpp"
+#include "pid1/init_log.hpp"
+#include "pid1/mountinfo.hpp"
+#include "pid1/proc_stat.hpp"
+#include "pid1/random_seed.hpp"
+
+namespace dynamod::init {
+
+using protocol::power_mode;
+
+namespace {
+
+struct linux_dirent64 {
+  ino64_t d_ino;
+  off64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+void reap_all() {
+  int status;
+  while (::waitpid(-1, &status, WNOHANG) > 0) {
+  }
+}
+
+// Counts user processes other than ourselves (kernel threads are children of kthreadd, pid 2).
+// `example` receives one of them for the log. Uses getdents64 directly: opendir allocates.
+int count_processes(char* example, size_t example_capacity) {
+  static char dents[16384];
+  const int dir = ::open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  int count = 0;
+  example[0] = '\0';
+  for (;;) {
+    const long n = ::syscall(SYS_getdents64, dir, dents, sizeof dents);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<linux_dirent64*>(dents + off);
+      off += d->d_reclen;
+      const char* name = d->d_name;
+      if (name[0] < '1' || name[0] > '9') continue;
+      char path[64] = "/proc/";
+      std::strncat(path, name, 20);
+      std::strcat(path, "/stat");
+      char stat[512];
+      const long len = read_file(path, stat, sizeof stat);
+      int pid = 0, ppid = 0;
+      char comm[32];
+      if (len <= 0 || !parse_proc_stat(stat, static_cast<unsigned long>(len), pid, comm, sizeof comm, ppid)) {
+        continue;
+      }
+      if (pid == 1 || pid == ::getpid() || pid == 2 || ppid == 2) continue;
+      if (count == 0) {
+        log_line l;
+        l << comm << " (pid " << pid << ")";
+        const size_t m = l.size() < example_capacity - 1 ? l.size() : example_capacity - 1;
+        std::memcpy(example, l.data(), m);
+        example[m] = '\0';
+      }
+      ++count;
+    }
+  }
+  ::close(dir);
+  return count;
+}
+
+void sleep_ms(unsigned ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
+  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+// Waits until no process is left or `timeout_ms` passed, reaping as it goes. Returns the count left.
+int wait_for_processes(uint32_t timeout_ms) {
+  const uint64_t deadline = monotonic_ms() + timeout_ms;
+  uint64_t next_report = monotonic_ms() + 1000;
+  char example[96];
+  for (;;) {
+    reap_all();
+    const int left = count_processes(example, sizeof example);
+    if (left == 0) return 0;
+    const uint64_t now = monotonic_ms();
+    if (now >= deadline) return left;
+    if (now >= next_report) {
+      log_notice(log_line{} << "waiting for " << left << " process(es) to exit, e.g. " << example << "; "
+                            << "SIGKILL in " << duration_text{deadline - now});
+      next_report = now + 1000;
+    }
+    sleep_ms(20);
+  }
+}
+
+void kill_everything() {
+  log_notice(log_line{} << "sending SIGTERM to all processes");
+  if (::kill(-1, SIGTERM) < 0 && errno != ESRCH) log_warning(log_line{} << "kill(-1, SIGTERM): " << errno_text{errno});
+  // Stopped processes cannot act on SIGTERM until continued.
+  if (::kill(-1, SIGCONT) < 0 && errno != ESRCH) log_debug(log_line{} << "kill(-1, SIGCONT): " << errno_text{errno});
+}
+
+struct mount_list {
+  static constexpr int kMax = 512;
+  char points[kMax][256];
+  int count = 0;
+};
+mount_list g_mounts;
+
+void unmount_all() {
+  unsigned long length = 0;
+  const char* info = read_mountinfo(length);
+  mountinfo_parser parser{info, length};
+  mount_entry e;
+  g_mounts.count = 0;
+  while (parser.next(e) && g_mounts.count < mount_list::kMax) {
+    std::memcpy(g_mounts.points[g_mounts.count++], e.mount_point, sizeof e.mount_point);
+  }
+  log_notice(log_line{} << "unmounting " << g_mounts.count - 1 << " filesystem(s)");
+  for (int i = g_mounts.count - 1; i >= 0; --i) {
+    const char* target = g_mounts.points[i];
+    if (std::strcmp(target, "/") == 0) continue;
+    if (::umount2(target, 0) == 0) {
+      log_debug(log_line{} << "unmounted " << target);
+      continue;
+    }
+    const int err = errno;
+    if (err == EINVAL || err == ENOENT) continue;  // already gone with a parent
+    if (::umount2(target, MNT_DETACH) == 0) {
+      log_notice(log_line{} << "lazily unmounted busy " << target << " (" << errno_text{err} << ")");
+    } else {
+      log_warning(log_line{} << "cannot unmount " << target << ": " << errno_text{errno});
+    }
+  }
+}
+}  // namespace
+
+void finish_shutdown(power_mode mode, const init_options& options, bool container_mode) {
+  kill_everything();
+  int left = wait_for_processes(options.kill_grace_ms);
+  if (left > 0) {
+    log_notice(log_line{} << left << " process(es) ignored SIGTERM; sending SIGKILL");
+    if (::kill(-1, SIGKILL) < 0 && errno != ESRCH) log_warning(log_line{} << "kill(-1, SIGKILL): " << errno_text{errno});
+    left = wait_for_processes(2000);
+    if (left > 0) log_warning(log_line{} << left << " process(es) survived SIGKILL (uninterruptible sleep?)");
+  } else {
+    log_notice(log_line{} << "all processes exited");
+  }
+  log_notice(log_line{} << "heap allocations after start: " << heap_guard_violations());
+
+  if (container_mode) {
+    log_notice(log_line{} << "container " << protocol::to_string(mode) << ": exiting");
+    ::_exit(0);
+  }
+
+  save_random_seed();
+  ::sync();
+  unmount_all();
+  if (::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
+    log_warning(log_line{} << "cannot remount / read-only: " << errno_text{errno});
+  } else {
+    log_notice(log_line{} << "remounted / read-only");
+  }
+  ::sync();
+
+  int cmd = RB_POWER_OFF;
+  if (mode == power_mode::reboot) cmd = RB_AUTOBOOT;
+  if (mode == power_mode::halt) cmd = RB_HALT_SYSTEM;
+  log_notice(log_line{} << "calling reboot(2): " << protocol::to_string(mode));
+  ::reboot(cmd);
+  // Only reached if the kernel refused: stay alive, as PID 1 must.
+  log_error(log_line{} << "reboot(2) failed: " << errno_text{errno} << "; halting here");
+  for (;;) ::pause();
+}
+
+}  // namespace dynamod::init

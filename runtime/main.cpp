@@ -1,0 +1,132 @@
+// dynamod-runtime: the service manager. Started by dynamod-init (PID 1) or, with --user, by anyone.
+#include <caf/all.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <iostream>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "actors/control_listener_actor.hpp"
+#include "actors/exit_reasons.hpp"
+#include "actors/runtime_actor.hpp"
+#include "runtime/config/service_config.hpp"
+#include "runtime/console_status.hpp"
+#include "runtime/io/event_loop.hpp"
+#include "runtime/runtime_options.hpp"
+
+extern char** environ;
+
+using namespace dynamod;
+
+namespace {
+
+std::map<std::string, std::string> environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; *e; ++e) {
+    const char* eq = std::strchr(*e, '=');
+    if (eq) env.emplace(std::string(*e, static_cast<size_t>(eq - *e)), std::string(eq + 1));
+  }
+  return env;
+}
+
+void setup_logging(const runtime_options& opts) {
+  auto logger = spdlog::stderr_logger_mt("dynamod");
+  logger->set_pattern("dynamod-runtime[%P]: %^%l%$: %v");
+  logger->set_level(spdlog::level::from_str(opts.log_level));
+  spdlog::set_default_logger(logger);
+}
+
+int check_config(const std::string& dir) {
+  const loaded_config cfg = load_config_dir(dir);
+  for (const auto& e : cfg.errors) std::cerr << e.describe() << "\n";
+  std::cout << dir << ": " << cfg.services.size() << " service(s) valid, " << cfg.errors.size() << " error(s)\n";
+  return cfg.errors.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  runtime_options opts;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (auto err = parse_runtime_options(args, environment(), ::getuid(), opts)) {
+    std::cerr << "dynamod-runtime: " << *err << "\n" << kRuntimeUsage;
+    return 2;
+  }
+  if (opts.show_help) {
+    std::cout << kRuntimeUsage;
+    return 0;
+  }
+  if (opts.show_version) {
+    std::cout << "dynamod-runtime 0.1.0\n";
+    return 0;
+  }
+  if (!opts.check_dir.empty()) return check_config(opts.check_dir);
+
+  setup_logging(opts);
+  // Signals are read through the event loop's signalfd: block them before any thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  // Orphans of services come to us, not to PID 1 (or the user's session).
+  if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) spdlog::warn("PR_SET_CHILD_SUBREAPER: {}", std::strerror(errno));
+
+  std::error_code ec;
+  std::filesystem::create_directories(opts.paths.state_dir, ec);
+  if (ec) spdlog::error("cannot create state dir {}: {}", opts.paths.state_dir, ec.message());
+
+  const int console_fd = opts.user_mode ? STDOUT_FILENO : ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+  console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO};
+
+  loaded_config cfg = load_config_dir(opts.paths.config_dir);
+  for (const auto& e : cfg.errors) {
+    spdlog::error("{}", e.describe());
+    console.failed("Bad configuration: " + e.describe());
+  }
+
+  runtime_args rargs;
+  rargs.paths = opts.paths;
+  rargs.user_mode = opts.user_mode;
+  rargs.init_fd = opts.init_fd;
+  if (opts.init_fd >= 0) {
+    ::fcntl(opts.init_fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(opts.init_fd, F_SETFL, O_NONBLOCK);
+  }
+  rargs.control_fd = open_control_socket(opts.paths.control_socket);
+  if (rargs.control_fd < 0) {
+    spdlog::error("cannot listen on {}: {}", opts.paths.control_socket, std::strerror(-rargs.control_fd));
+  }
+  for (auto& s : cfg.services) rargs.services.push_back(std::make_shared<const service_config>(std::move(s)));
+
+  int exit_code = 0;
+  {
+    caf::actor_system_config sys_cfg;
+    sys_cfg.set("scheduler.max-threads", 2);
+    sys_cfg.add_error_category(service_exit_category(), render_service_exit);
+    caf::actor_system sys{sys_cfg};
+    event_loop loop;
+    rargs.loop = &loop;
+    rargs.console = &console;
+    auto runtime = spawn_runtime(sys, std::move(rargs));
+    if (!loop.start(signals, runtime)) {
+      spdlog::critical("cannot start the event loop: {}", std::strerror(errno));
+      caf::anon_send_exit(runtime, caf::exit_reason::kill);
+      exit_code = 1;
+    }
+    {
+      caf::scoped_actor self{sys};
+      self->wait_for(runtime);
+    }
+    loop.stop();
+  }
+  ::unlink(opts.paths.control_socket.c_str());
+  spdlog::info("runtime exiting");
+  return exit_code;
+}

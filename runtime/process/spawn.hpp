@@ -1,0 +1,42 @@
+// The one way the runtime starts a process. Everything the child needs is prepared in the parent;
+// the child (clone with CLONE_VM|CLONE_VFORK, like posix_spawn) only makes raw syscalls, then execs.
+// A failing step is reported back synchronously with its name and errno.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dynamod {
+
+struct spawn_spec {
+  std::vector<std::string> argv;  // argv[0]: absolute path, or a name looked up in PATH
+  std::vector<std::string> env;   // complete environment, KEY=VALUE
+  std::string workdir;            // empty: inherit
+  int stdin_fd = -1;              // -1: /dev/null
+  int stdout_fd = -1;             // -1: /dev/null
+  int stderr_fd = -1;             // -1: same as stdout
+  std::vector<int> pass_fds;      // become fds 3, 4, ... (socket activation, readiness fd)
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::vector<gid_t> supplementary_groups;  // applied when gid is set
+  std::optional<mode_t> umask;
+  bool new_session = true;  // setsid(): the service gets its own session and process group
+};
+
+struct spawn_result {
+  pid_t pid = -1;
+  int error = 0;             // errno of the failed step
+  const char* step = "";     // "fork", "exec", "chdir", ...
+  bool ok() const { return pid > 0; }
+  std::string describe() const;  // "exec /usr/bin/x: No such file or directory"
+};
+
+spawn_result spawn_process(const spawn_spec& spec);
+
+// Resolves a program name against PATH (":"-separated); returns empty if not found or not executable.
+std::string find_executable(const std::string& name, const std::string& path_variable);
+
+}  // namespace dynamod

@@ -1,0 +1,87 @@
+#include "runtime/runtime_options.hpp"
+
+namespace dynamod {
+
+const char* const kRuntimeUsage =
+    "usage: dynamod-runtime [--user] [--config-dir DIR] [--state-dir DIR] [--log-dir DIR] [--log-level LEVEL]\n"
+    "       dynamod-runtime --check DIR\n"
+    "\n"
+    "  --user            run as an ordinary process: own config dir, state dir and socket; subreaper\n"
+    "  --config-dir DIR  services/ and supervisors/ live here (system: /etc/dynamod)\n"
+    "  --state-dir DIR   sockets and state (system: /run/dynamod)\n"
+    "  --log-dir DIR     service logs (system: /var/log/dynamod)\n"
+    "  --log-level L     trace, debug, info, warn, error\n"
+    "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n";
+
+namespace {
+std::string get(const std::map<std::string, std::string>& env, const std::string& key) {
+  auto it = env.find(key);
+  return it == env.end() ? std::string{} : it->second;
+}
+}  // namespace
+
+std::optional<std::string> parse_runtime_options(const std::vector<std::string>& args,
+                                                 const std::map<std::string, std::string>& env, unsigned uid,
+                                                 runtime_options& out) {
+  std::string config_dir, state_dir, log_dir;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&](std::string& target) -> bool {
+      if (i + 1 >= args.size()) return false;
+      target = args[++i];
+      return !target.empty();
+    };
+    if (a == "--user") {
+      out.user_mode = true;
+    } else if (a == "--help" || a == "-h") {
+      out.show_help = true;
+    } else if (a == "--version") {
+      out.show_version = true;
+    } else if (a == "--config-dir") {
+      if (!value(config_dir)) return "--config-dir needs a directory";
+    } else if (a == "--state-dir") {
+      if (!value(state_dir)) return "--state-dir needs a directory";
+    } else if (a == "--log-dir") {
+      if (!value(log_dir)) return "--log-dir needs a directory";
+    } else if (a == "--check") {
+      if (!value(out.check_dir)) return "--check needs a directory";
+    } else if (a == "--log-level") {
+      if (!value(out.log_level)) return "--log-level needs a level";
+      static const char* levels[] = {"trace", "debug", "info", "warn", "error"};
+      bool known = false;
+      for (const char* l : levels) known |= out.log_level == l;
+      if (!known) return "unknown log level '" + out.log_level + "'";
+    } else {
+      return "unknown argument '" + a + "'";
+    }
+  }
+
+  const std::string fd = get(env, "DYNAMOD_INIT_FD");
+  if (!fd.empty() && !out.user_mode) {
+    try {
+      size_t used = 0;
+      out.init_fd = std::stoi(fd, &used);
+      if (used != fd.size() || out.init_fd < 3) return "DYNAMOD_INIT_FD must be a file descriptor >= 3";
+    } catch (...) {
+      return "DYNAMOD_INIT_FD must be a file descriptor >= 3";
+    }
+  }
+
+  if (out.user_mode) {
+    std::string config_home = get(env, "XDG_CONFIG_HOME");
+    if (config_home.empty()) config_home = get(env, "HOME").empty() ? "/tmp" : get(env, "HOME") + "/.config";
+    std::string runtime_dir = get(env, "XDG_RUNTIME_DIR");
+    out.paths.config_dir = config_home + "/dynamod";
+    out.paths.state_dir = runtime_dir.empty() ? "/tmp/dynamod-" + std::to_string(uid) : runtime_dir + "/dynamod";
+  } else {
+    out.paths.config_dir = "/etc/dynamod";
+    out.paths.state_dir = "/run/dynamod";
+  }
+  if (!config_dir.empty()) out.paths.config_dir = config_dir;
+  if (!state_dir.empty()) out.paths.state_dir = state_dir;
+  out.paths.log_dir = !log_dir.empty() ? log_dir : out.user_mode ? out.paths.state_dir + "/log" : "/var/log/dynamod";
+  out.paths.control_socket = out.paths.state_dir + "/control.sock";
+  return std::nullopt;
+}
+
+}  // namespace dynamod

@@ -1,0 +1,31 @@
+// Command-line options of dynamod-runtime. Pure: argv and environment in, options or an error out.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/runtime_context.hpp"
+
+namespace dynamod {
+
+struct runtime_options {
+  bool user_mode = false;
+  bool show_help = false;
+  bool show_version = false;
+  std::string check_dir;  // --check DIR: validate and exit
+  std::string log_level = "info";
+  int init_fd = -1;       // DYNAMOD_INIT_FD
+  runtime_paths paths;
+};
+
+// `env` holds the variables the runtime cares about (HOME, XDG_*, DYNAMOD_INIT_FD); uid is for defaults.
+// Returns an error message on bad usage.
+std::optional<std::string> parse_runtime_options(const std::vector<std::string>& args,
+                                                 const std::map<std::string, std::string>& env, unsigned uid,
+                                                 runtime_options& out);
+
+extern const char* const kRuntimeUsage;
+
+}  // namespace dynamod
