@@ -117,7 +117,7 @@ static caf::behavior service_actor(self_ptr self, service_args args) {
         if (st.phase == service_state::phase::stopping) return;
         st.phase = service_state::phase::stopping;
         report(self, "stopping");
-        kill_process(self, SIGTERM);
+        kill_process(self, config(self).stop_signal);
         kill_process(self, SIGCONT);
         self->delayed_send(self, config(self).stop_timeout, timeout_atom_v, ++st.timer_generation);
       },

@@ -40,7 +40,7 @@ log_line& log_line::operator<<(duration_text d) {
   const unsigned long long ms = d.ms;
   if (ms < 1000) return *this << static_cast<unsigned long long>(ms) << "ms";
   *this << static_cast<unsigned long long>(ms / 1000);
-  if (ms % 1000 != 0 && ms < 10000) *this << '.' << static_cast<unsigned long long>(ms % 1000 / 100);
+  if (ms % 1000 >= 100 && ms < 100000) *this << '.' << static_cast<unsigned long long>(ms % 1000 / 100);
   return *this << 's';
 }
 

@@ -1,5 +1,6 @@
 // dynamod-runtime: the service manager. Started by dynamod-init (PID 1) or, with --user, by anyone.
 #include <caf/all.hpp>
+#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -35,10 +36,28 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
+// Everything goes to <state_dir>/runtime.log. On the console (stderr) a booting system shows only
+// warnings and errors next to the status lines; in user mode stderr gets the requested level.
 void setup_logging(const runtime_options& opts) {
-  auto logger = spdlog::stderr_logger_mt("dynamod");
-  logger->set_pattern("dynamod-runtime[%P]: %^%l%$: %v");
-  logger->set_level(spdlog::level::from_str(opts.log_level));
+  const auto level = spdlog::level::from_str(opts.log_level);
+  std::vector<spdlog::sink_ptr> sinks;
+  auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  console->set_pattern("dynamod-runtime[%P]: %^%l%$: %v");
+  console->set_level(opts.user_mode ? level : std::max(level, spdlog::level::warn));
+  sinks.push_back(console);
+  std::error_code ec;
+  std::filesystem::create_directories(opts.paths.state_dir, ec);
+  try {
+    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(opts.paths.state_dir + "/runtime.log");
+    file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%P] %l: %v");
+    file->set_level(level);
+    sinks.push_back(file);
+  } catch (const spdlog::spdlog_ex& e) {
+    std::cerr << "dynamod-runtime: no log file: " << e.what() << "\n";
+  }
+  auto logger = std::make_shared<spdlog::logger>("dynamod", sinks.begin(), sinks.end());
+  logger->set_level(level);
+  logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
 }
 
@@ -69,6 +88,8 @@ int main(int argc, char** argv) {
   if (!opts.check_dir.empty()) return check_config(opts.check_dir);
 
   setup_logging(opts);
+  spdlog::info("dynamod-runtime starting ({} mode, config {}, state {})", opts.user_mode ? "user" : "system",
+               opts.paths.config_dir, opts.paths.state_dir);
   // Signals are read through the event loop's signalfd: block them before any thread exists.
   sigset_t signals;
   sigemptyset(&signals);
@@ -106,12 +127,12 @@ int main(int argc, char** argv) {
   for (auto& s : cfg.services) rargs.services.push_back(std::make_shared<const service_config>(std::move(s)));
 
   int exit_code = 0;
+  event_loop loop;
   {
     caf::actor_system_config sys_cfg;
     sys_cfg.set("scheduler.max-threads", 2);
     sys_cfg.add_error_category(service_exit_category(), render_service_exit);
     caf::actor_system sys{sys_cfg};
-    event_loop loop;
     rargs.loop = &loop;
     rargs.console = &console;
     auto runtime = spawn_runtime(sys, std::move(rargs));

@@ -11,7 +11,9 @@ const char* const kRuntimeUsage =
     "  --state-dir DIR   sockets and state (system: /run/dynamod)\n"
     "  --log-dir DIR     service logs (system: /var/log/dynamod)\n"
     "  --log-level L     trace, debug, info, warn, error\n"
-    "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n";
+    "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
+    "\n"
+    "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n";
 
 namespace {
 std::string get(const std::map<std::string, std::string>& env, const std::string& key) {
@@ -77,6 +79,10 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
     out.paths.config_dir = "/etc/dynamod";
     out.paths.state_dir = "/run/dynamod";
   }
+  // The environment (e.g. passed through dynamod-init in a container) overrides defaults; flags override both.
+  if (config_dir.empty()) config_dir = get(env, "DYNAMOD_CONFIG_DIR");
+  if (state_dir.empty()) state_dir = get(env, "DYNAMOD_STATE_DIR");
+  if (log_dir.empty()) log_dir = get(env, "DYNAMOD_LOG_DIR");
   if (!config_dir.empty()) out.paths.config_dir = config_dir;
   if (!state_dir.empty()) out.paths.state_dir = state_dir;
   out.paths.log_dir = !log_dir.empty() ? log_dir : out.user_mode ? out.paths.state_dir + "/log" : "/var/log/dynamod";

@@ -1,6 +1,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <csignal>
+#include <cstring>
 #include <filesystem>
 
 #include "runtime/config/service_config.hpp"
@@ -49,6 +51,20 @@ void parse_service(const std::string& path, loaded_config& out) {
     out.errors.push_back({path, static_cast<int>(service->source().begin.line), 1, "service.exec",
                           "required key is missing or not a non-empty array of strings"});
     return;
+  }
+  if (auto sig = root["shutdown"]["stop-signal"].value<std::string>()) {
+    std::string name = *sig;
+    if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+    int number = 0;
+    for (int n = 1; n < NSIG; ++n) {
+      const char* abbrev = sigabbrev_np(n);
+      if (abbrev && name == abbrev) number = n;
+    }
+    if (number == 0) {
+      out.errors.push_back({path, 1, 1, "shutdown.stop-signal", "unknown signal '" + *sig + "'"});
+      return;
+    }
+    svc.stop_signal = number;
   }
   out.services.push_back(std::move(svc));
 }

@@ -13,6 +13,7 @@ struct service_config {
   std::vector<std::string> exec;
   std::chrono::milliseconds restart_delay{1000};
   std::chrono::milliseconds stop_timeout{10000};
+  int stop_signal = 15;  // SIGTERM
 };
 
 struct config_error {

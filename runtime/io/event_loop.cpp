@@ -51,13 +51,22 @@ void event_loop::stop() {
   const uint64_t one = 1;
   (void)!::write(wake_fd_, &one, sizeof one);
   thread_.join();
-  std::lock_guard<std::mutex> guard{mutex_};
-  watches_.clear();
+  // Handles are dropped outside the lock: dropping the last reference to an actor runs its state's
+  // destructor, which may call forget() on this very loop.
+  std::map<int, registration> dropped;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    stopped_ = true;
+    dropped.swap(watches_);
+  }
+  dropped.clear();
   signal_target_ = nullptr;
 }
 
 bool event_loop::watch(int fd, uint32_t events, caf::actor target, uint64_t tag) {
+  registration previous;  // released after the lock (see stop())
   std::lock_guard<std::mutex> guard{mutex_};
+  if (stopped_) return false;  // actors winding down after stop() must not store handles here
   epoll_event ev{};
   ev.events = events | EPOLLONESHOT;
   ev.data.u64 = static_cast<uint64_t>(fd);
@@ -71,13 +80,18 @@ bool event_loop::watch(int fd, uint32_t events, caf::actor target, uint64_t tag)
       return false;
     }
   }
-  watches_[fd] = registration{std::move(target), tag};
+  previous = std::exchange(watches_[fd], registration{std::move(target), tag});
   return true;
 }
 
 void event_loop::forget(int fd) {
+  registration previous;  // released after the lock (see stop())
   std::lock_guard<std::mutex> guard{mutex_};
-  if (watches_.erase(fd) > 0) ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  auto it = watches_.find(fd);
+  if (it == watches_.end()) return;
+  previous = std::move(it->second);
+  watches_.erase(it);
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
 }
 
 size_t event_loop::watched_count() const {

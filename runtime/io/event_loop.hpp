@@ -22,7 +22,8 @@ class event_loop {
   event_loop(const event_loop&) = delete;
   event_loop& operator=(const event_loop&) = delete;
 
-  // Starts the thread. `signals` must already be blocked in every thread; each delivery is sent to
+  // Must outlive the actor system (actors call forget() from their destructors); stop() it before the
+  // actor system is destroyed, so that no actor handle outlives the system. Starts the thread. `signals` must already be blocked in every thread; each delivery is sent to
   // `signal_target` as (signal_atom, int signo).
   bool start(const sigset_t& signals, caf::actor signal_target);
   void stop();
@@ -48,6 +49,7 @@ class event_loop {
   caf::actor signal_target_;
   mutable std::mutex mutex_;
   std::map<int, registration> watches_;
+  bool stopped_ = false;
   std::thread thread_;
 };
 

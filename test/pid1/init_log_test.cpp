@@ -22,7 +22,7 @@ TEST(LogLine, FormatsDurations) {
   log_line l;
   l << duration_text{250} << ' ' << duration_text{1600} << ' ' << duration_text{30000} << ' '
     << duration_text{12345};
-  EXPECT_EQ(text(l), "250ms 1.6s 30s 12s");
+  EXPECT_EQ(text(l), "250ms 1.6s 30s 12.3s");
 }
 
 TEST(LogLine, FormatsErrnoText) {

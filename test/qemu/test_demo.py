@@ -1,0 +1,67 @@
+"""Issue 3: the README's first command (tools/demo), tried as a new user would: it boots to a shell on the
+console where `ps` shows the demo services, `dynamodctl list` lists them, and the guest powers off."""
+import os
+import re
+import select
+import subprocess
+import time
+import unittest
+
+from guest import BUILD, REPO
+
+
+class Demo(unittest.TestCase):
+    def test_demo_command_boots_to_a_shell_with_the_services_running(self):
+        env = dict(os.environ, DYNAMOD_BUILD_DIR=BUILD)
+        proc = subprocess.Popen([os.path.join(REPO, "tools", "demo")], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        out = bytearray()
+
+        def expect(pattern, timeout, since=0):
+            deadline = time.monotonic() + timeout
+            rx = re.compile(pattern.encode())
+            while not rx.search(out, since):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    os.killpg(proc.pid, 9)
+                    self.fail(f"timed out waiting for /{pattern}/; output so far:\n{out[-3000:].decode(errors='replace')}")
+                ready, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
+                if ready:
+                    chunk = os.read(proc.stdout.fileno(), 65536)
+                    if not chunk:
+                        self.fail(f"demo ended before /{pattern}/:\n{out[-3000:].decode(errors='replace')}")
+                    out.extend(chunk)
+
+        def type_line(text):
+            time.sleep(0.3)
+            proc.stdin.write(text.encode() + b"\n")
+            proc.stdin.flush()
+
+        try:
+            expect(r"Started heartbeat\.", 600)  # includes the (incremental) build
+            expect(r"/ # ", 60)                   # the console shell's prompt
+            mark = len(out)
+            type_line("ps")
+            expect(r"PID +USER +COMMAND(.|\n)*/ # ", 30, mark)
+            ps = out[mark:].decode(errors="replace")
+            for service in ["syslogd -n", "httpd -f -p 8080", "echo \"heartbeat", "/usr/lib/dynamod/dynamod-runtime"]:
+                self.assertIn(service, ps, f"`ps` in the demo shows {service}")
+            mark = len(out)
+            type_line("dynamodctl list")
+            expect(r"syslogd +running +\d+ +\d+", 30, mark)
+            listing = out[mark:].decode(errors="replace")
+            for name in ["console", "heartbeat", "httpd", "syslogd"]:
+                self.assertRegex(listing, name + r" +running +\d+")
+            type_line("dynamodctl shutdown poweroff")
+            expect(r"reboot: Power down", 120, mark)
+            self.assertEqual(proc.wait(timeout=60), 0)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+            proc.stdin.close()
+            proc.stdout.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
