@@ -1,5 +1,5 @@
-// Every message type the runtime's actors exchange, declared once (CAF 0.17: atoms are values).
-// Atoms are at most 10 characters.
+// Every message type the runtime's actors exchange, declared once (CAF 0.17: atoms are values, at most
+// 10 characters). Who sends what to whom is in ARCHITECTURE.md.
 #pragma once
 
 #include <caf/atom.hpp>
@@ -7,11 +7,13 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace dynamod {
 
-#define DYNAMOD_ATOM(name, text)                              \
-  using name##_atom = caf::atom_constant<caf::atom(text)>;    \
+#define DYNAMOD_ATOM(name, text)                           \
+  using name##_atom = caf::atom_constant<caf::atom(text)>; \
   inline constexpr name##_atom name##_atom_v = name##_atom::value;
 
 // I/O bridge (event_loop -> actors)
@@ -19,20 +21,29 @@ DYNAMOD_ATOM(io_ready, "io_ready")  // uint64_t tag, uint32_t epoll events
 DYNAMOD_ATOM(signal, "signal")      // int signo
 
 // Processes
-DYNAMOD_ATOM(watch_pid, "watch_pid")  // reaper: int pid, caf::actor owner -> owner gets child_exit
-DYNAMOD_ATOM(child_exit, "chld_exit") // int pid, int wait_status
-DYNAMOD_ATOM(sigchld, "sigchld")      // reaper: reap what has exited
+DYNAMOD_ATOM(watch_pid, "watch_pid")     // reaper / notify socket: int pid, caf::actor owner
+DYNAMOD_ATOM(unwatch_pid, "unwatchpid")  // notify socket: int pid
+DYNAMOD_ATOM(child_exit, "chld_exit")    // int pid, int wait_status
+DYNAMOD_ATOM(sigchld, "sigchld")         // reaper: reap what has exited
 
 // Lifecycle
 DYNAMOD_ATOM(start, "start")
 DYNAMOD_ATOM(stop, "stop")
 DYNAMOD_ATOM(restart, "restart")
-DYNAMOD_ATOM(ready, "ready")
-DYNAMOD_ATOM(timeout, "timeout")      // uint64_t generation: timers are cancelled by generation
+DYNAMOD_ATOM(ready, "ready")             // readiness probe -> service; runtime -> pid1 link
+DYNAMOD_ATOM(probe_fail, "probe_fail")   // readiness probe -> service: std::string why
+DYNAMOD_ATOM(timeout, "timeout")         // uint8_t which, uint64_t generation (timers are cancelled by generation)
 DYNAMOD_ATOM(delay_done, "delay_done")
 DYNAMOD_ATOM(stopped, "stopped")
-DYNAMOD_ATOM(stop_all, "stop_all")    // stop every service (shutdown), reply when done
-DYNAMOD_ATOM(shutdown, "shutdown")    // uint8_t power_mode: ask PID 1 to shut down the system
+DYNAMOD_ATOM(stop_all, "stop_all")       // stop every service in order, reply stopped
+DYNAMOD_ATOM(shutdown, "shutdown")       // uint8_t power_mode: ask PID 1 to shut the system down
+DYNAMOD_ATOM(notify, "notify")           // notify socket -> service: notify_fields, int sender pid
+DYNAMOD_ATOM(tick, "tick")
+
+// Dependencies
+DYNAMOD_ATOM(watch_deps, "watch_deps")    // service -> tracker: std::string name; replies come as deps
+DYNAMOD_ATOM(unwatch_deps, "unwatchdep")  // service -> tracker: std::string name
+DYNAMOD_ATOM(deps, "deps")                // tracker -> service: uint8_t verdict, std::string on, std::string why
 
 // PID 1 link
 DYNAMOD_ATOM(track, "track")          // int pid: tell PID 1 the pid is a service process
@@ -44,21 +55,26 @@ DYNAMOD_ATOM(give_up, "give_up")      // std::string: the root supervisor gave u
 DYNAMOD_ATOM(list, "list")
 DYNAMOD_ATOM(status, "status")
 DYNAMOD_ATOM(tree, "tree")
+DYNAMOD_ATOM(log_tail, "log_tail")    // log sink: uint32_t lines -> std::vector<std::string>
 
 #undef DYNAMOD_ATOM
 
-// A service incarnation tells its supervisor about each state change, so the facts outlive the
-// incarnation (OTP keeps them in the child spec, not in the child).
+// KEY=VALUE pairs of one sd_notify datagram, in order.
+using notify_fields = std::vector<std::pair<std::string, std::string>>;
+
+// A service incarnation tells its supervisor and the dependency tracker about each state change, so the
+// facts outlive the incarnation (OTP keeps them in the child spec, not in the child).
 struct service_report {
   std::string name;
-  std::string state;  // waiting, starting, running, stopping
+  std::string state;   // waiting, starting, running, stopping, done, failed, stopped
   int32_t pid = 0;
-  std::string detail;
+  std::string detail;  // why: exit reason, blocking dependency, readiness being waited for
+  std::string status_text;  // STATUS= from sd_notify
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, service_report& x) {
-  return f(caf::meta::type_name("service_report"), x.name, x.state, x.pid, x.detail);
+  return f(caf::meta::type_name("service_report"), x.name, x.state, x.pid, x.detail, x.status_text);
 }
 
 }  // namespace dynamod

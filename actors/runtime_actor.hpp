@@ -1,25 +1,28 @@
-// The runtime's top actor: it spawns and links the system actors (PID 1 link, reaper, control
-// listener) and the root supervisor, routes signals, and drives the shutdown of everything.
+// The runtime's top actor: it spawns and links the system actors (PID 1 link, reaper, notify socket,
+// dependency tracker, control listener) and the root supervisor, routes signals, and drives the shutdown
+// of everything. If the root supervisor gives up, it tells PID 1 and quits.
 #pragma once
 
 #include <caf/fwd.hpp>
 
-#include <memory>
-#include <vector>
+#include <map>
+#include <string>
 
 #include "actors/runtime_context.hpp"
-#include "runtime/config/service_config.hpp"
+#include "runtime/config/supervision_plan.hpp"
 
 namespace dynamod {
 
 struct runtime_args {
   runtime_paths paths;
   bool user_mode = false;
-  int init_fd = -1;      // IPC with dynamod-init, or -1
-  int control_fd = -1;   // listening control socket, or -1
+  int init_fd = -1;     // IPC with dynamod-init, or -1
+  int control_fd = -1;  // listening control socket, or -1
+  int notify_fd = -1;   // bound sd_notify socket, or -1
   event_loop* loop = nullptr;
   console_status* console = nullptr;
-  std::vector<std::shared_ptr<const service_config>> services;
+  plan_node plan;                               // the supervision tree to build
+  std::map<std::string, std::string> disabled;  // services that will not run, and why
 };
 
 caf::actor spawn_runtime(caf::actor_system& sys, runtime_args args);

@@ -23,8 +23,11 @@ struct runtime_context {
   bool user_mode = false;
   event_loop* loop = nullptr;         // outlives every actor
   console_status* console = nullptr;  // boot status lines
+  // Handles are set by the runtime actor while it starts, before any service exists; read-only after.
   caf::actor reaper;                  // process exits
   caf::actor pid1_link;               // may be invalid (not under dynamod-init)
+  caf::actor tracker;                 // dependency tracker (boot coordinator)
+  caf::actor notify;                  // sd_notify socket (may be invalid if it could not be bound)
 };
 
 using runtime_context_ptr = std::shared_ptr<const runtime_context>;

@@ -1,26 +1,32 @@
-// One incarnation of a service, as an OTP worker is one incarnation of its child spec: it starts the
-// process, reports its state to the supervisor, and quits when the process ends, with an exit reason
-// that says how (see exit_reasons.hpp). The supervisor, linked to it, decides what happens next.
+// One incarnation of a service, as an OTP worker is one incarnation of its child spec. It waits for its
+// dependencies (asking the dependency tracker), starts the process, watches readiness, handles
+// sd_notify messages, stops the process when told to, and quits when the process ends, with an exit
+// reason saying how (exit_reasons.hpp). The state machine itself is behaviours/service_lifecycle; this
+// actor performs its actions. The supervisor, linked to it, decides what happens after it quits.
 #pragma once
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "actors/runtime_context.hpp"
 #include "runtime/config/service_config.hpp"
+#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
 
 struct service_args {
   std::shared_ptr<const service_config> config;
-  std::chrono::milliseconds start_delay{0};  // restart delay: wait before exec
+  std::chrono::milliseconds start_delay{0};  // restart delay: wait before starting
+  std::optional<adoption_record> adopt;      // a live process left by the previous runtime: adopt it
   runtime_context_ptr context;
   caf::actor supervisor;  // receives service_report messages
 };
 
-// Messages: (stop_atom) terminate gracefully: stop signal, then SIGKILL after the stop timeout.
+// Messages: (stop_atom) terminate (stop signal or stop-exec, SIGKILL after the stop timeout);
+// (status_atom) -> std::string JSON object describing the incarnation.
 // Spawned linked to `supervisor` (which is also args.supervisor).
 caf::actor spawn_service(caf::event_based_actor* supervisor, service_args args);
 

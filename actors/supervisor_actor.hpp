@@ -1,27 +1,26 @@
-// A supervisor: linked to its children, trapping their exits (OTP trap_exit), restarting them.
+// An OTP supervisor as a CAF actor: linked to its children and trapping their exits (trap_exit). The
+// decisions (strategy, restart types, intensity, termination order) are behaviours/supervisor_logic; this
+// actor spawns and stops incarnations as told, keeps what must outlive them (restart counts, last exit,
+// the log sink) in its child records, and escalates by exiting, which its own parent sees as a child exit.
 #pragma once
 
 #include <caf/fwd.hpp>
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include "actors/runtime_context.hpp"
-#include "runtime/config/service_config.hpp"
+#include "runtime/config/supervision_plan.hpp"
 
 namespace dynamod {
 
 struct supervisor_args {
-  std::string name;
-  std::vector<std::shared_ptr<const service_config>> services;  // start order
+  plan_node node;  // this supervisor, its children in start order
   runtime_context_ptr context;
+  bool adopt = false;  // first start after a runtime restart: adopt the processes the predecessor left
 };
 
 // Messages:
-//   (stop_all_atom) -> terminates the children in reverse start order, one at a time; answers once all are
-//                      gone, then quits with `shutdown`.
-//   (list_atom)     -> std::string: JSON array of the children's last reports.
+//   (stop_atom)     terminate the children in reverse start order, one at a time, then quit (`shutdown`)
+//   (stop_all_atom) the same, answering `stopped` once done (used by the runtime for the root)
+//   (list_atom)     -> std::string: JSON array, one object per service in this subtree
 // Spawned linked to `parent`.
 caf::actor spawn_supervisor(caf::event_based_actor* parent, supervisor_args args);
 

@@ -35,5 +35,6 @@ void console_status::ok(std::string_view text) { line("  OK  ", "\033[0;32m", te
 void console_status::failed(std::string_view text) { line("FAILED", "\033[0;1;31m", text); }
 void console_status::waiting(std::string_view text) { line(" WAIT ", "\033[0;33m", text); }
 void console_status::info(std::string_view text) { line("  ..  ", "", text); }
+void console_status::depend(std::string_view text) { line("DEPEND", "\033[0;1;33m", text); }
 
 }  // namespace dynamod

@@ -14,6 +14,7 @@ class console_status {
   void ok(std::string_view text);
   void failed(std::string_view text);
   void waiting(std::string_view text);  // "[ WAIT ] ..." for starts or stops that take long
+  void depend(std::string_view text);   // "[DEPEND] Dependency failed for ..."
   void info(std::string_view text);     // indented, no tag
 
  private:

@@ -16,7 +16,9 @@
 #include "actors/control_listener_actor.hpp"
 #include "actors/exit_reasons.hpp"
 #include "actors/runtime_actor.hpp"
-#include "runtime/config/service_config.hpp"
+#include "actors/notify_socket_actor.hpp"
+#include "runtime/config/config_loader.hpp"
+#include "runtime/config/supervision_plan.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/runtime_options.hpp"
@@ -62,10 +64,12 @@ void setup_logging(const runtime_options& opts) {
 }
 
 int check_config(const std::string& dir) {
-  const loaded_config cfg = load_config_dir(dir);
-  for (const auto& e : cfg.errors) std::cerr << e.describe() << "\n";
-  std::cout << dir << ": " << cfg.services.size() << " service(s) valid, " << cfg.errors.size() << " error(s)\n";
-  return cfg.errors.empty() ? 0 : 1;
+  const config_tree tree = load_config_tree(dir);
+  for (const auto& e : tree.errors) std::cerr << e.describe() << "\n";
+  for (const auto& [name, why] : tree.disabled) std::cerr << name << ": disabled: " << why << "\n";
+  std::cout << dir << ": " << tree.services.size() << " service(s) and " << tree.supervisors.size()
+            << " supervisor(s) valid, " << tree.errors.size() << " error(s)\n";
+  return tree.errors.empty() && tree.disabled.empty() ? 0 : 1;
 }
 
 }  // namespace
@@ -106,11 +110,12 @@ int main(int argc, char** argv) {
   const int console_fd = opts.user_mode ? STDOUT_FILENO : ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
   console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO};
 
-  loaded_config cfg = load_config_dir(opts.paths.config_dir);
-  for (const auto& e : cfg.errors) {
+  config_tree tree = load_config_tree(opts.paths.config_dir);
+  for (const auto& e : tree.errors) {
     spdlog::error("{}", e.describe());
     console.failed("Bad configuration: " + e.describe());
   }
+  for (const auto& [name, why] : tree.disabled) console.failed("Not starting " + name + ": " + why + ".");
 
   runtime_args rargs;
   rargs.paths = opts.paths;
@@ -124,7 +129,10 @@ int main(int argc, char** argv) {
   if (rargs.control_fd < 0) {
     spdlog::error("cannot listen on {}: {}", opts.paths.control_socket, std::strerror(-rargs.control_fd));
   }
-  for (auto& s : cfg.services) rargs.services.push_back(std::make_shared<const service_config>(std::move(s)));
+  rargs.notify_fd = open_notify_socket(opts.paths.state_dir + "/notify");
+  if (rargs.notify_fd < 0) spdlog::error("cannot bind the notify socket: {}", std::strerror(-rargs.notify_fd));
+  rargs.plan = make_supervision_plan(tree);
+  rargs.disabled = tree.disabled;
 
   int exit_code = 0;
   event_loop loop;
@@ -143,7 +151,11 @@ int main(int argc, char** argv) {
     }
     {
       caf::scoped_actor self{sys};
-      self->wait_for(runtime);
+      self->monitor(runtime);
+      self->receive([&](caf::down_msg& down) {
+        // The root supervisor gave up: PID 1 has been told; a distinct status makes it visible there too.
+        if (down.reason.category() == service_exit_category()) exit_code = 3;
+      });
     }
     loop.stop();
   }

@@ -26,8 +26,11 @@ struct child_context {
   char* const* argv;
   char* const* envp;
   const char* workdir;
-  int fds[64];   // desired fd layout: fds[i] becomes fd i
+  int sources[64];  // sources[i] becomes fd targets[i]
+  int targets[64];
   int fd_count;
+  char* pid_slots[8];  // "NAME=" followed by room for the pid digits, inside envp
+  int pid_slot_count;
   bool set_gid, set_uid, new_session;
   gid_t gid;
   uid_t uid;
@@ -58,11 +61,24 @@ int child_main(void* arg) {
   // Park every source fd above all targets, then place them: no source is clobbered by a target.
   int parked[64];
   for (int i = 0; i < c->fd_count; ++i) {
-    parked[i] = ::fcntl(c->fds[i], F_DUPFD_CLOEXEC, kHighFdBase);
+    parked[i] = ::fcntl(c->sources[i], F_DUPFD_CLOEXEC, kHighFdBase);
     if (parked[i] < 0) child_fail(c, "dup fd");
   }
   for (int i = 0; i < c->fd_count; ++i) {
-    if (::dup2(parked[i], i) < 0) child_fail(c, "dup2");
+    if (::dup2(parked[i], c->targets[i]) < 0) child_fail(c, "dup2");
+  }
+  // The pid is ours only now; the slots live in the parent's memory, which we share until exec.
+  if (c->pid_slot_count > 0) {
+    char digits[16];
+    int n = 0;
+    for (long pid = ::syscall(SYS_getpid); pid > 0; pid /= 10) digits[n++] = static_cast<char>('0' + pid % 10);
+    for (int s = 0; s < c->pid_slot_count; ++s) {
+      char* p = c->pid_slots[s];
+      while (*p != '=') ++p;
+      ++p;
+      for (int i = n; i-- > 0;) *p++ = digits[i];
+      *p = '\0';
+    }
   }
   if (c->workdir && ::chdir(c->workdir) < 0) child_fail(c, "chdir");
   if (c->set_umask) ::umask(c->umask_value);
@@ -145,19 +161,27 @@ spawn_result spawn_process(const spawn_spec& spec) {
     }
   }
   auto argv = c_strings(spec.argv);
-  auto envp = c_strings(spec.env);
+  std::vector<std::string> env = spec.env;
+  for (const auto& name : spec.pid_variables) env.push_back(name + "=" + std::string(12, ' '));
+  auto envp = c_strings(env);
   auto ctx = std::make_unique<child_context>();
   ctx->path = path.c_str();
   ctx->argv = argv.data();
   ctx->envp = envp.data();
   ctx->workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
-  ctx->fds[0] = spec.stdin_fd >= 0 ? spec.stdin_fd : devnull;
-  ctx->fds[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull;
-  ctx->fds[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : ctx->fds[1];
+  ctx->sources[0] = spec.stdin_fd >= 0 ? spec.stdin_fd : devnull;
+  ctx->sources[1] = spec.stdout_fd >= 0 ? spec.stdout_fd : devnull;
+  ctx->sources[2] = spec.stderr_fd >= 0 ? spec.stderr_fd : ctx->sources[1];
+  for (int i = 0; i < 3; ++i) ctx->targets[i] = i;
   ctx->fd_count = 3;
-  for (int fd : spec.pass_fds) {
-    if (ctx->fd_count == 64) break;
-    ctx->fds[ctx->fd_count++] = fd;
+  for (const auto& [target, source] : spec.extra_fds) {
+    if (ctx->fd_count == 64 || target < 3 || target >= kHighFdBase) continue;
+    ctx->targets[ctx->fd_count] = target;
+    ctx->sources[ctx->fd_count++] = source;
+  }
+  const size_t first_pid_variable = spec.env.size();
+  for (size_t i = 0; i < spec.pid_variables.size() && i < 8; ++i) {
+    ctx->pid_slots[ctx->pid_slot_count++] = envp[first_pid_variable + i];
   }
   ctx->new_session = spec.new_session;
   ctx->set_gid = spec.gid.has_value();

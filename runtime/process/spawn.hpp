@@ -18,7 +18,9 @@ struct spawn_spec {
   int stdin_fd = -1;              // -1: /dev/null
   int stdout_fd = -1;             // -1: /dev/null
   int stderr_fd = -1;             // -1: same as stdout
-  std::vector<int> pass_fds;      // become fds 3, 4, ... (socket activation, readiness fd)
+  std::vector<std::pair<int, int>> extra_fds;  // (target fd >= 3, source fd): readiness fd, sockets
+  // Variables whose value is the child's own pid (WATCHDOG_PID, LISTEN_PID): known only after the fork.
+  std::vector<std::string> pid_variables;
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::vector<gid_t> supplementary_groups;  // applied when gid is set

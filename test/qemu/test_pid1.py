@@ -5,13 +5,11 @@ import unittest
 
 from guest import GuestTestCase, parse_duration_ms
 
-# Later runtimes must not run the test again: the service file goes before the first kill.
-FORGET_TEST_SERVICE = "rm /etc/dynamod/services/guest-test.toml\n"
 
 
 class RuntimeRestarts(GuestTestCase):
     def test_kill_9_ten_times_restarts_with_growing_delays(self):
-        script = FORGET_TEST_SERVICE + """
+        script = """
         old=$(pidof dynamod-runtime)
         for i in $(seq 10); do
           kill -9 "$old"
@@ -46,7 +44,7 @@ class RuntimeRestarts(GuestTestCase):
 
 class Zombies(GuestTestCase):
     def test_two_hundred_orphans_leave_no_zombie(self):
-        script = FORGET_TEST_SERVICE + """
+        script = """
         zombies() { cat /proc/[0-9]*/stat 2>/dev/null | awk '$3 == "Z"' | wc -l; }
         # Orphans of a service go to the runtime (a child subreaper), which must reap them.
         for i in $(seq 200); do (sleep 1 &); done

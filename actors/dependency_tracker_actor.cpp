@@ -1,0 +1,150 @@
+#include "actors/dependency_tracker_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "actors/messages.hpp"
+#include "runtime/console_status.hpp"
+#include "runtime/deps/dependency_graph.hpp"
+
+namespace dynamod {
+
+namespace {
+
+using clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+constexpr auto kSlowAfter = 5s;  // say what we wait on once a start or stop takes this long
+
+struct service_view {
+  std::string state = "waiting";
+  std::string detail;
+  clock::time_point since = clock::now();
+  clock::time_point last_said{};
+};
+
+struct subscriber {
+  caf::actor incarnation;
+  int verdict = -1;
+  std::string on;
+  clock::time_point since = clock::now();
+};
+
+struct tracker_state {
+  std::vector<std::shared_ptr<const service_config>> configs;
+  std::unique_ptr<dependency_graph> graph;
+  std::map<std::string, std::vector<std::string>> dependents;  // name -> who waits for it
+  std::map<std::string, dependency_state> states;
+  std::map<std::string, service_view> views;
+  std::map<std::string, subscriber> waiting;
+  runtime_context_ptr context;
+  static inline const char* name = "dependency_tracker";
+};
+
+using self_ptr = caf::stateful_actor<tracker_state>*;
+
+dependency_state to_dependency_state(const std::string& s) {
+  if (s == "running" || s == "done") return dependency_state::ready;
+  if (s == "failed") return dependency_state::failed;
+  if (s == "stopped") return dependency_state::inactive;
+  return dependency_state::pending;
+}
+
+void evaluate(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  auto it = st.waiting.find(name);
+  if (it == st.waiting.end()) return;
+  const auto d = st.graph->can_start(name, st.states);
+  const int verdict = d.what == dependency_graph::verdict::wait ? 0 : d.what == dependency_graph::verdict::start ? 1 : 2;
+  if (verdict == it->second.verdict && d.on == it->second.on) return;
+  it->second.verdict = verdict;
+  it->second.on = d.on;
+  std::string why;
+  if (verdict == 2) {
+    auto v = st.views.find(d.on);
+    why = v == st.views.end() ? "not configured or disabled" : v->second.detail.empty() ? v->second.state : v->second.detail;
+  }
+  self->send(it->second.incarnation, deps_atom_v, static_cast<uint8_t>(verdict), d.on, why);
+}
+
+void say_what_is_slow(self_ptr self) {
+  auto& st = self->state;
+  const auto now = clock::now();
+  for (auto& [name, sub] : st.waiting) {
+    if (sub.verdict != 0 || now - sub.since < kSlowAfter) continue;
+    auto& view = st.views[name];
+    if (now - view.last_said < kSlowAfter) continue;
+    view.last_said = now;
+    auto dep = st.views.find(sub.on);
+    const std::string dep_state = dep == st.views.end() ? "pending" : dep->second.state;
+    st.context->console->waiting(name + " is waiting for " + sub.on + " (" + dep_state + ")");
+  }
+  for (auto& [name, view] : st.views) {
+    if (view.state != "starting" && view.state != "stopping") continue;
+    if (now - view.since < kSlowAfter || now - view.last_said < kSlowAfter) continue;
+    view.last_said = now;
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - view.since).count();
+    st.context->console->waiting((view.state == "starting" ? "waiting for " + name + " to become ready"
+                                                           : "waiting for " + name + " to stop") +
+                                 (view.detail.empty() ? "" : " (" + view.detail + ")") + ", " + std::to_string(secs) + "s");
+  }
+}
+
+}  // namespace
+
+static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_ptr<const service_config>> services,
+                                        runtime_context_ptr context) {
+  auto& st = self->state;
+  st.configs = std::move(services);
+  st.context = std::move(context);
+  std::vector<const service_config*> raw;
+  for (const auto& s : st.configs) raw.push_back(s.get());
+  st.graph = std::make_unique<dependency_graph>(raw);
+  for (const auto& s : st.configs) {
+    st.states[s->name] = dependency_state::pending;
+    st.views[s->name];
+    const auto& w = st.graph->waits_for(s->name);
+    for (const auto* list : {&w.required, &w.ordered}) {
+      for (const auto& d : *list) st.dependents[d].push_back(s->name);
+    }
+  }
+  self->delayed_send(self, 1s, tick_atom_v);
+  return {
+      [=](watch_deps_atom, const std::string& name) {
+        auto& sub = self->state.waiting[name];
+        sub = subscriber{caf::actor_cast<caf::actor>(self->current_sender()), -1, {}, clock::now()};
+        evaluate(self, name);
+      },
+      [=](unwatch_deps_atom, const std::string& name) {
+        auto it = self->state.waiting.find(name);
+        if (it != self->state.waiting.end() && it->second.incarnation.address() == self->current_sender()) {
+          self->state.waiting.erase(it);
+        }
+      },
+      [=](const service_report& r) {
+        auto& st = self->state;
+        auto& view = st.views[r.name];
+        if (view.state != r.state) view.since = clock::now();
+        view.state = r.state;
+        view.detail = r.detail;
+        st.states[r.name] = to_dependency_state(r.state);
+        auto it = st.dependents.find(r.name);
+        if (it == st.dependents.end()) return;
+        for (const auto& d : it->second) evaluate(self, d);
+      },
+      [=](tick_atom) {
+        say_what_is_slow(self);
+        self->delayed_send(self, 1s, tick_atom_v);
+      },
+  };
+}
+
+caf::actor spawn_dependency_tracker(caf::event_based_actor* parent,
+                                    std::vector<std::shared_ptr<const service_config>> services,
+                                    runtime_context_ptr context) {
+  return parent->spawn<caf::linked>(dependency_tracker, std::move(services), std::move(context));
+}
+
+}  // namespace dynamod

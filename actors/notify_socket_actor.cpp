@@ -1,0 +1,171 @@
+#include "actors/notify_socket_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <unordered_map>
+
+#include "actors/messages.hpp"
+#include "runtime/io/event_loop.hpp"
+#include "runtime/state/adoption_record.hpp"
+
+namespace dynamod {
+
+namespace {
+
+constexpr int kMaxFds = 768;  // as systemd accepts per message
+constexpr int kMaxAncestry = 16;
+
+struct notify_state {
+  int fd = -1;
+  runtime_context_ptr context;
+  std::unordered_map<int, caf::actor> owners;  // main pid -> service actor
+  uint64_t received = 0;
+  uint64_t unattributed = 0;
+  static inline const char* name = "notify_socket";
+  ~notify_state() {
+    if (fd >= 0) {
+      context->loop->forget(fd);
+      ::close(fd);
+    }
+  }
+};
+
+using self_ptr = caf::stateful_actor<notify_state>*;
+
+// The service a pid belongs to: itself, or its nearest registered ancestor.
+caf::actor owner_of(notify_state& st, pid_t pid) {
+  for (int depth = 0; depth < kMaxAncestry && pid > 1; ++depth) {
+    auto it = st.owners.find(pid);
+    if (it != st.owners.end()) return it->second;
+    auto proc = read_proc_status(pid);
+    if (!proc) break;
+    pid = proc->parent;
+  }
+  return nullptr;
+}
+
+void close_all(const std::vector<int>& fds) {
+  for (int fd : fds) ::close(fd);
+}
+
+void receive(self_ptr self) {
+  auto& st = self->state;
+  for (;;) {
+    char data[8192];
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxFds)];
+    iovec iov{data, sizeof data - 1};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(st.fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;  // EAGAIN: drained
+    }
+    std::vector<int> fds;
+    pid_t sender = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
+        ucred cred;
+        std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
+        sender = cred.pid;
+      } else if (c->cmsg_type == SCM_RIGHTS) {
+        const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < count; ++i) {
+          int fd;
+          std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+          fds.push_back(fd);
+        }
+      }
+    }
+    ++st.received;
+    if (static_cast<size_t>(n) >= sizeof data - 1) {
+      spdlog::warn("notify: datagram from pid {} too large, ignored", sender);
+      close_all(fds);
+      continue;
+    }
+    caf::actor owner = sender > 0 ? owner_of(st, sender) : caf::actor{};
+    if (!owner) {
+      ++st.unattributed;
+      spdlog::debug("notify: message from pid {} that belongs to no service, ignored", sender);
+      close_all(fds);
+      continue;
+    }
+    auto fields = parse_notify_datagram(std::string(data, static_cast<size_t>(n)));
+    // BARRIER=1 (sd_notify_barrier) waits for its pipe to be closed: close it only once the service
+    // has handled everything sent before, which the reply to this request guarantees.
+    self->request(owner, caf::infinite, notify_atom_v, std::move(fields), static_cast<int>(sender))
+        .then([fds](bool) { close_all(fds); }, [fds](caf::error&) { close_all(fds); });
+  }
+  st.context->loop->watch(st.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> parse_notify_datagram(const std::string& text) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    const auto eq = line.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+  }
+  return out;
+}
+
+int open_notify_socket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return -ENAMETOOLONG;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return -errno;
+  ::unlink(path.c_str());
+  const int one = 1;
+  // Services run as any user: the socket must be writable by all, as systemd's /run/systemd/notify.
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || ::chmod(path.c_str(), 0777) < 0 ||
+      ::setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+    const int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  const int size = 1 << 20;  // room for bursts from many services starting at once
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  return fd;
+}
+
+static caf::behavior notify_socket(self_ptr self, int fd, runtime_context_ptr context) {
+  self->state.fd = fd;
+  self->state.context = std::move(context);
+  self->state.context->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
+  return {
+      [=](io_ready_atom, uint64_t, uint32_t) { receive(self); },
+      [=](watch_pid_atom, int pid, caf::actor owner) { self->state.owners[pid] = std::move(owner); },
+      [=](unwatch_pid_atom, int pid) {
+        // Only the owner may drop its registration: the pid may already belong to someone else.
+        auto it = self->state.owners.find(pid);
+        if (it != self->state.owners.end() && it->second.address() == self->current_sender()) self->state.owners.erase(it);
+      },
+  };
+}
+
+caf::actor spawn_notify_socket(caf::event_based_actor* parent, int fd, runtime_context_ptr context) {
+  return parent->spawn<caf::linked>(notify_socket, fd, std::move(context));
+}
+
+}  // namespace dynamod

@@ -1,0 +1,219 @@
+#include "behaviours/service_lifecycle.hpp"
+
+namespace dynamod::behaviours {
+
+const char* to_string(lifecycle_state s) {
+  switch (s) {
+    case lifecycle_state::waiting: return "waiting";
+    case lifecycle_state::blocked: return "failed";
+    case lifecycle_state::starting: return "starting";
+    case lifecycle_state::running: return "running";
+    case lifecycle_state::stopping: return "stopping";
+    case lifecycle_state::done: return "done";
+  }
+  return "?";
+}
+
+namespace {
+action arm(action::timer which, milliseconds d) {
+  action a{action::kind::arm_timer};
+  a.which = which;
+  a.duration = d;
+  return a;
+}
+action cancel(action::timer which) {
+  action a{action::kind::cancel_timer};
+  a.which = which;
+  return a;
+}
+action signal(int sig) {
+  action a{action::kind::signal};
+  a.value = sig;
+  return a;
+}
+action quit(end_reason r) {
+  action a{action::kind::quit};
+  a.reason = std::move(r);
+  return a;
+}
+}  // namespace
+
+actions service_lifecycle::become(lifecycle_state s, actions more) {
+  state_ = s;
+  more.push_back(action{action::kind::report});
+  return more;
+}
+
+actions service_lifecycle::on_dependencies_ready() {
+  if (state_ != lifecycle_state::waiting && state_ != lifecycle_state::blocked) return {};
+  blocked_on_.clear();
+  if (stop_requested_) return {};
+  state_ = lifecycle_state::starting;
+  return {action{action::kind::spawn}};
+}
+
+actions service_lifecycle::on_dependency_failed(const std::string& dependency, const std::string& why) {
+  if (state_ != lifecycle_state::waiting && state_ != lifecycle_state::blocked) return {};
+  blocked_on_ = dependency + (why.empty() ? "" : ": " + why);
+  // Not an exit: the incarnation waits, blocked, until the dependency recovers (no restart churn).
+  if (state_ == lifecycle_state::blocked) return {};
+  return become(lifecycle_state::blocked);
+}
+
+actions service_lifecycle::on_spawned() {
+  if (state_ != lifecycle_state::starting) return {};
+  if (opts_.oneshot || opts_.readiness_needed) {
+    actions a;
+    if (opts_.readiness_needed) a.push_back(action{action::kind::start_probe});
+    if (opts_.start_timeout.count() > 0) a.push_back(arm(action::timer::start, opts_.start_timeout));
+    return become(lifecycle_state::starting, std::move(a));
+  }
+  actions a;
+  if (opts_.watchdog) a.push_back(arm(action::timer::watchdog, *opts_.watchdog));
+  return become(lifecycle_state::running, std::move(a));
+}
+
+actions service_lifecycle::on_spawn_failed(const std::string& why) {
+  return {quit({end_reason::code::start_failed, 0, why})};
+}
+
+actions service_lifecycle::on_ready() {
+  if (state_ != lifecycle_state::starting || opts_.oneshot) return {};
+  actions a{cancel(action::timer::start), action{action::kind::stop_probe}};
+  if (opts_.watchdog) a.push_back(arm(action::timer::watchdog, *opts_.watchdog));
+  return become(lifecycle_state::running, std::move(a));
+}
+
+actions service_lifecycle::on_probe_failed(const std::string& why) {
+  if (state_ != lifecycle_state::starting) return {};
+  return kill_for({end_reason::code::start_failed, 0, why});
+}
+
+actions service_lifecycle::kill_for(end_reason why) {
+  pending_reason_ = std::move(why);
+  state_ = lifecycle_state::stopping;
+  actions a{cancel(action::timer::start), cancel(action::timer::watchdog), action{action::kind::stop_probe}};
+  if (opts_.stop_timeout.count() == 0) {
+    a.push_back(signal(9));
+  } else {
+    a.push_back(signal(pending_reason_->what == end_reason::code::watchdog && opts_.watchdog_abort_first ? 6
+                                                                                                      : opts_.stop_signal));
+    a.push_back(arm(action::timer::stop, opts_.stop_timeout));
+  }
+  a.push_back(action{action::kind::report});
+  return a;
+}
+
+actions service_lifecycle::begin_stop() {
+  state_ = lifecycle_state::stopping;
+  actions a{cancel(action::timer::start), cancel(action::timer::watchdog), action{action::kind::stop_probe}};
+  if (opts_.stop_timeout.count() == 0) {
+    a.push_back(signal(9));  // OTP brutal_kill
+  } else {
+    a.push_back(opts_.stop_command ? action{action::kind::run_stop_command} : signal(opts_.stop_signal));
+    a.push_back(arm(action::timer::stop, opts_.stop_timeout));
+  }
+  a.push_back(action{action::kind::report});
+  return a;
+}
+
+actions service_lifecycle::on_stop() {
+  stop_requested_ = true;
+  switch (state_) {
+    case lifecycle_state::waiting:
+    case lifecycle_state::blocked:
+    case lifecycle_state::done: return {quit({end_reason::code::shutdown})};
+    case lifecycle_state::starting:
+    case lifecycle_state::running: return begin_stop();
+    case lifecycle_state::stopping:
+      if (self_stopping_) {
+        // It announced STOPPING=1 but nobody is making sure it ends: do the usual stop.
+        self_stopping_ = false;
+        return begin_stop();
+      }
+      // Already stopping for a reason of ours (timeout, watchdog): the stop request decides the reason now.
+      pending_reason_.reset();
+      return {};
+  }
+  return {};
+}
+
+actions service_lifecycle::on_exit(process_end end) {
+  actions a{cancel(action::timer::start), cancel(action::timer::stop), cancel(action::timer::watchdog),
+            action{action::kind::stop_probe}};
+  // Stopped by us: the reason is ours. (A service that said STOPPING=1 and exits is an ordinary exit.)
+  if (stop_requested_) {
+    a.push_back(quit({end_reason::code::shutdown}));
+    return a;
+  }
+  if (pending_reason_) {
+    a.push_back(quit(*pending_reason_));
+    return a;
+  }
+  const bool clean = end.kind == process_end::how::exited && end.code == 0;
+  if (opts_.oneshot && state_ == lifecycle_state::starting && clean) {
+    // A oneshot is ready when it exits 0, and then it is done: nothing to restart.
+    state_ = lifecycle_state::done;
+    a.push_back(action{action::kind::report});
+    return a;
+  }
+  switch (end.kind) {
+    case process_end::how::exited:
+      a.push_back(quit(clean ? end_reason{end_reason::code::normal} : end_reason{end_reason::code::exited, end.code}));
+      break;
+    case process_end::how::killed: a.push_back(quit({end_reason::code::killed, end.code})); break;
+    case process_end::how::dumped: a.push_back(quit({end_reason::code::dumped, end.code})); break;
+    case process_end::how::unknown: a.push_back(quit({end_reason::code::lost, 0, "exit status unknown"})); break;
+  }
+  return a;
+}
+
+actions service_lifecycle::on_timer(action::timer which) {
+  switch (which) {
+    case action::timer::start:
+      if (state_ != lifecycle_state::starting) return {};
+      return kill_for({end_reason::code::readiness_timeout, 0,
+                       "not ready after " + std::to_string(opts_.start_timeout.count()) + "ms"});
+    case action::timer::watchdog:
+      if (state_ != lifecycle_state::running) return {};
+      return kill_for({end_reason::code::watchdog, 0,
+                       "no WATCHDOG=1 within " + std::to_string(opts_.watchdog->count()) + "ms"});
+    case action::timer::stop:
+      if (state_ != lifecycle_state::stopping) return {};
+      return {signal(9)};
+  }
+  return {};
+}
+
+actions service_lifecycle::on_watchdog_ping() {
+  if (state_ != lifecycle_state::running || !opts_.watchdog) return {};
+  return {arm(action::timer::watchdog, *opts_.watchdog)};
+}
+
+actions service_lifecycle::on_extend_timeout(milliseconds extra) {
+  if (state_ == lifecycle_state::starting) return {arm(action::timer::start, extra)};
+  if (state_ == lifecycle_state::stopping) return {arm(action::timer::stop, extra)};
+  return {};
+}
+
+actions service_lifecycle::on_stopping_notice() {
+  if (state_ != lifecycle_state::running && state_ != lifecycle_state::starting) return {};
+  state_ = lifecycle_state::stopping;
+  self_stopping_ = true;
+  return {cancel(action::timer::watchdog), action{action::kind::report}};
+}
+
+actions service_lifecycle::on_adopted(bool was_ready) {
+  if (!was_ready && (opts_.readiness_needed || opts_.oneshot)) {
+    state_ = lifecycle_state::starting;
+    actions a;
+    if (opts_.readiness_needed) a.push_back(action{action::kind::start_probe});
+    a.push_back(arm(action::timer::start, opts_.start_timeout));
+    return become(lifecycle_state::starting, std::move(a));
+  }
+  actions a;
+  if (opts_.watchdog) a.push_back(arm(action::timer::watchdog, *opts_.watchdog));
+  return become(lifecycle_state::running, std::move(a));
+}
+
+}  // namespace dynamod::behaviours

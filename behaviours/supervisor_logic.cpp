@@ -1,0 +1,268 @@
+#include "behaviours/supervisor_logic.hpp"
+
+#include <algorithm>
+
+namespace dynamod::behaviours {
+
+const char* to_string(child_state s) {
+  switch (s) {
+    case child_state::running: return "running";
+    case child_state::terminating: return "terminating";
+    case child_state::stopped: return "stopped";
+    case child_state::removed: return "removed";
+  }
+  return "?";
+}
+
+supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children)
+    : strategy_(s), intensity_(limit) {
+  for (auto& c : children) children_.emplace_back(std::move(c));
+}
+
+supervisor_logic::child* supervisor_logic::find(const std::string& id) {
+  for (auto& c : children_) {
+    if (c.spec.id == id && c.state != child_state::removed) return &c;
+  }
+  return nullptr;
+}
+
+const supervisor_logic::child* supervisor_logic::find(const std::string& id) const {
+  return const_cast<supervisor_logic*>(this)->find(id);
+}
+
+child_state supervisor_logic::state(const std::string& id) const {
+  const child* c = find(id);
+  return c ? c->state : child_state::removed;
+}
+
+std::vector<std::string> supervisor_logic::children() const {
+  std::vector<std::string> out;
+  for (const auto& c : children_) {
+    if (c.state != child_state::removed) out.push_back(c.spec.id);
+  }
+  return out;
+}
+
+std::vector<std::string> supervisor_logic::running_in_reverse(size_t from_index) const {
+  std::vector<std::string> out;
+  for (size_t i = children_.size(); i-- > from_index;) {
+    if (children_[i].state == child_state::running) out.push_back(children_[i].spec.id);
+  }
+  return out;
+}
+
+bool supervisor_logic::in_sequence(const std::string& id) const {
+  if (!sequence_) return false;
+  const auto& s = *sequence_;
+  return std::find(s.to_terminate.begin(), s.to_terminate.end(), id) != s.to_terminate.end() ||
+         std::find(s.outstanding.begin(), s.outstanding.end(), id) != s.outstanding.end();
+}
+
+std::vector<command> supervisor_logic::start() {
+  std::vector<command> out;
+  for (auto& c : children_) {
+    if (c.state == child_state::stopped) {
+      c.state = child_state::running;
+      out.push_back({command::kind::start, c.spec.id, {}});
+    }
+  }
+  return out;
+}
+
+std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind kind, int64_t now_seconds) {
+  if (exited_) return {};
+  child* c = find(id);
+  if (!c || c->state == child_state::stopped) return {};  // an incarnation we already forgot about
+  if (sequence_) {
+    auto& s = *sequence_;
+    if (std::find(s.outstanding.begin(), s.outstanding.end(), id) != s.outstanding.end()) {
+      // It died on its own while we were terminating it: OTP logs shutdown_error and goes on.
+      return on_terminated(id);
+    }
+    auto it = std::find(s.to_terminate.begin(), s.to_terminate.end(), id);
+    if (it != s.to_terminate.end()) {
+      // OTP s22: a child due for termination died first; it is skipped (and restarted with the group).
+      s.to_terminate.erase(it);
+      c->state = child_state::stopped;
+      if (c->spec.restart == restart_type::temporary) c->state = child_state::removed;
+      return {};
+    }
+    deferred_.push_back({deferred::kind::exit, id, kind, now_seconds});
+    return {};
+  }
+  return handle_exit(*c, kind, now_seconds);
+}
+
+std::vector<command> supervisor_logic::handle_exit(child& c, exit_kind kind, int64_t now) {
+  c.state = child_state::stopped;
+  // OTP §2: temporary children are never restarted and their spec is dropped; transient ones are
+  // restarted only after an abnormal exit. Neither adds an intensity entry.
+  if (c.spec.restart == restart_type::temporary) {
+    c.state = child_state::removed;
+    return {};
+  }
+  if (c.spec.restart == restart_type::transient && kind != exit_kind::abnormal) return {};
+
+  // Both limits are checked before anything restarts; the child that just died is not restarted on
+  // give-up (OTP §1.1).
+  const bool supervisor_ok = intensity_.add(now);
+  const bool child_ok = c.own.add(now);
+  if (!supervisor_ok) return give_up("reached max restart intensity (" + std::to_string(intensity_.limit().max_restarts) +
+                                     " in " + std::to_string(intensity_.limit().period_seconds) + "s), last: " +
+                                     c.spec.id);
+  if (!child_ok) return give_up(c.spec.id + " exceeded its own max-restarts (" +
+                                std::to_string(c.own.limit().max_restarts) + " in " +
+                                std::to_string(c.own.limit().period_seconds) + "s)");
+
+  switch (strategy_) {
+    case strategy::one_for_one:
+    case strategy::simple_one_for_one:
+      c.state = child_state::running;
+      return {{command::kind::start, c.spec.id, {}}};
+    // OTP's terminate_children + start_children: every non-temporary child of the group is started
+    // again (even one that was stopped before); temporary ones are terminated and dropped (s19).
+    case strategy::one_for_all:
+    case strategy::rest_for_one: {
+      const size_t first = strategy_ == strategy::one_for_all ? 0 : static_cast<size_t>(&c - children_.data());
+      sequence s;
+      for (auto& id : running_in_reverse(first)) s.to_terminate.push_back(id);
+      for (size_t i = first; i < children_.size(); ++i) {
+        const auto& other = children_[i];
+        if (other.state != child_state::removed && other.spec.restart != restart_type::temporary) {
+          s.to_start.push_back(other.spec.id);
+        }
+      }
+      return begin(std::move(s));
+    }
+  }
+  return {};
+}
+
+std::vector<command> supervisor_logic::give_up(const std::string& why) {
+  // OTP §1.1: terminate the remaining children as in a normal shutdown, then exit with `shutdown`.
+  sequence s;
+  for (auto& id : running_in_reverse()) s.to_terminate.push_back(id);
+  s.then_exit = true;
+  s.exit_note = why;
+  return begin(std::move(s));
+}
+
+std::vector<command> supervisor_logic::shutdown() {
+  if (exited_) return {};
+  if (sequence_) {
+    // Whatever was running (a group restart) ends in termination of everything instead.
+    deferred_.push_front({deferred::kind::shutdown, {}, exit_kind::shutdown, 0});
+    sequence_->to_start.clear();
+    return {};
+  }
+  sequence s;
+  for (auto& id : running_in_reverse()) s.to_terminate.push_back(id);
+  s.then_exit = true;
+  s.exit_note = "shutdown";
+  return begin(std::move(s));
+}
+
+std::vector<command> supervisor_logic::terminate_child(const std::string& id) {
+  if (exited_) return {};
+  if (sequence_) {
+    deferred_.push_back({deferred::kind::terminate, id, exit_kind::shutdown, 0});
+    return {};
+  }
+  child* c = find(id);
+  if (!c || c->state != child_state::running) return {};
+  sequence s;
+  s.to_terminate.push_back(id);
+  return begin(std::move(s));
+}
+
+std::vector<command> supervisor_logic::start_child(const std::string& id) {
+  if (exited_) return {};
+  if (sequence_) {
+    deferred_.push_back({deferred::kind::start, id, exit_kind::normal, 0});
+    return {};
+  }
+  child* c = find(id);
+  if (!c || c->state != child_state::stopped) return {};
+  c->state = child_state::running;
+  return {{command::kind::start, id, {}}};
+}
+
+std::vector<command> supervisor_logic::begin(sequence s) {
+  sequence_ = std::move(s);
+  return advance();
+}
+
+std::vector<command> supervisor_logic::advance() {
+  std::vector<command> out;
+  auto& s = *sequence_;
+  if (!s.outstanding.empty()) return out;  // still waiting for a termination
+  // simple_one_for_one terminates every child at once under one shared timeout (OTP s04, s04d).
+  const bool all_at_once = strategy_ == strategy::simple_one_for_one;
+  while (!s.to_terminate.empty()) {
+    const std::string id = s.to_terminate.front();
+    s.to_terminate.pop_front();
+    child* c = find(id);
+    if (!c || c->state != child_state::running) continue;
+    c->state = child_state::terminating;
+    s.outstanding.push_back(id);
+    out.push_back({command::kind::terminate, id, {}});
+    if (!all_at_once) return out;
+  }
+  if (!s.outstanding.empty()) return out;
+  // Every termination is done: start the group, then possibly exit.
+  sequence done = std::move(s);
+  sequence_.reset();
+  for (const auto& id : done.to_start) {
+    child* c = find(id);
+    if (!c || c->state != child_state::stopped) continue;
+    c->state = child_state::running;
+    out.push_back({command::kind::start, id, {}});
+  }
+  if (done.then_exit) {
+    exited_ = true;
+    deferred_.clear();
+    out.push_back({command::kind::exit, {}, done.exit_note});
+    return out;
+  }
+  auto more = drain_deferred();
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+std::vector<command> supervisor_logic::on_terminated(const std::string& id) {
+  if (!sequence_) {
+    // A termination we no longer track (e.g. after give-up began). Keep the state honest anyway.
+    if (child* c = find(id); c && c->state == child_state::terminating) c->state = child_state::stopped;
+    return {};
+  }
+  auto& s = *sequence_;
+  auto it = std::find(s.outstanding.begin(), s.outstanding.end(), id);
+  if (it == s.outstanding.end()) return {};
+  s.outstanding.erase(it);
+  if (child* c = find(id)) {
+    // OTP s19: temporary children terminated as part of a group are dropped, not restarted.
+    c->state = c->spec.restart == restart_type::temporary ? child_state::removed : child_state::stopped;
+  }
+  return advance();
+}
+
+std::vector<command> supervisor_logic::drain_deferred() {
+  std::vector<command> out;
+  while (!deferred_.empty() && !sequence_ && !exited_) {
+    deferred d = deferred_.front();
+    deferred_.pop_front();
+    std::vector<command> more;
+    switch (d.what) {
+      case deferred::kind::exit:
+        if (child* c = find(d.id); c && c->state == child_state::running) more = handle_exit(*c, d.how, d.now);
+        break;
+      case deferred::kind::terminate: more = terminate_child(d.id); break;
+      case deferred::kind::start: more = start_child(d.id); break;
+      case deferred::kind::shutdown: more = shutdown(); break;
+    }
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
+}  // namespace dynamod::behaviours

@@ -1,0 +1,118 @@
+// The generic part of an OTP supervisor, free of CAF, processes and clocks: it takes events (a child
+// exited, a termination finished, shutdown requested) and returns commands (start this child, terminate
+// that one, exit), enforcing the strategy, restart types and restart intensity exactly as
+// ../shared/spec/otp-supervisor.md describes. actors/supervisor_actor carries the commands out.
+//
+// Differences from OTP, on purpose:
+// - Starting is asynchronous: `start` commands for a group are issued together and the children's
+//   processes start as their dependencies allow (the dependency graph replaces OTP's sequential start).
+//   A child that fails to start simply exits; the strategy then applies, which for one_for_all and
+//   rest_for_one is OTP's rollback (terminate the group again, restart it, one more intensity entry).
+// - dynamod adds a per-child intensity limit (a service's own max-restarts / max-restart-window);
+//   exceeding it gives up exactly like exceeding the supervisor's.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "behaviours/restart_intensity.hpp"
+
+namespace dynamod::behaviours {
+
+enum class strategy { one_for_one, one_for_all, rest_for_one, simple_one_for_one };
+enum class restart_type { permanent, transient, temporary };
+// OTP's view of an exit reason: `normal`, `shutdown` (incl. {shutdown, _}) or anything else.
+enum class exit_kind { normal, shutdown, abnormal };
+
+struct child_spec {
+  std::string id;
+  restart_type restart = restart_type::permanent;
+  std::optional<intensity_limit> own_limit;  // dynamod: the service's own max-restarts / window
+};
+
+struct command {
+  enum class kind { start, terminate, exit } what;
+  std::string child;  // start, terminate
+  std::string note;   // exit: why the supervisor exits
+  bool operator==(const command& o) const { return what == o.what && child == o.child; }
+};
+
+enum class child_state {
+  running,      // an incarnation exists (it may still be waiting for dependencies or starting)
+  terminating,  // we asked it to stop and wait for it
+  stopped,      // no incarnation: terminated on request, or transient after a clean exit (pid undefined)
+  removed,      // temporary child that exited: the spec is gone
+};
+
+class supervisor_logic {
+ public:
+  supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children);
+
+  // Starts every child, left to right.
+  std::vector<command> start();
+  // A child exited without being asked to (a crash, a clean exit, or a failed start).
+  std::vector<command> on_exit(const std::string& id, exit_kind kind, int64_t now_seconds);
+  // A child we told to terminate is gone.
+  std::vector<command> on_terminated(const std::string& id);
+  // Orderly stop (from the parent, or the whole system): terminate all in reverse start order, then exit.
+  std::vector<command> shutdown();
+  // Operator requests (OTP terminate_child / restart_child): never counted, never restarted by strategy.
+  std::vector<command> terminate_child(const std::string& id);
+  std::vector<command> start_child(const std::string& id);
+
+  child_state state(const std::string& id) const;
+  std::vector<std::string> children() const;  // start order, removed children excluded
+  size_t intensity_entries() const { return intensity_.entries(); }
+  bool busy() const { return sequence_.has_value(); }
+  bool exiting() const { return exited_; }
+  strategy which() const { return strategy_; }
+
+ private:
+  struct child {
+    child_spec spec;
+    child_state state = child_state::stopped;
+    restart_intensity own;
+    explicit child(child_spec s)
+        : spec(std::move(s)), own(spec.own_limit.value_or(intensity_limit{1000000, 1})) {}
+  };
+  // A run of terminations (one at a time, last started first; all at once for simple_one_for_one),
+  // followed by starts and possibly the supervisor's exit. OTP does this synchronously; events that
+  // arrive meanwhile for children outside the run are deferred until it ends.
+  struct sequence {
+    std::deque<std::string> to_terminate;
+    std::vector<std::string> outstanding;  // terminations in flight
+    std::vector<std::string> to_start;
+    bool then_exit = false;
+    std::string exit_note;
+  };
+  struct deferred {
+    enum class kind { exit, terminate, start, shutdown } what;
+    std::string id;
+    exit_kind how = exit_kind::normal;
+    int64_t now = 0;
+  };
+
+  child* find(const std::string& id);
+  const child* find(const std::string& id) const;
+  std::vector<command> handle_exit(child& c, exit_kind kind, int64_t now);
+  std::vector<command> give_up(const std::string& why);
+  std::vector<command> begin(sequence s);
+  std::vector<command> advance();
+  std::vector<command> drain_deferred();
+  std::vector<std::string> running_in_reverse(size_t from_index = 0) const;
+  bool in_sequence(const std::string& id) const;
+
+  strategy strategy_;
+  restart_intensity intensity_;
+  std::vector<child> children_;
+  std::optional<sequence> sequence_;
+  std::deque<deferred> deferred_;
+  bool exited_ = false;
+};
+
+const char* to_string(child_state s);
+
+}  // namespace dynamod::behaviours

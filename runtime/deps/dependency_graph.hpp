@@ -1,0 +1,63 @@
+// The dependency graph between services: requires (hard), wants (soft), after (ordering) and before
+// (ordering, reversed). Pure: built from configs, it answers what a service waits for, whether it may
+// start given the others' states (the dynamic frontier), the start order, and where the cycles are.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dynamod {
+
+struct service_config;
+
+// What the graph needs to know about another service's progress.
+enum class dependency_state {
+  pending,   // not ready yet (waiting, starting, restarting)
+  ready,     // readiness reached (oneshot: exited 0)
+  failed,    // failed, or blocked by its own failed dependency
+  inactive,  // stopped on purpose, absent or disabled
+};
+
+class dependency_graph {
+ public:
+  struct waits {
+    std::vector<std::string> required;  // must be ready; failure blocks
+    std::vector<std::string> ordered;   // wants / after / before-reversed: wait while pending, never blocks
+  };
+
+  // `services` in tie-break order (file-name order). Dependencies on unknown names are kept:
+  // callers decide whether that is an error (requires) or nothing (the rest).
+  explicit dependency_graph(const std::vector<const service_config*>& services);
+
+  const waits& waits_for(const std::string& name) const;
+  std::vector<std::string> required_by(const std::string& name) const;  // direct dependents via requires
+  bool contains(const std::string& name) const { return index_.count(name) > 0; }
+
+  enum class verdict { wait, start, blocked };
+  struct decision {
+    verdict what = verdict::wait;
+    std::string on;      // the dependency that is waited on / that blocks
+  };
+  // May `name` start, given everyone's state? (Unknown names count as inactive.)
+  decision can_start(const std::string& name, const std::map<std::string, dependency_state>& states) const;
+  // Every service in `candidates` that may start now (the frontier), in tie-break order.
+  std::vector<std::string> frontier(const std::vector<std::string>& candidates,
+                                    const std::map<std::string, dependency_state>& states) const;
+
+  // Each cycle as a path a -> b -> ... -> a (first element repeated at the end), smallest name first.
+  std::vector<std::vector<std::string>> cycles() const;
+  // Topological order (dependencies first), ties by the order given to the constructor. Services on a
+  // cycle are appended at the end in tie-break order.
+  std::vector<std::string> start_order() const;
+
+ private:
+  std::vector<std::string> names_;
+  std::map<std::string, size_t> index_;
+  std::vector<waits> waits_;
+  std::vector<std::vector<size_t>> edges_;  // i -> j: i waits for j (known services only)
+};
+
+std::string format_cycle(const std::vector<std::string>& cycle);  // "a -> b -> a"
+
+}  // namespace dynamod

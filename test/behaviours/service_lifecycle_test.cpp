@@ -1,0 +1,187 @@
+#include "behaviours/service_lifecycle.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+using namespace dynamod::behaviours;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool has(const actions& a, action::kind k, int value = -1) {
+  return std::any_of(a.begin(), a.end(), [&](const action& x) { return x.what == k && (value < 0 || x.value == value); });
+}
+const action* find(const actions& a, action::kind k) {
+  auto it = std::find_if(a.begin(), a.end(), [&](const action& x) { return x.what == k; });
+  return it == a.end() ? nullptr : &*it;
+}
+end_reason::code quit_code(const actions& a) {
+  const action* q = find(a, action::kind::quit);
+  EXPECT_NE(q, nullptr);
+  return q ? q->reason.what : end_reason::code::normal;
+}
+
+service_lifecycle running_service(lifecycle_options o = {}) {
+  service_lifecycle s{o};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  return s;
+}
+
+}  // namespace
+
+TEST(ServiceLifecycle, SpawnsOnlyOnceDependenciesAreReady) {
+  service_lifecycle s{{}};
+  EXPECT_EQ(s.state(), lifecycle_state::waiting);
+  auto a = s.on_dependencies_ready();
+  EXPECT_TRUE(has(a, action::kind::spawn));
+  EXPECT_EQ(s.state(), lifecycle_state::starting);
+}
+
+TEST(ServiceLifecycle, WithoutReadinessItRunsAsSoonAsItIsSpawned) {
+  auto s = running_service();
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+}
+
+TEST(ServiceLifecycle, ReadinessTypesWaitForReadyWithAStartTimeout) {
+  service_lifecycle s{{.readiness_needed = true, .start_timeout = 5s}};
+  s.on_dependencies_ready();
+  auto a = s.on_spawned();
+  EXPECT_TRUE(has(a, action::kind::start_probe));
+  const action* t = find(a, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->which, action::timer::start);
+  EXPECT_EQ(t->duration, 5s);
+  EXPECT_EQ(s.state(), lifecycle_state::starting);
+  a = s.on_ready();
+  EXPECT_TRUE(has(a, action::kind::cancel_timer));
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+}
+
+TEST(ServiceLifecycle, StartTimeoutStopsTheProcessAndFailsWithReadinessTimeout) {
+  service_lifecycle s{{.readiness_needed = true, .start_timeout = 5s, .stop_timeout = 2s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  auto a = s.on_timer(action::timer::start);
+  EXPECT_TRUE(has(a, action::kind::signal, 15));
+  EXPECT_EQ(s.state(), lifecycle_state::stopping);
+  a = s.on_timer(action::timer::stop);
+  EXPECT_TRUE(has(a, action::kind::signal, 9)) << "SIGKILL after the stop timeout";
+  a = s.on_exit({process_end::how::killed, 9});
+  EXPECT_EQ(quit_code(a), end_reason::code::readiness_timeout);
+}
+
+TEST(ServiceLifecycle, ExitBeforeReadyIsAnExitWithItsStatus) {
+  service_lifecycle s{{.readiness_needed = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  auto a = s.on_exit({process_end::how::exited, 3});
+  EXPECT_EQ(quit_code(a), end_reason::code::exited);
+  EXPECT_EQ(find(a, action::kind::quit)->reason.value, 3);
+}
+
+TEST(ServiceLifecycle, CleanExitIsNormalAndSignalsAreReported) {
+  auto s = running_service();
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::exited, 0})), end_reason::code::normal);
+  auto k = running_service();
+  auto a = k.on_exit({process_end::how::killed, 9});
+  EXPECT_EQ(quit_code(a), end_reason::code::killed);
+  EXPECT_EQ(find(a, action::kind::quit)->reason.value, 9);
+}
+
+TEST(ServiceLifecycle, StopSendsTheStopSignalThenKillsAfterTheTimeout) {
+  auto s = running_service({.stop_timeout = 3s, .stop_signal = 1});
+  auto a = s.on_stop();
+  EXPECT_TRUE(has(a, action::kind::signal, 1));
+  const action* t = find(a, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->duration, 3s);
+  EXPECT_TRUE(has(s.on_timer(action::timer::stop), action::kind::signal, 9));
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 9})), end_reason::code::shutdown);
+}
+
+TEST(ServiceLifecycle, ZeroStopTimeoutIsBrutalKill) {
+  auto s = running_service({.stop_timeout = 0ms});
+  auto a = s.on_stop();
+  EXPECT_TRUE(has(a, action::kind::signal, 9));
+  EXPECT_FALSE(has(a, action::kind::arm_timer));
+}
+
+TEST(ServiceLifecycle, StopCommandReplacesTheSignal) {
+  auto s = running_service({.stop_command = true});
+  auto a = s.on_stop();
+  EXPECT_TRUE(has(a, action::kind::run_stop_command));
+  EXPECT_FALSE(has(a, action::kind::signal));
+}
+
+TEST(ServiceLifecycle, StopWhileWaitingQuitsAtOnce) {
+  service_lifecycle s{{}};
+  EXPECT_EQ(quit_code(s.on_stop()), end_reason::code::shutdown);
+}
+
+TEST(ServiceLifecycle, FailedDependencyBlocksWithoutQuittingAndRecovers) {
+  service_lifecycle s{{}};
+  auto a = s.on_dependency_failed("db", "exited with status 1");
+  EXPECT_FALSE(has(a, action::kind::quit));
+  EXPECT_EQ(s.state(), lifecycle_state::blocked);
+  EXPECT_EQ(s.blocked_on(), "db: exited with status 1");
+  EXPECT_TRUE(has(s.on_dependencies_ready(), action::kind::spawn));
+}
+
+TEST(ServiceLifecycle, OneshotIsDoneWhenItExitsZeroAndFailedOtherwise) {
+  service_lifecycle ok{{.oneshot = true}};
+  ok.on_dependencies_ready();
+  ok.on_spawned();
+  auto a = ok.on_exit({process_end::how::exited, 0});
+  EXPECT_FALSE(has(a, action::kind::quit));
+  EXPECT_EQ(ok.state(), lifecycle_state::done);
+  service_lifecycle bad{{.oneshot = true}};
+  bad.on_dependencies_ready();
+  bad.on_spawned();
+  EXPECT_EQ(quit_code(bad.on_exit({process_end::how::exited, 2})), end_reason::code::exited);
+}
+
+TEST(ServiceLifecycle, WatchdogPingsRearmAndExpiryAbortsThenKills) {
+  auto s = running_service({.stop_timeout = 1s, .watchdog = 2s});
+  const auto ping = s.on_watchdog_ping();
+  const action* t = find(ping, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->which, action::timer::watchdog);
+  auto a = s.on_timer(action::timer::watchdog);
+  EXPECT_TRUE(has(a, action::kind::signal, 6)) << "SIGABRT first, as systemd";
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::dumped, 6})), end_reason::code::watchdog);
+}
+
+TEST(ServiceLifecycle, ExtendTimeoutMovesTheStartDeadline) {
+  service_lifecycle s{{.readiness_needed = true, .start_timeout = 1s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  const auto extended = s.on_extend_timeout(20s);
+  const action* t = find(extended, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->duration, 20s);
+}
+
+TEST(ServiceLifecycle, StoppingNoticeThenExitIsAnOrdinaryExit) {
+  auto s = running_service();
+  s.on_stopping_notice();
+  EXPECT_EQ(s.state(), lifecycle_state::stopping);
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::exited, 0})), end_reason::code::normal);
+}
+
+TEST(ServiceLifecycle, AdoptedReadyProcessRunsWithoutASpawn) {
+  service_lifecycle s{{.readiness_needed = true}};
+  auto a = s.on_adopted(true);
+  EXPECT_FALSE(has(a, action::kind::spawn));
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+}
+
+TEST(ServiceLifecycle, StopRequestDuringAKillForTimeoutEndsAsShutdown) {
+  service_lifecycle s{{.readiness_needed = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  s.on_timer(action::timer::start);
+  s.on_stop();
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 15})), end_reason::code::shutdown);
+}

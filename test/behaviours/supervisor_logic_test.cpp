@@ -1,0 +1,371 @@
+// Every scenario here mirrors a run of real Erlang/OTP 25 in ../shared/otp-oracle/out/<scenario>.txt.
+#include "behaviours/supervisor_logic.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace dynamod::behaviours;
+
+namespace {
+
+command start(const std::string& id) { return {command::kind::start, id, {}}; }
+command terminate(const std::string& id) { return {command::kind::terminate, id, {}}; }
+command exit_cmd() { return {command::kind::exit, {}, {}}; }
+using cmds = std::vector<command>;
+
+std::vector<child_spec> workers(std::initializer_list<const char*> ids, restart_type r = restart_type::permanent) {
+  std::vector<child_spec> out;
+  for (const char* id : ids) out.push_back({id, r, std::nullopt});
+  return out;
+}
+
+supervisor_logic started(strategy s, intensity_limit l, std::vector<child_spec> children) {
+  supervisor_logic sup{s, l, std::move(children)};
+  sup.start();
+  return sup;
+}
+
+// Completes a run of one-at-a-time terminations, checking the order; returns what followed.
+cmds finish_terminations(supervisor_logic& sup, cmds pending, const std::vector<std::string>& expected_order) {
+  for (const auto& id : expected_order) {
+    EXPECT_EQ(pending, cmds{terminate(id)}) << "expected to terminate " << id;
+    pending = sup.on_terminated(id);
+  }
+  return pending;
+}
+
+}  // namespace
+
+TEST(SupervisorStart, StartsEveryChildLeftToRight) {
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, workers({"a", "b", "c"})};
+  EXPECT_EQ(sup.start(), (cmds{start("a"), start("b"), start("c")}));
+  EXPECT_EQ(sup.state("b"), child_state::running);
+}
+
+// s01_one_for_one
+TEST(OneForOne, RestartsOnlyTheCrashedChild) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"w1", "w2", "w3"}));
+  EXPECT_EQ(sup.on_exit("w2", exit_kind::abnormal, 0), cmds{start("w2")});
+  EXPECT_EQ(sup.intensity_entries(), 1u);
+  EXPECT_EQ(sup.state("w1"), child_state::running);
+  EXPECT_EQ(sup.state("w3"), child_state::running);
+}
+
+// s02_one_for_all
+TEST(OneForAll, TerminatesOthersInReverseOrderThenRestartsAllInOrder) {
+  auto sup = started(strategy::one_for_all, {3, 5}, workers({"w1", "w2", "w3", "w4"}));
+  auto out = finish_terminations(sup, sup.on_exit("w2", exit_kind::abnormal, 0), {"w4", "w3", "w1"});
+  EXPECT_EQ(out, (cmds{start("w1"), start("w2"), start("w3"), start("w4")}));
+  EXPECT_EQ(sup.intensity_entries(), 1u) << "a group restart is one entry (s18)";
+}
+
+// s03_rest_for_one
+TEST(RestForOne, RestartsCrashedChildAndThoseStartedAfterIt) {
+  auto sup = started(strategy::rest_for_one, {3, 5}, workers({"w1", "w2", "w3", "w4"}));
+  auto out = finish_terminations(sup, sup.on_exit("w2", exit_kind::abnormal, 0), {"w4", "w3"});
+  EXPECT_EQ(out, (cmds{start("w2"), start("w3"), start("w4")}));
+  EXPECT_EQ(sup.state("w1"), child_state::running);
+  EXPECT_EQ(sup.intensity_entries(), 1u);
+}
+
+// s19b_rest_for_one_transient_normal
+TEST(RestForOne, TransientChildExitingNormallyChangesNothing) {
+  std::vector<child_spec> c{{"a", restart_type::permanent, {}}, {"t", restart_type::transient, {}},
+                            {"z", restart_type::permanent, {}}};
+  auto sup = started(strategy::rest_for_one, {3, 5}, c);
+  EXPECT_TRUE(sup.on_exit("t", exit_kind::normal, 0).empty());
+  EXPECT_EQ(sup.state("z"), child_state::running);
+  EXPECT_EQ(sup.intensity_entries(), 0u);
+}
+
+// s04_simple_one_for_one
+TEST(SimpleOneForOne, RestartsOnlyTheCrashedChildAndTerminatesAllAtOnce) {
+  auto sup = started(strategy::simple_one_for_one, {3, 5}, workers({"d1", "d2", "d3", "d4", "d5"}));
+  EXPECT_EQ(sup.on_exit("d3", exit_kind::abnormal, 0), cmds{start("d3")});
+  auto out = sup.shutdown();
+  EXPECT_EQ(out.size(), 5u) << "every child is told at the same instant";
+  for (const auto& id : {"d1", "d2", "d3", "d4"}) EXPECT_TRUE(sup.on_terminated(id).empty());
+  EXPECT_EQ(sup.on_terminated("d5"), cmds{exit_cmd()});
+}
+
+// s26_sofo_intensity
+TEST(SimpleOneForOne, SharesOneIntensityCounter) {
+  auto sup = started(strategy::simple_one_for_one, {2, 5}, workers({"d1", "d2", "d3"}));
+  EXPECT_EQ(sup.on_exit("d1", exit_kind::abnormal, 0), cmds{start("d1")});
+  EXPECT_EQ(sup.on_exit("d2", exit_kind::abnormal, 0), cmds{start("d2")});
+  auto out = sup.on_exit("d3", exit_kind::abnormal, 0);
+  EXPECT_EQ(out.size(), 2u) << "the remaining two are terminated at once";
+  sup.on_terminated("d1");
+  EXPECT_EQ(sup.on_terminated("d2"), cmds{exit_cmd()});
+}
+
+// s05_restart_types / s21
+TEST(RestartTypes, PermanentRestartsAfterEveryExitKind) {
+  for (auto kind : {exit_kind::normal, exit_kind::shutdown, exit_kind::abnormal}) {
+    auto sup = started(strategy::one_for_one, {10, 5}, workers({"p"}));
+    EXPECT_EQ(sup.on_exit("p", kind, 0), cmds{start("p")});
+    EXPECT_EQ(sup.intensity_entries(), 1u);
+  }
+}
+
+TEST(RestartTypes, TransientRestartsOnlyAfterAbnormalExit) {
+  auto sup = started(strategy::one_for_one, {10, 5}, workers({"t"}, restart_type::transient));
+  EXPECT_TRUE(sup.on_exit("t", exit_kind::normal, 0).empty());
+  EXPECT_EQ(sup.state("t"), child_state::stopped) << "spec kept, pid undefined";
+  EXPECT_EQ(sup.start_child("t"), cmds{start("t")});
+  EXPECT_TRUE(sup.on_exit("t", exit_kind::shutdown, 0).empty());
+  sup.start_child("t");
+  EXPECT_EQ(sup.on_exit("t", exit_kind::abnormal, 0), cmds{start("t")});
+  EXPECT_EQ(sup.intensity_entries(), 1u) << "only the restart counts (s21)";
+}
+
+TEST(RestartTypes, TemporaryIsNeverRestartedAndItsSpecIsRemoved) {
+  auto sup = started(strategy::one_for_one, {10, 5}, workers({"x"}, restart_type::temporary));
+  EXPECT_TRUE(sup.on_exit("x", exit_kind::abnormal, 0).empty());
+  EXPECT_EQ(sup.state("x"), child_state::removed);
+  EXPECT_TRUE(sup.children().empty());
+  EXPECT_TRUE(sup.start_child("x").empty()) << "restart_child -> not_found";
+  EXPECT_EQ(sup.intensity_entries(), 0u);
+}
+
+// s06_intensity_boundary
+TEST(Intensity, MaxRRestartsAreAllowedAndTheNextGivesUpInReverseOrder) {
+  auto sup = started(strategy::one_for_one, {3, 2}, workers({"w1", "w2", "w3"}));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sup.on_exit("w2", exit_kind::abnormal, 10), cmds{start("w2")});
+  auto out = sup.on_exit("w2", exit_kind::abnormal, 10);
+  out = finish_terminations(sup, out, {"w3", "w1"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].what, command::kind::exit);
+  EXPECT_NE(out[0].note.find("max restart intensity"), std::string::npos);
+  EXPECT_EQ(sup.state("w2"), child_state::stopped) << "the child that triggered it is not restarted";
+  EXPECT_TRUE(sup.exiting());
+}
+
+// s07_maxr0
+TEST(Intensity, MaxRZeroGivesUpOnTheFirstCrash) {
+  auto sup = started(strategy::one_for_one, {0, 5}, workers({"w1", "w2", "w3"}));
+  auto out = finish_terminations(sup, sup.on_exit("w2", exit_kind::abnormal, 0), {"w3", "w1"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+// s06b_intensity_spread: MaxR=3, MaxT=2, a crash every 0.8 s dies at the 4th (t=2.4 s).
+TEST(Intensity, WindowIsInWholeSecondsSoSpreadCrashesStillCount) {
+  auto sup = started(strategy::one_for_one, {3, 2}, workers({"w"}));
+  const double times[] = {0.0, 0.8, 1.6};
+  for (double t : times) EXPECT_EQ(sup.on_exit("w", exit_kind::abnormal, static_cast<int64_t>(t)), cmds{start("w")});
+  EXPECT_EQ(sup.on_exit("w", exit_kind::abnormal, static_cast<int64_t>(2.4)), cmds{exit_cmd()});
+}
+
+// s08_window_granularity with MaxR=1: the window is inclusive, in whole monotonic seconds.
+TEST(Intensity, WindowEdgesFollowWholeSecondTicks) {
+  struct gap { int64_t first, second; int period; bool dies; };
+  const gap cases[] = {
+      {10, 11, 1, true},   // P=1, gap 1.90 s inside ticks 10 and 11: 11-10 <= 1 -> dies
+      {10, 12, 1, false},  // P=1, gap 1.15 s straddling two ticks: 12-10 > 1 -> survives
+      {10, 12, 2, true},   // P=2, gap 2.90 s: dies
+      {10, 13, 2, false},  // P=2, gap 3.05 s: survives
+  };
+  for (const auto& c : cases) {
+    auto sup = started(strategy::one_for_one, {1, c.period}, workers({"w"}));
+    EXPECT_EQ(sup.on_exit("w", exit_kind::abnormal, c.first), cmds{start("w")});
+    const bool died = sup.on_exit("w", exit_kind::abnormal, c.second) == cmds{exit_cmd()};
+    EXPECT_EQ(died, c.dies) << "P=" << c.period << " ticks " << c.first << " -> " << c.second;
+  }
+}
+
+// s06c_intensity_is_per_supervisor
+TEST(Intensity, OneCounterForAllChildren) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"w1", "w2", "w3"}));
+  sup.on_exit("w1", exit_kind::abnormal, 0);
+  sup.on_exit("w2", exit_kind::abnormal, 0);
+  sup.on_exit("w3", exit_kind::abnormal, 0);
+  auto out = sup.on_exit("w1", exit_kind::abnormal, 0);
+  EXPECT_EQ(out, cmds{terminate("w3")});
+}
+
+TEST(Intensity, AServicesOwnLimitGivesUpToo) {
+  std::vector<child_spec> c{{"flaky", restart_type::permanent, intensity_limit{2, 60}}, {"other", restart_type::permanent, {}}};
+  auto sup = started(strategy::one_for_one, {100, 300}, c);
+  EXPECT_EQ(sup.on_exit("flaky", exit_kind::abnormal, 0), cmds{start("flaky")});
+  EXPECT_EQ(sup.on_exit("flaky", exit_kind::abnormal, 30), cmds{start("flaky")});
+  auto out = sup.on_exit("flaky", exit_kind::abnormal, 59);
+  out = finish_terminations(sup, out, {"other"});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_NE(out[0].note.find("flaky exceeded its own max-restarts"), std::string::npos) << out[0].note;
+}
+
+TEST(Intensity, EntriesOlderThanThePeriodAreForgotten) {
+  auto sup = started(strategy::one_for_one, {1, 5}, workers({"w"}));
+  EXPECT_EQ(sup.on_exit("w", exit_kind::abnormal, 100), cmds{start("w")});
+  EXPECT_EQ(sup.on_exit("w", exit_kind::abnormal, 106), cmds{start("w")});
+  EXPECT_EQ(sup.intensity_entries(), 1u);
+}
+
+// s18_one_for_all_counts_once
+TEST(OneForAll, GroupRestartCountsOnceAndTheNextCrashGivesUp) {
+  auto sup = started(strategy::one_for_all, {1, 5}, workers({"w1", "w2", "w3", "w4"}));
+  finish_terminations(sup, sup.on_exit("w3", exit_kind::abnormal, 0), {"w4", "w2", "w1"});
+  auto out = finish_terminations(sup, sup.on_exit("w1", exit_kind::abnormal, 0), {"w4", "w3", "w2"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+// s19_one_for_all_temporary_sibling
+TEST(OneForAll, TemporarySiblingsAreTerminatedAndDropped) {
+  std::vector<child_spec> c{{"perm", restart_type::permanent, {}}, {"temp", restart_type::temporary, {}},
+                            {"trans", restart_type::transient, {}}, {"crasher", restart_type::permanent, {}}};
+  auto sup = started(strategy::one_for_all, {3, 5}, c);
+  auto out = finish_terminations(sup, sup.on_exit("crasher", exit_kind::abnormal, 0), {"trans", "temp", "perm"});
+  EXPECT_EQ(out, (cmds{start("perm"), start("trans"), start("crasher")}));
+  EXPECT_EQ(sup.state("temp"), child_state::removed);
+}
+
+// s13d_one_for_all_restart_fail_midgroup: a child failing to start in the group restart rolls the group back.
+TEST(OneForAll, FailedStartDuringGroupRestartRollsBackAndRetriesTheGroup) {
+  auto sup = started(strategy::one_for_all, {5, 5}, workers({"w1", "w2", "w3", "w4"}));
+  finish_terminations(sup, sup.on_exit("w1", exit_kind::abnormal, 0), {"w4", "w3", "w2"});
+  // w3's new incarnation fails to start: everything restarted so far is terminated again, in reverse.
+  auto out = finish_terminations(sup, sup.on_exit("w3", exit_kind::abnormal, 0), {"w4", "w2", "w1"});
+  EXPECT_EQ(out, (cmds{start("w1"), start("w2"), start("w3"), start("w4")}));
+  EXPECT_EQ(sup.intensity_entries(), 2u) << "the retry is another entry";
+}
+
+// s13b_restart_start_always_fails: failed starts are immediate retries, each counted, until give-up.
+TEST(OneForOne, AStartThatAlwaysFailsIsRetriedUntilTheIntensityIsExceeded) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"w1", "w2", "w3"}));
+  int starts = 0;
+  cmds out = sup.on_exit("w2", exit_kind::abnormal, 0);
+  while (out == cmds{start("w2")}) {
+    ++starts;
+    out = sup.on_exit("w2", exit_kind::abnormal, 0);
+  }
+  EXPECT_EQ(starts, 3);
+  out = finish_terminations(sup, out, {"w3", "w1"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+// s10_giveup_order
+TEST(GiveUp, RemainingChildrenAreTerminatedLastStartedFirst) {
+  auto sup = started(strategy::one_for_one, {1, 5}, workers({"w1", "w2", "w3", "w4"}));
+  sup.on_exit("w2", exit_kind::abnormal, 0);
+  auto out = finish_terminations(sup, sup.on_exit("w2", exit_kind::abnormal, 0), {"w4", "w3", "w1"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+// s15_sup_shutdown_order
+TEST(Shutdown, ChildrenStopOneAtATimeInReverseStartOrder) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"a", "b", "c", "d"}));
+  auto out = finish_terminations(sup, sup.shutdown(), {"d", "c", "b", "a"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+  EXPECT_EQ(sup.state("a"), child_state::stopped);
+}
+
+TEST(Shutdown, StoppedChildrenAreSkipped) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"a", "b", "c"}));
+  finish_terminations(sup, sup.terminate_child("b"), {"b"});
+  auto out = finish_terminations(sup, sup.shutdown(), {"c", "a"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+TEST(Shutdown, DuringAGroupRestartEndsInTerminationNotRestart) {
+  auto sup = started(strategy::one_for_all, {3, 5}, workers({"w1", "w2", "w3"}));
+  auto out = sup.on_exit("w1", exit_kind::abnormal, 0);
+  EXPECT_EQ(out, cmds{terminate("w3")});
+  EXPECT_TRUE(sup.shutdown().empty());
+  out = sup.on_terminated("w3");
+  EXPECT_EQ(out, cmds{terminate("w2")});
+  out = sup.on_terminated("w2");
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
+
+// s22_child_dies_during_group_shutdown
+TEST(OneForAll, ChildDyingWhileTheGroupIsTerminatedIsSkippedAndRestartedWithIt) {
+  auto sup = started(strategy::one_for_all, {3, 5}, workers({"w1", "w2", "w3", "w4"}));
+  EXPECT_EQ(sup.on_exit("w4", exit_kind::abnormal, 0), cmds{terminate("w3")});
+  EXPECT_TRUE(sup.on_exit("w1", exit_kind::abnormal, 0).empty()) << "absorbed: no second restart";
+  EXPECT_EQ(sup.on_terminated("w3"), cmds{terminate("w2")});
+  EXPECT_EQ(sup.on_terminated("w2"), (cmds{start("w1"), start("w2"), start("w3"), start("w4")}));
+  EXPECT_EQ(sup.intensity_entries(), 1u);
+}
+
+TEST(RestForOne, ExitOfAnEarlierChildDuringTheRunIsHandledAfterIt) {
+  auto sup = started(strategy::rest_for_one, {5, 5}, workers({"w1", "w2", "w3"}));
+  EXPECT_EQ(sup.on_exit("w2", exit_kind::abnormal, 0), cmds{terminate("w3")});
+  EXPECT_TRUE(sup.on_exit("w1", exit_kind::abnormal, 0).empty()) << "deferred, as OTP's mailbox would";
+  // First the run completes (w2, w3 back), then w1's exit restarts w1 and everything after it.
+  EXPECT_EQ(sup.on_terminated("w3"), (cmds{start("w2"), start("w3"), terminate("w3")}));
+  auto out = finish_terminations(sup, cmds{terminate("w3")}, {"w3", "w2"});
+  EXPECT_EQ(out, (cmds{start("w1"), start("w2"), start("w3")}));
+  EXPECT_EQ(sup.intensity_entries(), 2u);
+}
+
+// s16_child_api_permanent
+TEST(ChildApi, TerminateChildIsNotRestartedAndNotCounted) {
+  auto sup = started(strategy::one_for_one, {0, 5}, workers({"a", "b"}));
+  EXPECT_EQ(finish_terminations(sup, sup.terminate_child("a"), {"a"}), cmds{});
+  EXPECT_EQ(sup.state("a"), child_state::stopped);
+  EXPECT_TRUE(sup.terminate_child("a").empty()) << "idempotent";
+  EXPECT_EQ(sup.start_child("a"), cmds{start("a")});
+  EXPECT_TRUE(sup.start_child("a").empty()) << "already started";
+  EXPECT_FALSE(sup.exiting()) << "MaxR=0 and still alive: none of this counted";
+}
+
+// s16b_child_api_temporary
+TEST(ChildApi, TerminatingATemporaryChildRemovesIt) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"a"}, restart_type::temporary));
+  finish_terminations(sup, sup.terminate_child("a"), {"a"});
+  EXPECT_EQ(sup.state("a"), child_state::removed);
+}
+
+TEST(ChildApi, RequestsDuringARunWaitForIt) {
+  auto sup = started(strategy::one_for_all, {3, 5}, workers({"a", "b"}));
+  EXPECT_EQ(sup.on_exit("a", exit_kind::abnormal, 0), cmds{terminate("b")});
+  EXPECT_TRUE(sup.terminate_child("a").empty());
+  auto out = sup.on_terminated("b");
+  EXPECT_EQ(out, (cmds{start("a"), start("b"), terminate("a")}));
+}
+
+// Multi-level escalation (s09, s09b, s09c): a supervisor that gives up exits with `shutdown`; its parent
+// treats that like any child exit.
+namespace {
+struct two_levels {
+  supervisor_logic root;
+  supervisor_logic mid;
+  two_levels(restart_type mid_type, intensity_limit root_limit, intensity_limit mid_limit)
+      : root(started(strategy::one_for_one, root_limit, {{"r1", restart_type::permanent, {}}, {"mid", mid_type, {}},
+                                                         {"r2", restart_type::permanent, {}}})),
+        mid(started(strategy::one_for_one, mid_limit, workers({"w1", "w2"}))) {}
+  // Crash w1 in mid; if mid gives up, finish its terminations and report its exit to root.
+  cmds crash_w1(int64_t now) {
+    auto out = mid.on_exit("w1", exit_kind::abnormal, now);
+    if (out == cmds{start("w1")}) return {};
+    out = finish_terminations(mid, out, {"w2"});
+    EXPECT_EQ(out, cmds{exit_cmd()});
+    return root.on_exit("mid", exit_kind::shutdown, now);
+  }
+};
+}  // namespace
+
+TEST(Escalation, PermanentChildSupervisorIsRestartedWithFreshChildren) {
+  two_levels t{restart_type::permanent, {3, 5}, {1, 5}};
+  EXPECT_TRUE(t.crash_w1(0).empty());
+  EXPECT_EQ(t.crash_w1(0), cmds{start("mid")}) << "root restarts mid (and mid starts fresh w1, w2)";
+  EXPECT_EQ(t.root.intensity_entries(), 1u);
+  EXPECT_EQ(t.root.state("r1"), child_state::running);
+  EXPECT_EQ(t.root.state("r2"), child_state::running);
+}
+
+TEST(Escalation, TransientChildSupervisorIsNotRestartedAndNothingCounts) {
+  two_levels t{restart_type::transient, {3, 5}, {1, 5}};
+  t.crash_w1(0);
+  EXPECT_TRUE(t.crash_w1(0).empty());
+  EXPECT_EQ(t.root.state("mid"), child_state::stopped);
+  EXPECT_EQ(t.root.intensity_entries(), 0u);
+}
+
+TEST(Escalation, ReachesTheRootWhichGivesUpInTurn) {
+  two_levels t{restart_type::permanent, {1, 5}, {0, 5}};
+  EXPECT_EQ(t.crash_w1(0), cmds{start("mid")});
+  t.mid = started(strategy::one_for_one, {0, 5}, workers({"w1", "w2"}));  // the fresh incarnation of mid
+  auto out = t.crash_w1(1);
+  out = finish_terminations(t.root, out, {"r2", "r1"});
+  EXPECT_EQ(out, cmds{exit_cmd()});
+}
