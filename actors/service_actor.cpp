@@ -89,7 +89,7 @@ void save_adoption_record(self_ptr self) {
   auto& st = self->state;
   if (st.pid <= 0) return;
   store(self).save(config(self).name,
-                   adoption_record{st.pid, st.proc_start_time, st.ready, st.invocation_id, st.status_text});
+                   adoption_record{st.pid, st.proc_start_time, st.ready, false, st.invocation_id, st.status_text});
 }
 
 void report(self_ptr self) {
@@ -304,6 +304,10 @@ void execute(self_ptr self, const actions& todo) {
         if (st.lifecycle->state() == lifecycle_state::running && !st.ready) {
           st.ready = true;
           save_adoption_record(self);
+        } else if (st.lifecycle->state() == lifecycle_state::done) {
+          st.ready = true;
+          st.pid = 0;
+          store(self).save(config(self).name, adoption_record{0, 0, true, true, st.invocation_id, st.status_text});
         }
         report(self);
         break;
@@ -352,48 +356,9 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
 
 }  // namespace
 
-static caf::behavior service_actor(self_ptr self, service_args args) {
-  auto& st = self->state;
-  st.args = std::move(args);
-  st.lifecycle = std::make_unique<behaviours::service_lifecycle>(lifecycle_options_for(config(self)));
-  self->set_exception_handler([=](std::exception_ptr& eptr) -> caf::error {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(eptr);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    spdlog::error("{}: internal error: {}", config(self).name, what);
-    return make_error(service_exit::start_failed, "internal error: " + what);
-  });
+namespace {
 
-  if (st.args.adopt) {
-    // The previous runtime started this process; it is still the same one (checked against /proc).
-    const adoption_record& a = *st.args.adopt;
-    st.pid = a.pid;
-    st.proc_start_time = a.start_time;
-    st.invocation_id = a.invocation_id;
-    st.status_text = a.status_text;
-    st.ready = a.ready;
-    watch_process(self, a.pid);
-    auto proc = read_proc_status(a.pid);
-    if (!context(self).pid1_link && proc && proc->parent != ::getpid()) {
-      // Not our child and no PID 1 to forward its exit status: watch it through a pidfd.
-      st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
-      if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
-    }
-    spdlog::info("{}: adopted pid {} from the previous runtime", config(self).name, a.pid);
-    st.last_state = a.ready ? "running" : "";
-    execute(self, st.lifecycle->on_adopted(a.ready));
-  } else if (st.args.start_delay.count() > 0) {
-    st.detail = "restart delay";
-    report(self);
-    self->delayed_send(self, st.args.start_delay, delay_done_atom_v);
-  } else {
-    self->send(self, delay_done_atom_v);
-  }
-
+caf::behavior service_behavior(self_ptr self) {
   return {
       [=](delay_done_atom) {
         auto& st = self->state;
@@ -476,6 +441,60 @@ static caf::behavior service_actor(self_ptr self, service_args args) {
         return j.dump();
       },
   };
+}
+
+}  // namespace
+
+static caf::behavior service_actor(self_ptr self, service_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.lifecycle = std::make_unique<behaviours::service_lifecycle>(lifecycle_options_for(config(self)));
+  self->set_exception_handler([=](std::exception_ptr& eptr) -> caf::error {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(eptr);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("{}: internal error: {}", config(self).name, what);
+    return make_error(service_exit::start_failed, "internal error: " + what);
+  });
+
+  if (st.args.adopt) {
+    // The previous runtime started this process; it is still the same one (checked against /proc).
+    const adoption_record& a = *st.args.adopt;
+    if (a.done) {
+      spdlog::info("{}: completed under the previous runtime", config(self).name);
+      st.ready = true;
+      st.last_state = "done";
+      execute(self, st.lifecycle->on_adopted_done());
+      return service_behavior(self);
+    }
+    st.pid = a.pid;
+    st.proc_start_time = a.start_time;
+    st.invocation_id = a.invocation_id;
+    st.status_text = a.status_text;
+    st.ready = a.ready;
+    watch_process(self, a.pid);
+    auto proc = read_proc_status(a.pid);
+    if (!context(self).pid1_link && proc && proc->parent != ::getpid()) {
+      // Not our child and no PID 1 to forward its exit status: watch it through a pidfd.
+      st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
+      if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
+    }
+    spdlog::info("{}: adopted pid {} from the previous runtime", config(self).name, a.pid);
+    st.last_state = a.ready ? "running" : "";
+    execute(self, st.lifecycle->on_adopted(a.ready));
+  } else if (st.args.start_delay.count() > 0) {
+    st.detail = "restart delay";
+    report(self);
+    self->delayed_send(self, st.args.start_delay, delay_done_atom_v);
+  } else {
+    self->send(self, delay_done_atom_v);
+  }
+
+  return service_behavior(self);
 }
 
 caf::actor spawn_service(caf::event_based_actor* supervisor, service_args args) {

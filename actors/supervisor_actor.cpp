@@ -134,7 +134,8 @@ void start_child(self_ptr self, child_record& c) {
     c.incarnation = spawn_service(self, std::move(a));
     c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
   } else {
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, false});
+    // Only the first start after a runtime restart adopts; a restart (escalation) begins afresh.
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
 }

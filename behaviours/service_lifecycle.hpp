@@ -88,6 +88,8 @@ class service_lifecycle {
   actions on_stopping_notice();          // STOPPING=1: the service is stopping by itself
   // The supervisor adopts a process started by a previous runtime; `was_ready` from the state file.
   actions on_adopted(bool was_ready);
+  // The previous runtime saw this oneshot complete: nothing to run.
+  actions on_adopted_done() { return become(lifecycle_state::done); }
 
   lifecycle_state state() const { return state_; }
   const std::string& blocked_on() const { return blocked_on_; }

@@ -13,7 +13,8 @@ std::string format_adoption_record(const adoption_record& r) {
     if (c == '\n') c = ' ';
   }
   return "pid=" + std::to_string(r.pid) + "\nstart_time=" + std::to_string(r.start_time) + "\nready=" +
-         (r.ready ? "1" : "0") + "\ninvocation_id=" + r.invocation_id + "\nstatus=" + status + "\n";
+         (r.ready ? "1" : "0") + "\ndone=" + (r.done ? "1" : "0") + "\ninvocation_id=" + r.invocation_id +
+         "\nstatus=" + status + "\n";
 }
 
 std::optional<adoption_record> parse_adoption_record(const std::string& text) {
@@ -34,6 +35,8 @@ std::optional<adoption_record> parse_adoption_record(const std::string& text) {
         have_start = true;
       } else if (key == "ready") {
         r.ready = value == "1";
+      } else if (key == "done") {
+        r.done = value == "1";
       } else if (key == "invocation_id") {
         r.invocation_id = value;
       } else if (key == "status") {
@@ -43,6 +46,7 @@ std::optional<adoption_record> parse_adoption_record(const std::string& text) {
   } catch (...) {
     return std::nullopt;
   }
+  if (r.done) return r;  // no process to check
   if (!have_pid || !have_start) return std::nullopt;
   return r;
 }
@@ -99,6 +103,7 @@ std::optional<adoption_record> adoption_store::load(const std::string& service) 
 std::optional<adoption_record> adoption_store::load_live(const std::string& service) const {
   auto r = load(service);
   if (!r) return std::nullopt;
+  if (r->done) return r;
   auto st = read_proc_status(r->pid);
   if (!st || st->zombie || st->start_time != r->start_time) return std::nullopt;
   return r;

@@ -15,6 +15,7 @@ struct adoption_record {
   pid_t pid = 0;
   uint64_t start_time = 0;  // /proc/<pid>/stat field 22, clock ticks since boot
   bool ready = false;
+  bool done = false;  // a oneshot that completed: no process, and nothing to run again
   std::string invocation_id;
   std::string status_text;
 };

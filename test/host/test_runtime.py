@@ -1,0 +1,364 @@
+"""Issue 4 integration tests: the real runtime in user mode with real processes (no QEMU)."""
+import os
+import re
+import signal
+import unittest
+
+from runtime_harness import Runtime
+
+
+def sh(script):
+    """A TOML exec array running `script` with /bin/sh."""
+    return '["/bin/sh", "-c", ' + '"' + script.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+
+
+class RuntimeTestCase(unittest.TestCase):
+    def runtime(self, services, wait=True, **kw):
+        rt = Runtime(services, **kw)
+        self.addCleanup(rt.cleanup)
+        return rt.start(wait=wait)
+
+
+class Concurrency(RuntimeTestCase):
+    def test_two_slow_starting_services_start_concurrently(self):
+        # Each one is only ready once the other has started: a sequential start would deadlock (and time out).
+        def slow(me, other):
+            return f"""
+            [service]
+            name = "{me}"
+            type = "notify"
+            exec = {sh(f"touch @WORK@/{me}.started; while [ ! -e @WORK@/{other}.started ]; do sleep 0.05; done; "
+                       f"systemd-notify --ready; exec sleep 1000")}
+            [readiness]
+            timeout = "20s"
+            """
+        rt = self.runtime({"slow-a": slow("slow-a", "slow-b"), "slow-b": slow("slow-b", "slow-a")})
+        rt.wait_state("slow-a", "running")
+        rt.wait_state("slow-b", "running")
+        self.assertEqual(rt.list()["slow-a"]["restarts"], 0)
+        self.assertEqual(rt.list()["slow-b"]["restarts"], 0)
+
+    def test_a_dependent_starts_only_once_its_requirement_is_ready(self):
+        rt = self.runtime({
+            "db": f"""
+                [service]
+                name = "db"
+                type = "notify"
+                exec = {sh("sleep 0.5; touch @WORK@/db.ready; systemd-notify --ready; exec sleep 1000")}
+                """,
+            "app": f"""
+                [service]
+                name = "app"
+                exec = {sh("if [ -e @WORK@/db.ready ]; then echo ok > @WORK@/app.saw; else echo early > @WORK@/app.saw; fi; exec sleep 1000")}
+                [dependencies]
+                requires = ["db"]
+                """,
+        })
+        rt.wait_file("app.saw")
+        self.assertEqual(rt.read_work("app.saw").strip(), "ok")
+
+
+class OtpStrategies(RuntimeTestCase):
+    SUPERVISORS = {
+        "ofo": '[supervisor]\nname = "ofo"\nstrategy = "one-for-one"\n',
+        "ofa": '[supervisor]\nname = "ofa"\nstrategy = "one-for-all"\n',
+        "rfo": '[supervisor]\nname = "rfo"\nstrategy = "rest-for-one"\n',
+    }
+
+    def services(self):
+        out = {}
+        for sup in ("ofo", "ofa", "rfo"):
+            for i in (1, 2, 3):
+                name = f"{sup}{i}"
+                out[name] = f"""
+                    [service]
+                    name = "{name}"
+                    supervisor = "{sup}"
+                    exec = ["/bin/sleep", "1000"]
+                    [restart]
+                    delay = "0"
+                    """
+        return out
+
+    def test_a_crash_restarts_exactly_the_children_otp_would(self):
+        rt = self.runtime(self.services(), supervisors=self.SUPERVISORS)
+        for sup in ("ofo", "ofa", "rfo"):
+            for i in (1, 2, 3):
+                rt.wait_state(f"{sup}{i}", "running")
+        before = {name: s["pid"] for name, s in rt.list().items()}
+        for sup in ("ofo", "ofa", "rfo"):
+            os.kill(before[f"{sup}2"], signal.SIGKILL)
+        expected_restarted = {"ofo2", "ofa1", "ofa2", "ofa3", "rfo2", "rfo3"}
+        for name in expected_restarted:
+            rt.wait_pid_change(name, before[name])
+        after = rt.list()
+        for name in before:
+            if name in expected_restarted:
+                self.assertNotEqual(after[name]["pid"], before[name], name)
+            else:
+                self.assertEqual(after[name]["pid"], before[name], f"{name} must be untouched")
+        self.assertEqual(after["ofo2"]["last_exit"], "killed by SIGKILL")
+
+
+class Escalation(RuntimeTestCase):
+    def test_exceeding_the_intensity_escalates_to_the_parent(self):
+        rt = self.runtime({
+            "crasher": f"""
+                [service]
+                name = "crasher"
+                supervisor = "mid"
+                exec = {sh("while [ ! -e @WORK@/go ]; do sleep 0.05; done; "
+                           "n=$(cat @WORK@/count 2>/dev/null || echo 0); n=$((n + 1)); echo $n > @WORK@/count; "
+                           "[ $n -gt 3 ] && exec sleep 1000; exit 3")}
+                [restart]
+                delay = "0"
+                """,
+            "sibling": """
+                [service]
+                name = "sibling"
+                supervisor = "mid"
+                exec = ["/bin/sleep", "1000"]
+                """,
+            "bystander": """
+                [service]
+                name = "bystander"
+                exec = ["/bin/sleep", "1000"]
+                """,
+        }, supervisors={"mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
+        # Three crashes: two restarts are allowed, the third exceeds mid's intensity; mid terminates the
+        # sibling and exits; root (one-for-one, mid is permanent) restarts mid with fresh children.
+        sibling_before = rt.wait_state("sibling", "running")["pid"]
+        bystander_before = rt.wait_state("bystander", "running")["pid"]
+        open(os.path.join(rt.work, "go"), "w").close()
+        rt.wait_for(lambda: "Supervisor mid gave up" in rt.console(), 20, "mid to give up")
+        self.assertIn("reached max restart intensity (2 in 60s), last: crasher", rt.console())
+        rt.wait_state("crasher", "running")
+        rt.wait_pid_change("sibling", sibling_before)
+        self.assertEqual(rt.read_work("count").strip(), "4")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander_before, "root's other children are untouched")
+        self.assertEqual(rt.list()["bystander"]["restarts"], 0)
+
+    def test_the_root_giving_up_ends_the_runtime_with_status_3(self):
+        rt = self.runtime({
+            "crasher": f"""
+                [service]
+                name = "crasher"
+                exec = {sh("exit 1")}
+                [restart]
+                delay = "0"
+                """,
+        }, wait=False,
+           supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
+        self.assertEqual(rt.proc.wait(timeout=30), 3)
+        self.assertIn("the root supervisor gave up", rt.runtime_log())
+
+
+class Readiness(RuntimeTestCase):
+    # Each service creates <name>.ready-cause right before signalling readiness; its dependent checks for it.
+    def with_dependent(self, name, toml):
+        return {
+            name: toml,
+            f"{name}-user": f"""
+                [service]
+                name = "{name}-user"
+                exec = {sh(f"[ -e @WORK@/{name}.cause ] && echo ok > @WORK@/{name}.seen || echo early > @WORK@/{name}.seen; exec sleep 1000")}
+                [dependencies]
+                requires = ["{name}"]
+                """,
+        }
+
+    def assert_ready_before_dependent(self, rt, name):
+        rt.wait_state(name, "running")
+        rt.wait_file(f"{name}.seen")
+        self.assertEqual(rt.read_work(f"{name}.seen").strip(), "ok")
+
+    def test_notify_with_real_systemd_notify(self):
+        rt = self.runtime(self.with_dependent("notified", f"""
+            [service]
+            name = "notified"
+            type = "notify"
+            exec = {sh("sleep 0.3; touch @WORK@/notified.cause; systemd-notify --ready --status='serving'; exec sleep 1000")}
+            """))
+        self.assert_ready_before_dependent(rt, "notified")
+        self.assertEqual(rt.list()["notified"]["status_text"], "serving")
+
+    def test_tcp_port(self):
+        port = 20000 + os.getpid() % 20000
+        server = (f"import socket,time; time.sleep(0.3); open('@WORK@/porty.cause','w').close(); "
+                  f"s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); "
+                  f"s.bind(('127.0.0.1',{port})); s.listen(); time.sleep(1000)")
+        rt = self.runtime(self.with_dependent("porty", f"""
+            [service]
+            name = "porty"
+            exec = ["/usr/bin/python3", "-c", "{server}"]
+            [readiness]
+            type = "tcp-port"
+            port = {port}
+            """))
+        self.assert_ready_before_dependent(rt, "porty")
+
+    def test_exec_health_check(self):
+        rt = self.runtime(self.with_dependent("checked", f"""
+            [service]
+            name = "checked"
+            exec = {sh("sleep 0.5; touch @WORK@/checked.cause; exec sleep 1000")}
+            [readiness]
+            type = "exec"
+            check-exec = ["/usr/bin/test", "-e", "@WORK@/checked.cause"]
+            interval = "100ms"
+            """))
+        self.assert_ready_before_dependent(rt, "checked")
+
+    def test_readiness_fd(self):
+        rt = self.runtime(self.with_dependent("fdready", f"""
+            [service]
+            name = "fdready"
+            exec = {sh("sleep 0.3; touch @WORK@/fdready.cause; echo >&$DYNAMOD_READY_FD; exec sleep 1000")}
+            [readiness]
+            type = "fd"
+            fd = 5
+            """))
+        self.assert_ready_before_dependent(rt, "fdready")
+
+    def test_a_start_timeout_fails_the_start(self):
+        rt = self.runtime({"mute": f"""
+            [service]
+            name = "mute"
+            type = "notify"
+            exec = ["/bin/sleep", "1000"]
+            [readiness]
+            timeout = "500ms"
+            [restart]
+            delay = "10s"
+            """})
+        rt.wait_for(lambda: rt.list()["mute"]["last_exit"].startswith("readiness timeout"), 15, "the start to time out")
+        self.assertIn("Failed to start mute: readiness timeout", rt.console())
+
+
+class Watchdog(RuntimeTestCase):
+    def test_a_missed_watchdog_restarts_the_service(self):
+        rt = self.runtime({
+            "silent": f"""
+                [service]
+                name = "silent"
+                type = "notify"
+                exec = {sh("systemd-notify --ready; exec sleep 1000")}
+                [readiness]
+                watchdog = "500ms"
+                [restart]
+                delay = "0"
+                """,
+            "petted": f"""
+                [service]
+                name = "petted"
+                type = "notify"
+                exec = {sh('[ "$WATCHDOG_PID" = "$$" ] || exit 7; systemd-notify --ready; '
+                           'while :; do systemd-notify WATCHDOG=1; sleep 0.1; done')}
+                [readiness]
+                watchdog = "2s"
+                """,
+        })
+        first = rt.wait_state("silent", "running")["pid"]
+        rt.wait_pid_change("silent", first)
+        self.assertTrue(rt.list()["silent"]["last_exit"].startswith("watchdog timeout"), rt.list()["silent"])
+        self.assertEqual(rt.list()["petted"]["restarts"], 0, "a service that pets its watchdog stays up")
+
+
+class Stopping(RuntimeTestCase):
+    def test_stop_order_is_reverse_dependency_order(self):
+        def svc(name, requires):
+            return f"""
+                [service]
+                name = "{name}"
+                exec = {sh(f"trap 'echo {name} >> @WORK@/stopped; exit 0' TERM; while :; do sleep 0.05; done")}
+                [dependencies]
+                requires = {requires}
+                """
+        # File names are in the opposite order on purpose: the dependencies decide, not the names.
+        rt = self.runtime({"a-top": svc("a-top", '["m-middle"]'), "m-middle": svc("m-middle", '["z-base"]'),
+                           "z-base": svc("z-base", "[]")})
+        for n in ("a-top", "m-middle", "z-base"):
+            rt.wait_state(n, "running")
+        self.assertEqual(rt.shutdown(), 0)
+        self.assertEqual(rt.read_work("stopped").split(), ["a-top", "m-middle", "z-base"])
+
+    def test_a_service_ignoring_sigterm_is_killed_after_its_timeout(self):
+        rt = self.runtime({"stubborn": f"""
+            [service]
+            name = "stubborn"
+            exec = {sh("trap '' TERM; while :; do sleep 0.05; done")}
+            [shutdown]
+            stop-timeout = "1s"
+            """})
+        rt.wait_state("stubborn", "running")
+        self.assertEqual(rt.shutdown(), 0)
+        log = rt.runtime_log()
+        self.assertRegex(log, r"stubborn: process \d+ killed by SIGKILL")
+        self.assertIn("stubborn: stopped (shutdown)", log)
+
+
+class Adoption(RuntimeTestCase):
+    def test_kill_9_of_the_runtime_loses_no_service(self):
+        services = {}
+        for name in ("alpha", "beta", "gamma"):
+            services[name] = f"""
+                [service]
+                name = "{name}"
+                exec = {sh(f"while :; do echo {name} $(date +%s%N); sleep 0.05; done")}
+                """
+        rt = self.runtime(services, under_init=True)
+        for name in services:
+            rt.wait_state(name, "running")
+        before = {n: s["pid"] for n, s in rt.list().items()}
+        old_runtime = rt.runtime_host_pid()
+        self.assertIsNotNone(old_runtime)
+        os.kill(old_runtime, signal.SIGKILL)
+        rt.wait_for(lambda: rt.runtime_host_pid() not in (None, old_runtime), 20, "PID 1 to restart the runtime")
+        rt.wait_for(lambda: all(rt.list()[n]["state"] == "running" for n in services), 20, "adoption")
+        after = rt.list()
+        for name in services:
+            self.assertEqual(after[name]["pid"], before[name], f"{name} keeps its pid")
+            self.assertEqual(after[name]["restarts"], 0)
+            self.assertEqual(len(Runtime.processes_with(f"while :; do echo {name} ")), 1, f"one {name}, not two")
+        # Its output still arrives (no SIGPIPE while the runtime was gone) and is logged by the new runtime.
+        mark = rt.service_log("alpha").count("\n")
+        rt.wait_for(lambda: rt.service_log("alpha").count("\n") > mark + 5, 10, "alpha's log to grow")
+        # An adopted service that dies is seen through PID 1's forwarded exit status, and restarted.
+        beta_host = Runtime.processes_with("while :; do echo beta ")[0]
+        os.kill(beta_host, signal.SIGKILL)
+        rt.wait_pid_change("beta", before["beta"])
+        self.assertEqual(rt.list()["beta"]["last_exit"], "killed by SIGKILL")
+        self.assertEqual(rt.shutdown(), 0)
+
+
+class BadConfiguration(RuntimeTestCase):
+    def test_a_broken_file_disables_it_and_its_dependents_only(self):
+        rt = self.runtime({
+            "fine": '[service]\nname = "fine"\nexec = ["/bin/sleep", "1000"]\n',
+            "broken": '[service]\nname = "broken"\nexec = "not an array"\n',
+            "needs-broken": '[service]\nname = "needs-broken"\nexec = ["/bin/sleep", "1000"]\n'
+                            '[dependencies]\nrequires = ["broken"]\n',
+        })
+        rt.wait_state("fine", "running")
+        services = rt.list()
+        self.assertEqual(services["needs-broken"]["state"], "disabled")
+        self.assertIn("requires 'broken', which is disabled", services["needs-broken"]["detail"])
+        self.assertIn("broken.toml:3:8: service.exec: expected an array of strings, got a string", rt.console())
+
+    def test_check_prints_every_error_and_fails(self):
+        rt = Runtime({
+            "a": '[service]\nname = "a"\nexec = ["/bin/true"]\n[dependencies]\nrequires = ["b"]\n',
+            "b": '[service]\nname = "b"\nexec = ["/bin/true"]\n[dependencies]\nrequires = ["a"]\n',
+            "c": '[service]\nname = "c"\nexec = ["/bin/true"]\ntype = "daemon"\n',
+        })
+        self.addCleanup(rt.cleanup)
+        import subprocess
+        from runtime_harness import RUNTIME
+        r = subprocess.run([RUNTIME, "--check", rt.config], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("dependency cycle: a -> b -> a", r.stderr)
+        self.assertRegex(r.stderr, r"c\.toml:4:8: service\.type: 'daemon' is not one of")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
