@@ -35,6 +35,7 @@ struct log_sink_state {
   log_sink_args args;
   stream streams[2];  // 0 stdout, 1 stderr
   int file_fd = -1;
+  bool file_failed = false;
   uint64_t file_size = 0;
   std::deque<std::string> tail;
   uint64_t lines = 0;
@@ -91,6 +92,12 @@ void rotate(log_sink_state& st) {
 }
 
 void write_file(log_sink_state& st, const std::string& block) {
+  if (block.empty()) return;
+  // Opened on the first line: a thousand quiet services cost no thousand files.
+  if (st.file_fd < 0 && !st.file_failed) {
+    open_file(st);
+    st.file_failed = st.file_fd < 0;
+  }
   if (st.file_fd < 0) return;
   size_t off = 0;
   while (off < block.size()) {
@@ -184,7 +191,6 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
     }
     st.args.context->loop->watch(st.streams[i].fd, EPOLLIN, caf::actor_cast<caf::actor>(self), static_cast<uint64_t>(i));
   }
-  open_file(st);
   return {
       [=](io_ready_atom, uint64_t tag, uint32_t) {
         if (tag < 2 && self->state.streams[tag].fd >= 0) drain(self, static_cast<int>(tag));

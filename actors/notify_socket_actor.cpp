@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <chrono>
+#include <deque>
 #include <cstring>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -22,15 +24,32 @@ namespace {
 
 constexpr int kMaxFds = 768;  // as systemd accepts per message
 constexpr int kMaxAncestry = 16;
+constexpr size_t kMaxPending = 4096;
+constexpr auto kPendingFor = std::chrono::seconds(2);
+constexpr auto kRetryEvery = std::chrono::milliseconds(100);
+
+// A message whose sender is not (yet) known: a service can say READY=1 before the runtime has
+// registered the pid it just spawned. It waits a little for the registration.
+struct pending_message {
+  pid_t sender = 0;
+  notify_fields fields;
+  std::vector<int> fds;
+  std::chrono::steady_clock::time_point received;
+};
 
 struct notify_state {
   int fd = -1;
   runtime_context_ptr context;
   std::unordered_map<int, caf::actor> owners;  // main pid -> service actor
+  std::deque<pending_message> pending;
+  bool expiry_scheduled = false;
   uint64_t received = 0;
   uint64_t unattributed = 0;
   static inline const char* name = "notify_socket";
   ~notify_state() {
+    for (auto& p : pending) {
+      for (int pfd : p.fds) ::close(pfd);
+    }
     if (fd >= 0) {
       context->loop->forget(fd);
       ::close(fd);
@@ -54,6 +73,42 @@ caf::actor owner_of(notify_state& st, pid_t pid) {
 
 void close_all(const std::vector<int>& fds) {
   for (int fd : fds) ::close(fd);
+}
+
+void deliver(self_ptr self, const caf::actor& owner, notify_fields fields, pid_t sender, std::vector<int> fds) {
+  // BARRIER=1 (sd_notify_barrier) waits for its pipe to be closed: close it only once the service
+  // has handled everything sent before, which the reply to this request guarantees.
+  self->request(owner, caf::infinite, notify_atom_v, std::move(fields), static_cast<int>(sender))
+      .then([fds](bool) { close_all(fds); }, [fds](caf::error&) { close_all(fds); });
+}
+
+// With `only_pid`, delivers just what that (newly registered) pid sent itself: cheap, and the usual case
+// of a service saying READY=1 the moment it starts. Without it, walks every sender's ancestry again.
+void retry_pending(self_ptr self, pid_t only_pid = 0) {
+  auto& st = self->state;
+  for (auto it = st.pending.begin(); it != st.pending.end();) {
+    if (only_pid != 0 && it->sender != only_pid) {
+      ++it;
+      continue;
+    }
+    if (caf::actor owner = owner_of(st, it->sender)) {
+      deliver(self, owner, std::move(it->fields), it->sender, std::move(it->fds));
+      it = st.pending.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void expire_pending(self_ptr self) {
+  auto& st = self->state;
+  const auto now = std::chrono::steady_clock::now();
+  while (!st.pending.empty() && (now - st.pending.front().received >= kPendingFor || st.pending.size() > kMaxPending)) {
+    ++st.unattributed;
+    spdlog::debug("notify: message from pid {} that belongs to no service, ignored", st.pending.front().sender);
+    close_all(st.pending.front().fds);
+    st.pending.pop_front();
+  }
 }
 
 void receive(self_ptr self) {
@@ -95,18 +150,18 @@ void receive(self_ptr self) {
       close_all(fds);
       continue;
     }
+    auto fields = parse_notify_datagram(std::string(data, static_cast<size_t>(n)));
     caf::actor owner = sender > 0 ? owner_of(st, sender) : caf::actor{};
     if (!owner) {
-      ++st.unattributed;
-      spdlog::debug("notify: message from pid {} that belongs to no service, ignored", sender);
-      close_all(fds);
+      st.pending.push_back({sender, std::move(fields), std::move(fds), std::chrono::steady_clock::now()});
+      expire_pending(self);
+      if (!st.expiry_scheduled) {
+        st.expiry_scheduled = true;
+        self->delayed_send(self, kRetryEvery, tick_atom_v);
+      }
       continue;
     }
-    auto fields = parse_notify_datagram(std::string(data, static_cast<size_t>(n)));
-    // BARRIER=1 (sd_notify_barrier) waits for its pipe to be closed: close it only once the service
-    // has handled everything sent before, which the reply to this request guarantees.
-    self->request(owner, caf::infinite, notify_atom_v, std::move(fields), static_cast<int>(sender))
-        .then([fds](bool) { close_all(fds); }, [fds](caf::error&) { close_all(fds); });
+    deliver(self, owner, std::move(fields), sender, std::move(fds));
   }
   st.context->loop->watch(st.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
 }
@@ -155,7 +210,20 @@ static caf::behavior notify_socket(self_ptr self, int fd, runtime_context_ptr co
   self->state.context->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
   return {
       [=](io_ready_atom, uint64_t, uint32_t) { receive(self); },
-      [=](watch_pid_atom, int pid, caf::actor owner) { self->state.owners[pid] = std::move(owner); },
+      [=](watch_pid_atom, int pid, caf::actor owner) {
+        self->state.owners[pid] = std::move(owner);
+        if (!self->state.pending.empty()) retry_pending(self, pid);
+      },
+      [=](tick_atom) {
+        auto& st = self->state;
+        st.expiry_scheduled = false;
+        retry_pending(self);  // senders that are descendants of a service registered meanwhile
+        expire_pending(self);
+        if (!st.pending.empty()) {
+          st.expiry_scheduled = true;
+          self->delayed_send(self, kRetryEvery, tick_atom_v);
+        }
+      },
       [=](unwatch_pid_atom, int pid) {
         // Only the owner may drop its registration: the pid may already belong to someone else.
         auto it = self->state.owners.find(pid);

@@ -89,6 +89,7 @@ behaviours::child_spec spec_for(const plan_node& n) {
     s.own_limit = behaviours::intensity_limit{
         c.max_restarts, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(c.max_restart_window).count())};
   }
+  s.depends_on = n.needs;
   // Supervisors are permanent children (OTP's default), with no limit of their own.
   return s;
 }
@@ -265,7 +266,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       to_logic(cfg.strategy),
       behaviours::intensity_limit{cfg.max_restarts,
                                   static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(cfg.max_restart_window).count())},
-      std::move(specs));
+      std::move(specs), behaviours::termination_order::by_dependencies);
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     if (auto* c = find_by_address(self, msg.source)) {

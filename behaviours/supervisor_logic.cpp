@@ -14,16 +14,21 @@ const char* to_string(child_state s) {
   return "?";
 }
 
-supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children)
-    : strategy_(s), intensity_(limit) {
-  for (auto& c : children) children_.emplace_back(std::move(c));
+supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
+                                   termination_order order)
+    : strategy_(s), order_(order), intensity_(limit) {
+  for (auto& c : children) {
+    index_.emplace(c.id, children_.size());
+    for (const auto& d : c.depends_on) needed_by_[d].push_back(c.id);
+    children_.emplace_back(std::move(c));
+  }
 }
 
 supervisor_logic::child* supervisor_logic::find(const std::string& id) {
-  for (auto& c : children_) {
-    if (c.spec.id == id && c.state != child_state::removed) return &c;
-  }
-  return nullptr;
+  auto it = index_.find(id);
+  if (it == index_.end()) return nullptr;
+  child& c = children_[it->second];
+  return c.state == child_state::removed ? nullptr : &c;
 }
 
 const supervisor_logic::child* supervisor_logic::find(const std::string& id) const {
@@ -192,23 +197,65 @@ std::vector<command> supervisor_logic::begin(sequence s) {
   return advance();
 }
 
+bool supervisor_logic::needed_by_a_pending_sibling(const std::string& id) const {
+  auto it = needed_by_.find(id);
+  if (it == needed_by_.end()) return false;
+  // A dependent still due for termination in this run, or being terminated, holds it back.
+  return std::any_of(it->second.begin(), it->second.end(), [&](const std::string& other) {
+    const child* c = find(other);
+    return c && other != id && (c->state == child_state::terminating || in_sequence(other));
+  });
+}
+
 std::vector<command> supervisor_logic::advance() {
   std::vector<command> out;
   auto& s = *sequence_;
-  if (!s.outstanding.empty()) return out;  // still waiting for a termination
-  // simple_one_for_one terminates every child at once under one shared timeout (OTP s04, s04d).
-  const bool all_at_once = strategy_ == strategy::simple_one_for_one;
-  while (!s.to_terminate.empty()) {
-    const std::string id = s.to_terminate.front();
-    s.to_terminate.pop_front();
-    child* c = find(id);
-    if (!c || c->state != child_state::running) continue;
-    c->state = child_state::terminating;
-    s.outstanding.push_back(id);
-    out.push_back({command::kind::terminate, id, {}});
-    if (!all_at_once) return out;
+  // Drop what needs no termination any more (died meanwhile, or removed).
+  for (auto it = s.to_terminate.begin(); it != s.to_terminate.end();) {
+    const child* c = find(*it);
+    it = (!c || c->state != child_state::running) ? s.to_terminate.erase(it) : it + 1;
   }
-  if (!s.outstanding.empty()) return out;
+  if (strategy_ == strategy::simple_one_for_one) {
+    // Every child at once under one shared timeout (OTP s04, s04d).
+    for (const auto& id : s.to_terminate) {
+      find(id)->state = child_state::terminating;
+      s.outstanding.push_back(id);
+      out.push_back({command::kind::terminate, id, {}});
+    }
+    s.to_terminate.clear();
+  } else if (order_ == termination_order::strict) {
+    // OTP: one at a time, last started first, each only after the previous is gone.
+    if (s.outstanding.empty() && !s.to_terminate.empty()) {
+      const std::string id = s.to_terminate.front();
+      s.to_terminate.pop_front();
+      find(id)->state = child_state::terminating;
+      s.outstanding.push_back(id);
+      out.push_back({command::kind::terminate, id, {}});
+    }
+  } else {
+    // Everyone no remaining sibling depends on, together, in reverse start order.
+    std::vector<std::string> now;
+    std::deque<std::string> later;
+    for (const auto& id : s.to_terminate) {
+      if (needed_by_a_pending_sibling(id)) {
+        later.push_back(id);
+      } else {
+        now.push_back(id);
+      }
+    }
+    // Siblings that need each other (through their subtrees) would wait forever: fall back to OTP's order.
+    if (now.empty() && s.outstanding.empty() && !later.empty()) {
+      now.push_back(later.front());
+      later.pop_front();
+    }
+    s.to_terminate = std::move(later);
+    for (const auto& id : now) {
+      find(id)->state = child_state::terminating;
+      s.outstanding.push_back(id);
+      out.push_back({command::kind::terminate, id, {}});
+    }
+  }
+  if (!s.outstanding.empty() || !s.to_terminate.empty()) return out;
   // Every termination is done: start the group, then possibly exit.
   sequence done = std::move(s);
   sequence_.reset();

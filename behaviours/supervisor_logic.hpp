@@ -10,12 +10,19 @@
 //   rest_for_one is OTP's rollback (terminate the group again, restart it, one more intensity entry).
 // - dynamod adds a per-child intensity limit (a service's own max-restarts / max-restart-window);
 //   exceeding it gives up exactly like exceeding the supervisor's.
+// - With termination_order::by_dependencies (what the runtime uses), a run of terminations does not
+//   go strictly one at a time: a child is terminated as soon as no sibling that depends on it is still
+//   running, and independent children stop together. In OTP, start order is the only encoding of
+//   dependencies, hence its strict reverse order; dynamod has the dependencies themselves, and the order
+//   among siblings that do not depend on each other carries no meaning. Dependent children still stop
+//   before what they depend on, one level at a time. termination_order::strict is OTP's behaviour.
 #pragma once
 
 #include <cstdint>
 #include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "behaviours/restart_intensity.hpp"
@@ -27,10 +34,13 @@ enum class restart_type { permanent, transient, temporary };
 // OTP's view of an exit reason: `normal`, `shutdown` (incl. {shutdown, _}) or anything else.
 enum class exit_kind { normal, shutdown, abnormal };
 
+enum class termination_order { strict, by_dependencies };
+
 struct child_spec {
   std::string id;
   restart_type restart = restart_type::permanent;
   std::optional<intensity_limit> own_limit;  // dynamod: the service's own max-restarts / window
+  std::vector<std::string> depends_on;       // siblings it needs (by_dependencies termination)
 };
 
 struct command {
@@ -49,7 +59,8 @@ enum class child_state {
 
 class supervisor_logic {
  public:
-  supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children);
+  supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
+                   termination_order order = termination_order::strict);
 
   // Starts every child, left to right.
   std::vector<command> start();
@@ -104,10 +115,14 @@ class supervisor_logic {
   std::vector<command> drain_deferred();
   std::vector<std::string> running_in_reverse(size_t from_index = 0) const;
   bool in_sequence(const std::string& id) const;
+  bool needed_by_a_pending_sibling(const std::string& id) const;
 
   strategy strategy_;
+  termination_order order_;
   restart_intensity intensity_;
   std::vector<child> children_;
+  std::unordered_map<std::string, size_t> index_;                    // id -> position in children_
+  std::unordered_map<std::string, std::vector<std::string>> needed_by_;  // id -> siblings that depend on it
   std::optional<sequence> sequence_;
   std::deque<deferred> deferred_;
   bool exited_ = false;

@@ -67,6 +67,9 @@ void order_children(plan_node& sup, const dependency_graph& graph, const std::ma
     placed[next] = true;
     order.push_back(next);
   }
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t j : after[i]) sup.children[i].needs.push_back(sup.children[j].name);
+  }
   std::vector<plan_node> sorted;
   for (size_t i : order) sorted.push_back(std::move(sup.children[i]));
   sup.children = std::move(sorted);
@@ -106,6 +109,14 @@ plan_node make_supervision_plan(const config_tree& tree) {
   const auto order = graph.start_order();
   for (size_t i = 0; i < order.size(); ++i) rank[order[i]] = i;
   order_children(root, graph, rank);
+  std::function<void(plan_node&)> mark = [&](plan_node& n) {
+    if (n.service) {
+      const auto& w = graph.waits_for(n.name);
+      n.waits = !w.required.empty() || !w.ordered.empty();
+    }
+    for (auto& c : n.children) mark(c);
+  };
+  mark(root);
   return root;
 }
 

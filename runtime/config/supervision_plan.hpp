@@ -18,6 +18,8 @@ struct plan_node {
   std::shared_ptr<const service_config> service;        // for services
   std::shared_ptr<const supervisor_config> supervisor;  // for supervisors
   std::vector<plan_node> children;                      // for supervisors, in start order
+  std::vector<std::string> needs;  // siblings whose subtrees this one's services wait for
+  bool waits = false;              // a service that waits for others (or is waited on via `before`)
 };
 
 // The root node is the "root" supervisor.

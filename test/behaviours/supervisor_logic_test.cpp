@@ -369,3 +369,53 @@ TEST(Escalation, ReachesTheRootWhichGivesUpInTurn) {
   out = finish_terminations(t.root, out, {"r2", "r1"});
   EXPECT_EQ(out, cmds{exit_cmd()});
 }
+
+// dynamod's termination by dependencies: independent children stop together, dependents first.
+namespace {
+std::vector<child_spec> with_deps() {
+  // db <- app <- web; cache and metrics are independent.
+  return {{"db", restart_type::permanent, {}, {}},
+          {"cache", restart_type::permanent, {}, {}},
+          {"app", restart_type::permanent, {}, {"db", "cache"}},
+          {"web", restart_type::permanent, {}, {"app"}},
+          {"metrics", restart_type::permanent, {}, {}}};
+}
+}  // namespace
+
+TEST(TerminationByDependencies, IndependentChildrenStopTogetherDependentsFirst) {
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, with_deps(), termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.shutdown(), (cmds{terminate("metrics"), terminate("web")}));
+  EXPECT_TRUE(sup.on_terminated("metrics").empty());
+  EXPECT_EQ(sup.on_terminated("web"), cmds{terminate("app")});
+  EXPECT_EQ(sup.on_terminated("app"), (cmds{terminate("cache"), terminate("db")}));
+  EXPECT_TRUE(sup.on_terminated("db").empty());
+  EXPECT_EQ(sup.on_terminated("cache"), cmds{exit_cmd()});
+}
+
+TEST(TerminationByDependencies, WithoutDependenciesEverythingStopsAtOnce) {
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, workers({"a", "b", "c"}), termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.shutdown(), (cmds{terminate("c"), terminate("b"), terminate("a")}));
+}
+
+TEST(TerminationByDependencies, GroupRestartRespectsDependenciesToo) {
+  supervisor_logic sup{strategy::one_for_all, {3, 5}, with_deps(), termination_order::by_dependencies};
+  sup.start();
+  auto out = sup.on_exit("cache", exit_kind::abnormal, 0);
+  EXPECT_EQ(out, (cmds{terminate("metrics"), terminate("web")}));
+  sup.on_terminated("metrics");
+  EXPECT_EQ(sup.on_terminated("web"), cmds{terminate("app")});
+  EXPECT_EQ(sup.on_terminated("app"), cmds{terminate("db")});
+  EXPECT_EQ(sup.on_terminated("db"),
+            (cmds{start("db"), start("cache"), start("app"), start("web"), start("metrics")}));
+  EXPECT_EQ(sup.intensity_entries(), 1u);
+}
+
+TEST(TerminationByDependencies, MutualNeedsFallBackToReverseOrder) {
+  std::vector<child_spec> c{{"x", restart_type::permanent, {}, {"y"}}, {"y", restart_type::permanent, {}, {"x"}}};
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, c, termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.shutdown(), cmds{terminate("y")});
+  EXPECT_EQ(sup.on_terminated("y"), cmds{terminate("x")});
+}
