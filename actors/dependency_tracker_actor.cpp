@@ -118,9 +118,10 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
         evaluate(self, name);
       },
       [=](unwatch_deps_atom, const std::string& name) {
-        auto it = self->state.waiting.find(name);
-        if (it != self->state.waiting.end() && it->second.incarnation.address() == self->current_sender()) {
-          self->state.waiting.erase(it);
+        auto& st = self->state;
+        auto it = st.waiting.find(name);
+        if (it != st.waiting.end() && it->second.incarnation.address() == self->current_sender()) {
+          st.waiting.erase(it);
         }
       },
       [=](const service_report& r) {

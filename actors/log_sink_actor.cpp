@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/epoll.h>
@@ -37,7 +36,8 @@ struct log_sink_state {
   int file_fd = -1;
   bool file_failed = false;
   uint64_t file_size = 0;
-  std::deque<std::string> tail;
+  std::vector<std::string> tail;  // ring of the last kTailLines lines, allocated on the first line
+  size_t tail_next = 0;
   uint64_t lines = 0;
   static inline const char* name = "log_sink";
   ~log_sink_state() {
@@ -114,8 +114,12 @@ void take_line(log_sink_state& st, bool err, std::string text, std::string& bloc
   std::string line = format_log_line(ts, err, text);
   block += line;
   block += '\n';
-  st.tail.push_back(std::move(line));
-  if (st.tail.size() > kTailLines) st.tail.pop_front();
+  if (st.tail.size() < kTailLines) {
+    st.tail.push_back(std::move(line));
+  } else {
+    st.tail[st.tail_next] = std::move(line);
+  }
+  st.tail_next = (st.tail_next + 1) % kTailLines;
   ++st.lines;
 }
 
@@ -196,9 +200,15 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
         if (tag < 2 && self->state.streams[tag].fd >= 0) drain(self, static_cast<int>(tag));
       },
       [=](log_tail_atom, uint32_t n) {
-        const auto& tail = self->state.tail;
-        const size_t count = std::min<size_t>(n, tail.size());
-        return std::vector<std::string>(tail.end() - static_cast<std::ptrdiff_t>(count), tail.end());
+        const auto& st = self->state;
+        const size_t size = st.tail.size();
+        const size_t count = std::min<size_t>(n, size);
+        std::vector<std::string> out;
+        out.reserve(count);
+        // Oldest first: the ring's oldest entry is at tail_next once it is full.
+        const size_t oldest = size < kTailLines ? 0 : st.tail_next;
+        for (size_t i = size - count; i < size; ++i) out.push_back(st.tail[(oldest + i) % size]);
+        return out;
       },
   };
 }

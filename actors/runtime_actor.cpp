@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <malloc.h>
 #include <filesystem>
 #include <set>
 
@@ -18,6 +19,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "protocol/init_messages.hpp"
 #include "runtime/console_status.hpp"
+#include "runtime/io/event_loop.hpp"
 #include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
@@ -84,6 +86,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->console = args.console;
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
   ctx->reaper = spawn_reaper(self, ctx->pid1_link);
+  args.loop->route_signal(SIGCHLD, ctx->reaper);
   if (ctx->pid1_link) self->send(ctx->pid1_link, reaper_atom_v, ctx->reaper);
   if (args.notify_fd >= 0) ctx->notify = spawn_notify_socket(self, args.notify_fd, ctx);
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
@@ -95,6 +98,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   if (args.control_fd >= 0) spawn_control_listener(self, args.control_fd, ctx);
   if (ctx->pid1_link) self->send(ctx->pid1_link, ready_atom_v);
   spdlog::info("runtime ready: {} service(s), {} disabled", count, args.disabled.size());
+  // Starting everything allocates much that is freed again; give it back to the system once boot settled.
+  self->delayed_send(self, std::chrono::seconds(3), tick_atom_v);
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
@@ -135,6 +140,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
           default: break;
         }
       },
+      [=](tick_atom) { ::malloc_trim(0); },
       [=](stop_all_atom, uint8_t mode) {
         stop_everything(self, protocol::to_string(static_cast<protocol::power_mode>(mode)));
       },

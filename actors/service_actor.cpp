@@ -139,7 +139,8 @@ std::optional<std::map<std::string, std::string>> read_environment_file(const st
 // Opens the write side of a log FIFO read-write, so the service never sees EPIPE (see log_sink_actor).
 int open_log_fifo(self_ptr self, bool err) {
   const std::string path = log_fifo_path(context(self).paths, config(self).name, err);
-  if (!ensure_log_fifo(path)) return -1;  // the log sink may not have run yet
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0 || errno != ENOENT || !ensure_log_fifo(path)) return fd;  // the log sink may not have run yet
   return ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 }
 
@@ -200,6 +201,8 @@ void spawn_main_process(self_ptr self) {
   watch_process(self, r.pid);
   spdlog::info("{}: started {} (pid {})", c.name, c.exec.front(), r.pid);
   save_adoption_record(self);
+  // The environment is needed again only by exec readiness checks and stop commands.
+  if (c.readiness != readiness_type::exec && c.stop_exec.empty()) std::vector<std::string>().swap(st.environment);
   if (ready_pipe[0] >= 0) {
     ::fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
     st.ready_read_fd = ready_pipe[0];  // handed to the probe by the start_probe action that follows
@@ -316,6 +319,19 @@ void execute(self_ptr self, const actions& todo) {
   }
 }
 
+// After the restart delay: ask the tracker about dependencies, or start at once if there are none.
+void begin_waiting(self_ptr self) {
+  auto& st = self->state;
+  if (st.lifecycle->state() != lifecycle_state::waiting || st.lifecycle->stop_requested()) return;
+  st.detail.clear();
+  if (context(self).tracker && st.args.waits) {
+    st.watching_deps = true;
+    self->send(context(self).tracker, watch_deps_atom_v, config(self).name);
+  } else {
+    execute(self, st.lifecycle->on_dependencies_ready());
+  }
+}
+
 void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   auto& st = self->state;
   bool status_changed = false;
@@ -360,17 +376,7 @@ namespace {
 
 caf::behavior service_behavior(self_ptr self) {
   return {
-      [=](delay_done_atom) {
-        auto& st = self->state;
-        if (st.lifecycle->state() != lifecycle_state::waiting || st.lifecycle->stop_requested()) return;
-        st.detail.clear();
-        if (context(self).tracker) {
-          st.watching_deps = true;
-          self->send(context(self).tracker, watch_deps_atom_v, config(self).name);
-        } else {
-          execute(self, st.lifecycle->on_dependencies_ready());
-        }
-      },
+      [=](delay_done_atom) { begin_waiting(self); },
       [=](deps_atom, uint8_t verdict, const std::string& on, const std::string& why) {
         auto& st = self->state;
         if (verdict == 1) {
@@ -491,7 +497,7 @@ static caf::behavior service_actor(self_ptr self, service_args args) {
     report(self);
     self->delayed_send(self, st.args.start_delay, delay_done_atom_v);
   } else {
-    self->send(self, delay_done_atom_v);
+    begin_waiting(self);
   }
 
   return service_behavior(self);

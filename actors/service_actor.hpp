@@ -21,6 +21,7 @@ struct service_args {
   std::shared_ptr<const service_config> config;
   std::chrono::milliseconds start_delay{0};  // restart delay: wait before starting
   std::optional<adoption_record> adopt;      // a live process left by the previous runtime: adopt it
+  bool waits = true;                         // has dependencies to wait for (else start at once)
   runtime_context_ptr context;
   caf::actor supervisor;  // receives service_report messages
 };

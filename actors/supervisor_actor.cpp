@@ -130,7 +130,7 @@ void start_child(self_ptr self, child_record& c) {
     std::chrono::milliseconds delay{0};
     if (c.delay_next) delay = restart_delay(c);
     c.delay_next = false;
-    service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), self->state.args.context,
+    service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), c.node.waits, self->state.args.context,
                    caf::actor_cast<caf::actor>(self)};
     c.incarnation = spawn_service(self, std::move(a));
     c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};

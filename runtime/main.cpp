@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <iostream>
+#include <malloc.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
   if (!opts.check_dir.empty()) return check_config(opts.check_dir);
 
   setup_logging(opts);
+  // Few threads allocate; more arenas would only spread a thousand services' state over more memory.
+  ::mallopt(M_ARENA_MAX, 2);
   spdlog::info("dynamod-runtime starting ({} mode, config {}, state {})", opts.user_mode ? "user" : "system",
                opts.paths.config_dir, opts.paths.state_dir);
   // Signals are read through the event loop's signalfd: block them before any thread exists.
@@ -131,8 +134,8 @@ int main(int argc, char** argv) {
   }
   rargs.notify_fd = open_notify_socket(opts.paths.state_dir + "/notify");
   if (rargs.notify_fd < 0) spdlog::error("cannot bind the notify socket: {}", std::strerror(-rargs.notify_fd));
-  rargs.plan = make_supervision_plan(tree);
-  rargs.disabled = tree.disabled;
+  rargs.disabled = std::move(tree.disabled);
+  rargs.plan = make_supervision_plan(std::move(tree));
 
   int exit_code = 0;
   event_loop loop;

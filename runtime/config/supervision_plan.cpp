@@ -77,7 +77,7 @@ void order_children(plan_node& sup, const dependency_graph& graph, const std::ma
 
 }  // namespace
 
-plan_node make_supervision_plan(const config_tree& tree) {
+plan_node make_supervision_plan(config_tree&& tree) {
   std::map<std::string, plan_node> sups;
   for (const auto& s : tree.supervisors) {
     plan_node n;
@@ -86,11 +86,14 @@ plan_node make_supervision_plan(const config_tree& tree) {
     n.supervisor = std::make_shared<const supervisor_config>(s);
     sups.emplace(s.name, std::move(n));
   }
-  for (const auto& s : tree.services) {
+  std::vector<std::shared_ptr<const service_config>> services;
+  for (auto& s : tree.services) {
     plan_node n;
     n.name = s.name;
-    n.service = std::make_shared<const service_config>(s);
-    sups.at(s.supervisor).children.push_back(std::move(n));
+    const std::string supervisor = s.supervisor;
+    n.service = std::make_shared<const service_config>(std::move(s));
+    services.push_back(n.service);
+    sups.at(supervisor).children.push_back(std::move(n));
   }
   // Attach supervisors to their parents, deepest first (names are unique, parents were checked).
   std::function<plan_node(const std::string&)> build = [&](const std::string& name) -> plan_node {
@@ -103,7 +106,7 @@ plan_node make_supervision_plan(const config_tree& tree) {
   plan_node root = build("root");
 
   std::vector<const service_config*> all;
-  for (const auto& s : tree.services) all.push_back(&s);
+  for (const auto& s : services) all.push_back(s.get());
   dependency_graph graph{all};
   std::map<std::string, size_t> rank;
   const auto order = graph.start_order();

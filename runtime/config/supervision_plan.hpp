@@ -22,8 +22,8 @@ struct plan_node {
   bool waits = false;              // a service that waits for others (or is waited on via `before`)
 };
 
-// The root node is the "root" supervisor.
-plan_node make_supervision_plan(const config_tree& tree);
+// The root node is the "root" supervisor. The tree's services and supervisors are moved into the plan.
+plan_node make_supervision_plan(config_tree&& tree);
 
 // Every service in the plan, depth-first in start order (for listings and the dependency tracker).
 std::vector<std::shared_ptr<const service_config>> services_in_order(const plan_node& root);

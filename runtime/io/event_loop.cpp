@@ -58,6 +58,7 @@ void event_loop::stop() {
     std::lock_guard<std::mutex> guard{mutex_};
     stopped_ = true;
     dropped.swap(watches_);
+    signal_routes_.clear();
   }
   dropped.clear();
   signal_target_ = nullptr;
@@ -82,6 +83,11 @@ bool event_loop::watch(int fd, uint32_t events, caf::actor target, uint64_t tag)
   }
   previous = std::exchange(watches_[fd], registration{std::move(target), tag});
   return true;
+}
+
+void event_loop::route_signal(int signo, caf::actor target) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (!stopped_) signal_routes_[signo] = std::move(target);
 }
 
 void event_loop::forget(int fd) {
@@ -114,7 +120,18 @@ void event_loop::run() {
       if (key == kSignalKey) {
         signalfd_siginfo si;
         while (::read(signal_fd_, &si, sizeof si) == static_cast<ssize_t>(sizeof si)) {
-          caf::anon_send(signal_target_, signal_atom_v, static_cast<int>(si.ssi_signo));
+          const int signo = static_cast<int>(si.ssi_signo);
+          caf::actor target;
+          {
+            std::lock_guard<std::mutex> guard{mutex_};
+            auto it = signal_routes_.find(signo);
+            target = it != signal_routes_.end() ? it->second : signal_target_;
+          }
+          if (signo == SIGCHLD && target != signal_target_) {
+            caf::anon_send(target, sigchld_atom_v);
+          } else {
+            caf::anon_send(target, signal_atom_v, signo);
+          }
         }
         continue;
       }

@@ -27,6 +27,9 @@ class event_loop {
   // `signal_target` as (signal_atom, int signo).
   bool start(const sigset_t& signals, caf::actor signal_target);
   void stop();
+  // Sends `signo` straight to `target` instead of the default target (SIGCHLD to the reaper: one hop less
+  // between a process dying and its restart).
+  void route_signal(int signo, caf::actor target);
 
   // Arms a one-shot watch: when `fd` is ready for `events` (EPOLLIN/EPOLLOUT), `target` receives
   // (io_ready_atom, uint64_t tag, uint32_t revents) once. Call again to re-arm.
@@ -47,6 +50,7 @@ class event_loop {
   int wake_fd_ = -1;
   int signal_fd_ = -1;
   caf::actor signal_target_;
+  std::map<int, caf::actor> signal_routes_;
   mutable std::mutex mutex_;
   std::map<int, registration> watches_;
   bool stopped_ = false;

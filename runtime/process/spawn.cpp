@@ -51,12 +51,11 @@ struct child_context {
 
 int child_main(void* arg) {
   auto* c = static_cast<child_context*>(arg);
-  // Signal dispositions the runtime changed (SIGPIPE ignored) must not leak into services.
+  // The one disposition the runtime changes (SIGPIPE ignored) must not leak into services; it installs no
+  // handlers (signals arrive through a signalfd), and exec resets handled signals anyway.
   struct sigaction dfl {};
   dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, _NSIG / 8);
-  }
+  ::syscall(SYS_rt_sigaction, SIGPIPE, &dfl, nullptr, _NSIG / 8);
   if (c->new_session && ::setsid() < 0) child_fail(c, "setsid");
   // Park every source fd above all targets, then place them: no source is clobbered by a target.
   int parked[64];

@@ -1,6 +1,9 @@
 #include "runtime/state/adoption_record.hpp"
 
+#include <cerrno>
 #include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -80,16 +83,19 @@ std::optional<proc_status> read_proc_status(pid_t pid) {
 }
 
 bool adoption_store::save(const std::string& service, const adoption_record& r) const {
-  std::error_code ec;
-  std::filesystem::create_directories(dir_, ec);
+  // Written to a temporary name and renamed: a crash mid-write must not leave a record that looks valid.
   const std::string tmp = path(service) + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return false;
-    out << format_adoption_record(r);
-    if (!out.flush()) return false;
+  const std::string text = format_adoption_record(r);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   }
-  return std::rename(tmp.c_str(), path(service).c_str()) == 0;
+  if (fd < 0) return false;
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  ::close(fd);
+  return written && std::rename(tmp.c_str(), path(service).c_str()) == 0;
 }
 
 std::optional<adoption_record> adoption_store::load(const std::string& service) const {

@@ -15,6 +15,8 @@ struct broken_case {
   const char* expected;
 };
 
+void PrintTo(const broken_case& c, std::ostream* os) { *os << c.name; }
+
 const broken_case kBroken[] = {
 #include "config_cases.inc"
 };
