@@ -107,13 +107,22 @@ void write_file(log_sink_state& st, const std::string& block) {
     off += static_cast<size_t>(n);
   }
   st.file_size += block.size();
-  if (st.args.max_size > 0 && st.file_size >= st.args.max_size) rotate(st);
+}
+
+// Writes what has accumulated when the file would outgrow its limit, then rotates: files stay close to
+// max-size even when a burst of output arrives in one read.
+void flush_if_full(log_sink_state& st, std::string& block) {
+  if (st.args.max_size == 0 || st.file_size + block.size() < st.args.max_size) return;
+  write_file(st, block);
+  block.clear();
+  rotate(st);
 }
 
 void take_line(log_sink_state& st, bool err, std::string text, std::string& block, int64_t ts) {
   std::string line = format_log_line(ts, err, text);
   block += line;
   block += '\n';
+  flush_if_full(st, block);
   if (st.tail.size() < kTailLines) {
     st.tail.push_back(std::move(line));
   } else {

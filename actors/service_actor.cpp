@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/epoll.h>
@@ -39,6 +40,7 @@ namespace {
 behaviours::lifecycle_options lifecycle_options_for(const service_config& c) {
   behaviours::lifecycle_options o;
   o.oneshot = c.type == service_type::oneshot;
+  o.forking = c.type == service_type::forking;
   o.readiness_needed = c.readiness != readiness_type::none;
   o.start_timeout = c.start_timeout;
   o.stop_timeout = c.stop_timeout;
@@ -56,6 +58,7 @@ struct service_state {
   pid_t stop_pid = 0;          // a running stop-exec
   int pidfd = -1;              // an adopted process that is not our child (user mode without PID 1)
   int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
+  pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in
   caf::actor probe;
   uint64_t timer_generation[3] = {0, 0, 0};
   std::vector<std::string> environment;
@@ -288,12 +291,64 @@ void finish(self_ptr self, const end_reason& why) {
   self->quit(reason);
 }
 
+// A forking service's daemon: the pid in its pid file, or else the process left in the session we created
+// for the launcher (daemons that setsid again must use a pid file or MAINPID=).
+std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
+  const auto& c = config(self);
+  if (!c.pid_file.empty()) {
+    std::ifstream in(c.pid_file);
+    long pid = 0;
+    if (in >> pid && pid > 1) {
+      auto proc = read_proc_status(static_cast<pid_t>(pid));
+      if (proc && !proc->zombie) return static_cast<pid_t>(pid);
+    }
+    return std::nullopt;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string text;
+    std::getline(in, text);
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string state, ppid, pgrp, session;
+    fields >> state >> ppid >> pgrp >> session;
+    if (session == std::to_string(launcher) && state != "Z") return static_cast<pid_t>(std::stol(name));
+  }
+  return std::nullopt;
+}
+
+void look_for_daemon(self_ptr self) {
+  auto& st = self->state;
+  if (st.lifecycle->state() != lifecycle_state::starting) return;
+  if (auto pid = find_daemon(self, st.launcher_pid)) {
+    spdlog::info("{}: daemon is pid {}", config(self).name, *pid);
+    st.pid = *pid;
+    if (auto proc = read_proc_status(*pid)) st.proc_start_time = proc->start_time;
+    watch_process(self, *pid);
+    save_adoption_record(self);
+    execute(self, st.lifecycle->on_main_pid_found());
+  } else if (config(self).pid_file.empty()) {
+    execute(self, st.lifecycle->on_main_pid_missing("the launcher exited and left no daemon in its session"));
+  } else {
+    self->delayed_send(self, std::chrono::milliseconds(100), delay_done_atom_v, true);  // the pid file may come late
+  }
+}
+
 void execute(self_ptr self, const actions& todo) {
   auto& st = self->state;
   for (const action& a : todo) {
     switch (a.what) {
       case action::kind::spawn: spawn_main_process(self); break;
       case action::kind::start_probe: start_probe(self); break;
+      case action::kind::find_main_pid:
+        st.launcher_pid = st.pid;
+        forget_process(self, st.pid);
+        st.pid = 0;
+        look_for_daemon(self);
+        break;
       case action::kind::stop_probe: stop_probe(self); break;
       case action::kind::signal: signal_service(self, a.value); break;
       case action::kind::run_stop_command: run_stop_command(self); break;
@@ -377,6 +432,7 @@ namespace {
 caf::behavior service_behavior(self_ptr self) {
   return {
       [=](delay_done_atom) { begin_waiting(self); },
+      [=](delay_done_atom, bool) { look_for_daemon(self); },
       [=](deps_atom, uint8_t verdict, const std::string& on, const std::string& why) {
         auto& st = self->state;
         if (verdict == 1) {

@@ -62,7 +62,7 @@ actions service_lifecycle::on_dependency_failed(const std::string& dependency, c
 
 actions service_lifecycle::on_spawned() {
   if (state_ != lifecycle_state::starting) return {};
-  if (opts_.oneshot || opts_.readiness_needed) {
+  if (opts_.oneshot || opts_.readiness_needed || opts_.forking) {
     actions a;
     if (opts_.readiness_needed) a.push_back(action{action::kind::start_probe});
     if (opts_.start_timeout.count() > 0) a.push_back(arm(action::timer::start, opts_.start_timeout));
@@ -82,6 +82,20 @@ actions service_lifecycle::on_ready() {
   actions a{cancel(action::timer::start), action{action::kind::stop_probe}};
   if (opts_.watchdog) a.push_back(arm(action::timer::watchdog, *opts_.watchdog));
   return become(lifecycle_state::running, std::move(a));
+}
+
+actions service_lifecycle::on_main_pid_found() {
+  if (state_ != lifecycle_state::starting) return {};
+  if (opts_.readiness_needed) return {};  // the daemon still has to say it is ready
+  actions a{cancel(action::timer::start)};
+  if (opts_.watchdog) a.push_back(arm(action::timer::watchdog, *opts_.watchdog));
+  return become(lifecycle_state::running, std::move(a));
+}
+
+actions service_lifecycle::on_main_pid_missing(const std::string& why) {
+  if (state_ != lifecycle_state::starting) return {};
+  // Nothing left to stop: the start failed as it stands.
+  return {cancel(action::timer::start), action{action::kind::stop_probe}, quit({end_reason::code::start_failed, 0, why})};
 }
 
 actions service_lifecycle::on_probe_failed(const std::string& why) {
@@ -139,6 +153,13 @@ actions service_lifecycle::on_stop() {
 }
 
 actions service_lifecycle::on_exit(process_end end) {
+  const bool clean_exit = end.kind == process_end::how::exited && end.code == 0;
+  if (opts_.forking && state_ == lifecycle_state::starting && !launcher_exited_ && clean_exit && !stop_requested_ &&
+      !pending_reason_) {
+    // The launcher did its job; the start timeout keeps running until the daemon is found.
+    launcher_exited_ = true;
+    return {action{action::kind::find_main_pid}};
+  }
   actions a{cancel(action::timer::start), cancel(action::timer::stop), cancel(action::timer::watchdog),
             action{action::kind::stop_probe}};
   // Stopped by us: the reason is ours. (A service that said STOPPING=1 and exits is an ordinary exit.)
@@ -172,6 +193,7 @@ actions service_lifecycle::on_timer(action::timer which) {
   switch (which) {
     case action::timer::start:
       if (state_ != lifecycle_state::starting) return {};
+      if (launcher_exited_) return on_main_pid_missing("the daemon did not appear within the start timeout");
       return kill_for({end_reason::code::readiness_timeout, 0,
                        "not ready after " + std::to_string(opts_.start_timeout.count()) + "ms"});
     case action::timer::watchdog:

@@ -37,6 +37,7 @@ struct process_end {  // how the main process ended
 
 struct lifecycle_options {
   bool oneshot = false;            // ready when the process exits 0; then `done`, not restarted
+  bool forking = false;            // the started process forks the daemon and exits 0; the daemon is the main pid
   bool readiness_needed = false;   // notify / tcp-port / exec / fd: wait for `on_ready`
   milliseconds start_timeout{30000};
   milliseconds stop_timeout{10000};  // 0: brutal kill (SIGKILL at once)
@@ -50,6 +51,7 @@ struct action {
   enum class kind {
     spawn,          // start the main process
     start_probe,    // begin readiness checks (tcp-port, exec, fd; notify needs nothing)
+    find_main_pid,  // forking: the launcher exited 0, look for the daemon (pid file, or its session)
     stop_probe,
     signal,         // value = signal, to the whole service (process group / cgroup)
     run_stop_command,
@@ -79,6 +81,8 @@ class service_lifecycle {
   actions on_spawned();
   actions on_spawn_failed(const std::string& why);
   actions on_ready();                    // readiness reached (READY=1, port open, check passed, fd written)
+  actions on_main_pid_found();           // forking: the daemon is the main process now
+  actions on_main_pid_missing(const std::string& why);
   actions on_probe_failed(const std::string& why);  // the readiness check gave up (retries exhausted)
   actions on_exit(process_end end);      // the main process is gone
   actions on_stop();                     // the supervisor terminates us
@@ -104,6 +108,7 @@ class service_lifecycle {
   lifecycle_state state_ = lifecycle_state::waiting;
   bool stop_requested_ = false;
   bool self_stopping_ = false;  // STOPPING=1 from the service, nothing sent by us
+  bool launcher_exited_ = false;  // forking: the process we started is gone, the daemon runs on
   std::optional<end_reason> pending_reason_;  // set when we kill the process for a reason of ours
   std::string blocked_on_;
 };

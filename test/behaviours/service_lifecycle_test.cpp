@@ -185,3 +185,31 @@ TEST(ServiceLifecycle, StopRequestDuringAKillForTimeoutEndsAsShutdown) {
   s.on_stop();
   EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 15})), end_reason::code::shutdown);
 }
+
+TEST(ServiceLifecycle, ForkingLauncherExitingZeroLooksForTheDaemon) {
+  service_lifecycle s{{.forking = true, .start_timeout = 5s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  EXPECT_EQ(s.state(), lifecycle_state::starting);
+  auto a = s.on_exit({process_end::how::exited, 0});
+  EXPECT_TRUE(has(a, action::kind::find_main_pid));
+  EXPECT_FALSE(has(a, action::kind::quit));
+  s.on_main_pid_found();
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 9})), end_reason::code::killed);
+}
+
+TEST(ServiceLifecycle, ForkingLauncherFailingIsAFailedStart) {
+  service_lifecycle s{{.forking = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::exited, 1})), end_reason::code::exited);
+}
+
+TEST(ServiceLifecycle, ForkingDaemonThatNeverAppearsFailsAtTheStartTimeout) {
+  service_lifecycle s{{.forking = true, .start_timeout = 5s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  s.on_exit({process_end::how::exited, 0});
+  EXPECT_EQ(quit_code(s.on_timer(action::timer::start)), end_reason::code::start_failed);
+}

@@ -360,5 +360,122 @@ class BadConfiguration(RuntimeTestCase):
         self.assertRegex(r.stderr, r"c\.toml:4:8: service\.type: 'daemon' is not one of")
 
 
+
+class ProcessSetup(RuntimeTestCase):
+    def test_user_group_workdir_umask_and_environment_file(self):
+        rt = Runtime({"who": f"""
+            [service]
+            name = "who"
+            exec = {sh("echo uid=$(id -u) gid=$(id -g) dir=$(pwd) umask=$(umask) from_file=$FROM_FILE table=$TABLE "
+                       "notify=${NOTIFY_SOCKET:+set} invocation=${#INVOCATION_ID}; exec sleep 1000")}
+            workdir = "/tmp"
+            environment-file = "@WORK@/env"
+            environment = {{ TABLE = "from-table" }}
+            [service.user]
+            user = "nobody"
+            group = "nogroup"
+            [security]
+            umask = "027"
+            """})
+        self.addCleanup(rt.cleanup)
+        with open(os.path.join(rt.work, "env"), "w") as f:
+            f.write("# a comment\nexport FROM_FILE='from file'\n")
+        rt.start()
+        rt.wait_state("who", "running")
+        rt.wait_for(lambda: "uid=" in rt.service_log("who"), 10, "who's output")
+        line = rt.service_log("who")
+        self.assertRegex(line, r"out\| uid=65534 gid=65534 dir=/tmp umask=0027 from_file=from file table=from-table "
+                               r"notify=set invocation=32")
+
+    def test_a_missing_binary_fails_the_start_with_the_reason(self):
+        rt = self.runtime({"ghost": """
+            [service]
+            name = "ghost"
+            exec = ["/nonexistent/daemon"]
+            [restart]
+            policy = "temporary"
+            """})
+        rt.wait_for(lambda: "Failed to start ghost: start failed: exec: No such file or directory" in rt.console(), 10,
+                    "the start failure")
+
+    def test_forking_daemon_with_a_pid_file(self):
+        rt = self.runtime({"forker": f"""
+            [service]
+            name = "forker"
+            type = "forking"
+            pid-file = "@WORK@/forker.pid"
+            exec = {sh("(setsid sh -c 'echo $$ > @WORK@/forker.pid; exec sleep 1000' &) ; sleep 0.2; exit 0")}
+            """})
+        s = rt.wait_state("forker", "running")
+        with open(os.path.join(rt.work, "forker.pid")) as f:
+            self.assertEqual(s["pid"], int(f.read()))
+        os.kill(s["pid"], signal.SIGKILL)
+        rt.wait_pid_change("forker", s["pid"])
+
+    def test_forking_daemon_found_in_its_session(self):
+        rt = self.runtime({"forker2": f"""
+            [service]
+            name = "forker2"
+            type = "forking"
+            exec = {sh("(exec sleep 1000 &) ; exit 0")}
+            """})
+        s = rt.wait_state("forker2", "running")
+        with open(f"/proc/{s['pid']}/cmdline", "rb") as f:
+            self.assertEqual(f.read().split(b"\0")[0], b"sleep")
+
+
+class Logs(RuntimeTestCase):
+    def test_no_line_is_lost_when_a_service_writes_fast_and_logs_rotate(self):
+        rt = self.runtime({"chatty": f"""
+            [service]
+            name = "chatty"
+            exec = ["/usr/bin/python3", "-c", "import sys\\nfor i in range(20000): print(f'line {{i:05d}} ' + 'x' * 60)\\nsys.stdout.flush()\\nprint('to stderr', file=sys.stderr)\\nimport time; time.sleep(1000)"]
+            [log]
+            max-size = "64K"
+            keep = 100
+            """})
+        rt.wait_state("chatty", "running")
+        files = lambda: sorted([f for f in os.listdir(rt.logs) if f.startswith("chatty.log")],
+                               key=lambda f: -int(f.rsplit(".", 1)[1]) if f[-1].isdigit() else 0)
+        def all_lines():
+            text = ""
+            for f in files():
+                with open(os.path.join(rt.logs, f)) as fh:
+                    text += fh.read()
+            return text
+        rt.wait_for(lambda: "line 19999" in all_lines() and "to stderr" in all_lines(), 30, "all output logged")
+        text = all_lines()
+        numbers = [int(m) for m in re.findall(r" out\| line (\d{5}) ", text)]
+        self.assertEqual(numbers, list(range(20000)), "every line, once, in order")
+        self.assertRegex(text, r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z err\| to stderr")
+        self.assertGreater(len(files()), 10, "rotated by size")
+
+
+class SlowStartsAndStops(RuntimeTestCase):
+    def test_the_console_says_what_a_slow_start_and_a_slow_stop_wait_on(self):
+        rt = self.runtime({
+            "slowdb": f"""
+                [service]
+                name = "slowdb"
+                type = "notify"
+                exec = {sh("sleep 6.5; systemd-notify --ready; trap '' TERM; while :; do sleep 0.1; done")}
+                [shutdown]
+                stop-timeout = "7s"
+                """,
+            "webapp": """
+                [service]
+                name = "webapp"
+                exec = ["/bin/sleep", "1000"]
+                [dependencies]
+                requires = ["slowdb"]
+                """,
+        })
+        rt.wait_state("webapp", "running", timeout=20)
+        self.assertRegex(rt.console(), r"\[ WAIT \] webapp is waiting for slowdb \(starting\)")
+        self.assertRegex(rt.console(), r"\[ WAIT \] waiting for slowdb to become ready \(notify \(READY=1\)\), \d+s")
+        self.assertEqual(rt.shutdown(timeout=30), 0)
+        self.assertRegex(rt.console(), r"\[ WAIT \] waiting for slowdb to stop, \d+s")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
