@@ -1,7 +1,10 @@
 #include "actors/control_listener_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cstring>
@@ -21,6 +24,7 @@ struct control_listener_state {
   int fd = -1;
   event_loop* loop = nullptr;
   uint64_t accepted = 0;
+  std::vector<caf::actor> sessions;
   static inline const char* name = "control_listener";
   ~control_listener_state() {
     if (fd >= 0) {
@@ -55,7 +59,12 @@ static caf::behavior control_listener_actor(caf::stateful_actor<control_listener
   context->loop->watch(listen_fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
   // Sessions end on their own; only the runtime (our parent) going away ends us, and with us every session.
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    if (msg.source == runtime.address()) self->quit(msg.reason ? msg.reason : caf::exit_reason::user_shutdown);
+    if (msg.source == runtime.address()) {
+      self->quit(msg.reason ? msg.reason : caf::exit_reason::user_shutdown);
+      return;
+    }
+    auto& s = self->state.sessions;
+    s.erase(std::remove_if(s.begin(), s.end(), [&](const caf::actor& a) { return a.address() == msg.source; }), s.end());
   });
   return {
       [=](io_ready_atom, uint64_t, uint32_t) {
@@ -74,9 +83,17 @@ static caf::behavior control_listener_actor(caf::stateful_actor<control_listener
             continue;
           }
           ++st.accepted;
-          spawn_control_session(self, fd, client_identity{cred.pid, cred.uid, cred.gid}, context, runtime);
+          self->state.sessions.push_back(
+              spawn_control_session(self, fd, client_identity{cred.pid, cred.uid, cred.gid}, context, runtime));
         }
         st.loop->watch(st.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
+      },
+      [=](tree_atom) {
+        auto& st = self->state;
+        return nlohmann::json{{"kind", "control_listener"}, {"name", context->paths.control_socket}, {"state", "listening"},
+                              {"sessions", st.sessions.size()}, {"accepted", st.accepted},
+                              {"mailbox", self->mailbox().size()}}
+            .dump();
       },
   };
 }

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,6 +22,24 @@ using protocol::control_reply;
 using protocol::control_request;
 using protocol::reply_kind;
 
+namespace {
+
+// Exit codes as systemctl uses them.
+constexpr uint8_t ok = 0;
+constexpr uint8_t failed = 1;
+constexpr uint8_t usage = 2;
+constexpr uint8_t not_running = 3;        // status: the service is not running
+constexpr uint8_t permission_denied = 4;  // systemctl maps AccessDenied to 4
+constexpr uint8_t unknown_unit = 5;       // start/stop/restart of an unknown service ("Unit not found")
+constexpr uint8_t kStatusUnknown = 4;     // status of an unknown service (systemctl status: 4)
+
+constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;  // a client that never reads is dropped
+// Back-pressure: a client gets this many requests served at once, and none while this much output waits for it.
+// Beyond that its requests stay in its socket, so one client can never flood the runtime's actors.
+constexpr size_t kMaxInFlight = 32;
+constexpr size_t kPauseOutput = 1024 * 1024;
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+
 struct control_session_state {
   int fd = -1;
   client_identity client;
@@ -29,7 +48,9 @@ struct control_session_state {
   std::vector<uint8_t> in_storage = std::vector<uint8_t>(protocol::kControlMaxRequest);
   protocol::frame_reader reader{in_storage.data(), in_storage.size(), protocol::kControlProtocolVersion};
   std::vector<uint8_t> out;
-  bool closing = false;  // close once `out` is flushed
+  uint32_t following = 0;  // request id of a `logs -f` stream, if any
+  size_t in_flight = 0;
+  bool closing = false;    // close once `out` is flushed and nothing is in flight
   static inline const char* name = "control_session";
   ~control_session_state() {
     if (fd >= 0) {
@@ -39,18 +60,22 @@ struct control_session_state {
   }
 };
 
-namespace {
-
 using self_ptr = caf::stateful_actor<control_session_state>*;
-constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;  // a client that never reads is dropped
+
+bool accepting(const control_session_state& st) {
+  return !st.closing && st.in_flight < kMaxInFlight && st.out.size() < kPauseOutput;
+}
+
+void pump(self_ptr self);
 
 void arm(self_ptr self) {
   auto& st = self->state;
-  uint32_t events = st.closing ? 0u : static_cast<uint32_t>(EPOLLIN);
+  pump(self);  // requests that were held back while the client was busy
+  uint32_t events = accepting(st) ? static_cast<uint32_t>(EPOLLIN) : 0u;
   if (!st.out.empty()) events |= EPOLLOUT;
   if (events == 0) {
-    self->quit();
-    return;
+    if (st.closing && st.in_flight == 0 && st.following == 0) self->quit();
+    return;  // re-armed when an answer completes
   }
   st.context->loop->watch(st.fd, events, caf::actor_cast<caf::actor>(self), 0);
 }
@@ -68,6 +93,7 @@ void flush(self_ptr self) {
     if (n < 0 && errno == EAGAIN) break;
     st.out.clear();  // the client is gone
     st.closing = true;
+    st.following = 0;
     return;
   }
   st.out.erase(st.out.begin(), st.out.begin() + static_cast<std::ptrdiff_t>(off));
@@ -75,95 +101,276 @@ void flush(self_ptr self) {
     spdlog::warn("control client pid {} does not read its replies; dropping it", st.client.pid);
     st.out.clear();
     st.closing = true;
+    st.following = 0;
   }
 }
 
-void reply(self_ptr self, uint32_t id, reply_kind kind, uint8_t exit_code, std::string json) {
-  control_reply r{id, kind, exit_code, std::move(json)};
+void reply(self_ptr self, uint32_t id, reply_kind kind, uint8_t code, std::string json) {
+  control_reply r{id, kind, code, std::move(json)};
   protocol::encode_reply(r, self->state.out);
   flush(self);
 }
 
-void reply_error(self_ptr self, uint32_t id, uint8_t exit_code, const std::string& message) {
-  reply(self, id, reply_kind::error, exit_code, nlohmann::json{{"error", message}}.dump());
+void reply_error(self_ptr self, uint32_t id, uint8_t code, const std::string& message) {
+  reply(self, id, reply_kind::error, code, nlohmann::json{{"error", message}}.dump());
 }
+
+std::string error_text(const caf::error& e) {
+  // Our errors carry their explanation as context: show that, not CAF's rendering.
+  if (e.context().match_elements<std::string>()) return e.context().get_as<std::string>(0);
+  return caf::to_string(e);
+}
+
+bool is_unknown(const caf::error& e) { return e == caf::sec::invalid_argument; }
 
 bool may_mutate(self_ptr self) {
   const uid_t uid = self->state.client.uid;
   return uid == 0 || uid == ::geteuid();
 }
 
+// Sends `msg` to the runtime and answers the request with the JSON it returns.
+template <class... Ts>
+void ask(self_ptr self, uint32_t id, std::function<uint8_t(const std::string&)> exit_code_of,
+         uint8_t unknown_code, Ts... msg) {
+  ++self->state.in_flight;
+  self->request(self->state.runtime, kRequestTimeout, msg...)
+      .then(
+          [=](const std::string& json) {
+            --self->state.in_flight;
+            reply(self, id, reply_kind::result, exit_code_of(json), json);
+            arm(self);
+          },
+          [=](caf::error& err) {
+            --self->state.in_flight;
+            reply_error(self, id, is_unknown(err) ? unknown_code : failed, error_text(err));
+            arm(self);
+          });
+}
+
+uint8_t always_ok(const std::string&) { return ok; }
+
+// start/stop/restart on several services: one answer with every outcome, in the order asked.
+void operate(self_ptr self, const control_request& req) {
+  const uint32_t id = req.id;
+  const bool wait = (req.flags & protocol::flag_no_block) == 0;
+  auto results = std::make_shared<std::vector<nlohmann::json>>(req.args.size());
+  auto worst = std::make_shared<uint8_t>(ok);
+  auto pending = std::make_shared<size_t>(req.args.size());
+  ++self->state.in_flight;
+  auto done = [=] {
+    if (--*pending > 0) return;
+    --self->state.in_flight;
+    reply(self, id, *worst == ok ? reply_kind::result : reply_kind::error, *worst,
+          nlohmann::json{{"results", *results}}.dump());
+    arm(self);
+  };
+  for (size_t i = 0; i < req.args.size(); ++i) {
+    const std::string name = req.args[i];
+    auto on_result = [=](const std::string& json) {
+      (*results)[i] = nlohmann::json::parse(json, nullptr, false);
+      done();
+    };
+    auto on_error = [=](caf::error& err) {
+      (*results)[i] = {{"service", name}, {"error", error_text(err)}};
+      const uint8_t code = is_unknown(err) ? unknown_unit : failed;
+      if (code > *worst || *worst == ok) *worst = code;
+      done();
+    };
+    if (req.command == "start") {
+      self->request(self->state.runtime, caf::infinite, start_atom_v, name, wait).then(on_result, on_error);
+    } else if (req.command == "stop") {
+      self->request(self->state.runtime, caf::infinite, stop_atom_v, name, wait).then(on_result, on_error);
+    } else {
+      self->request(self->state.runtime, caf::infinite, restart_atom_v, name, wait).then(on_result, on_error);
+    }
+  }
+}
+
+void logs(self_ptr self, const control_request& req) {
+  const uint32_t id = req.id;
+  uint32_t lines = 20;
+  if (req.args.size() >= 2) {
+    try {
+      lines = static_cast<uint32_t>(std::min(100000UL, std::stoul(req.args[1])));
+    } catch (...) {
+      reply_error(self, id, usage, "logs: '" + req.args[1] + "' is not a number of lines");
+      return;
+    }
+  }
+  const std::string name = req.args[0];
+  const bool follow = (req.flags & protocol::flag_follow) != 0;
+  ++self->state.in_flight;
+  self->request(self->state.runtime, kRequestTimeout, log_sink_atom_v, name)
+      .then(
+          [=](const caf::actor& sink) {
+            self->request(sink, kRequestTimeout, log_tail_atom_v, lines)
+                .then(
+                    [=](const std::vector<std::string>& tail) {
+                      --self->state.in_flight;
+                      if (follow) {
+                        for (const auto& line : tail) reply(self, id, reply_kind::event, ok, nlohmann::json{{"line", line}}.dump());
+                        self->state.following = id;
+                        self->send(sink, log_follow_atom_v, caf::actor_cast<caf::actor>(self));
+                      } else {
+                        reply(self, id, reply_kind::result, ok, nlohmann::json{{"service", name}, {"lines", tail}}.dump());
+                      }
+                      arm(self);
+                    },
+                    [=](caf::error& err) {
+                      --self->state.in_flight;
+                      reply_error(self, id, failed, error_text(err));
+                      arm(self);
+                    });
+          },
+          [=](caf::error& err) {
+            --self->state.in_flight;
+            reply_error(self, id, is_unknown(err) ? kStatusUnknown : failed, error_text(err));
+            arm(self);
+          });
+}
+
+struct command_spec {
+  const char* name;
+  size_t min_args;
+  size_t max_args;  // SIZE_MAX: any number
+  bool mutates;
+  const char* usage;
+};
+
+const command_spec kCommands[] = {
+    {"list", 0, 0, false, "list"},
+    {"status", 1, 1, false, "status SERVICE"},
+    {"start", 1, SIZE_MAX, true, "start SERVICE..."},
+    {"stop", 1, SIZE_MAX, true, "stop SERVICE..."},
+    {"restart", 1, SIZE_MAX, true, "restart SERVICE..."},
+    {"tree", 0, 0, false, "tree"},
+    {"logs", 1, 2, false, "logs SERVICE [LINES]"},
+    {"reload", 0, 0, true, "reload"},
+    {"check", 0, 0, false, "check"},
+    {"shutdown", 1, 1, true, "shutdown poweroff|reboot|halt"},
+};
+
 void dispatch(self_ptr self, const control_request& req) {
   const uint32_t id = req.id;
-  auto on_error = [=](caf::error& err) { reply_error(self, id, 1, "internal error: " + caf::to_string(err)); arm(self); };
+  const command_spec* spec = nullptr;
+  for (const auto& c : kCommands) {
+    if (req.command == c.name) spec = &c;
+  }
+  if (spec == nullptr) {
+    reply_error(self, id, usage, "unknown command '" + req.command + "'");
+    return;
+  }
+  if (req.args.size() < spec->min_args || req.args.size() > spec->max_args) {
+    reply_error(self, id, usage, std::string{"usage: "} + spec->usage);
+    return;
+  }
+  if (spec->mutates && !may_mutate(self)) {
+    spdlog::warn("control: uid {} (pid {}) may not {}", self->state.client.uid, self->state.client.pid, req.command);
+    reply_error(self, id, permission_denied, "permission denied: '" + req.command + "' needs root");
+    return;
+  }
   if (req.command == "list") {
-    self->request(self->state.runtime, std::chrono::seconds(30), list_atom_v)
-        .then([=](const std::string& json) {
-          reply(self, id, reply_kind::result, 0, json);
-          arm(self);
-        }, on_error);
+    ask(self, id, always_ok, failed, list_atom_v);
+  } else if (req.command == "status") {
+    auto code_of = [](const std::string& json) -> uint8_t {
+      auto j = nlohmann::json::parse(json, nullptr, false);
+      const std::string state = j.is_object() ? j.value("state", "") : "";
+      return state == "running" || state == "done" ? ok : not_running;
+    };
+    ask(self, id, code_of, kStatusUnknown, status_atom_v, req.args[0]);
+  } else if (req.command == "start" || req.command == "stop" || req.command == "restart") {
+    operate(self, req);
+  } else if (req.command == "tree") {
+    ask(self, id, always_ok, failed, tree_atom_v);
+  } else if (req.command == "logs") {
+    logs(self, req);
+  } else if (req.command == "reload") {
+    spdlog::info("reload requested by uid {} pid {}", self->state.client.uid, self->state.client.pid);
+    auto code_of = [](const std::string& json) -> uint8_t {
+      auto j = nlohmann::json::parse(json, nullptr, false);
+      return j.is_object() && !j.value("errors", nlohmann::json::array()).empty() ? failed : ok;
+    };
+    ask(self, id, code_of, failed, reload_atom_v);
+  } else if (req.command == "check") {
+    auto code_of = [](const std::string& json) -> uint8_t {
+      auto j = nlohmann::json::parse(json, nullptr, false);
+      return j.is_object() && j.value("errors", nlohmann::json::array()).empty() ? ok : failed;
+    };
+    ask(self, id, code_of, failed, check_atom_v);
   } else if (req.command == "shutdown") {
     protocol::power_mode mode;
-    if (req.args.size() != 1 || !protocol::parse_power_mode(req.args[0].c_str(), mode)) {
-      reply_error(self, id, 2, "usage: shutdown poweroff|reboot|halt");
-    } else if (!may_mutate(self)) {
-      reply_error(self, id, 4, "permission denied: shutdown needs root");
-    } else {
-      spdlog::info("shutdown ({}) requested by uid {} pid {}", req.args[0], self->state.client.uid,
-                   self->state.client.pid);
-      self->send(self->state.runtime, shutdown_atom_v, static_cast<uint8_t>(mode));
-      reply(self, id, reply_kind::result, 0, nlohmann::json{{"shutdown", req.args[0]}}.dump());
+    if (!protocol::parse_power_mode(req.args[0].c_str(), mode)) {
+      reply_error(self, id, usage, "usage: shutdown poweroff|reboot|halt");
+      return;
     }
-  } else {
-    reply_error(self, id, 2, "unknown command '" + req.command + "'");
+    spdlog::info("shutdown ({}) requested by uid {} pid {}", req.args[0], self->state.client.uid, self->state.client.pid);
+    self->send(self->state.runtime, shutdown_atom_v, static_cast<uint8_t>(mode));
+    reply(self, id, reply_kind::result, ok, nlohmann::json{{"shutdown", req.args[0]}}.dump());
+  }
+}
+
+// Serves the complete requests already received, as far as back-pressure allows.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  while (accepting(st)) {
+    protocol::frame_view frame;
+    const protocol::frame_status s = st.reader.next(frame);
+    if (s == protocol::frame_status::need_more) return;
+    if (s != protocol::frame_status::ok) {
+      reply_error(self, 0, usage, std::string{"bad frame: "} + protocol::to_string(s));
+      st.closing = true;
+      return;
+    }
+    control_request req;
+    std::string error;
+    if (!protocol::decode_request(frame, req, error)) {
+      reply_error(self, 0, usage, "bad request: " + error);
+      st.closing = true;
+      return;
+    }
+    dispatch(self, req);
   }
 }
 
 void on_readable(self_ptr self) {
   auto& st = self->state;
-  for (;;) {
+  while (accepting(st) && st.reader.write_space() > 0) {
     const ssize_t n = ::read(st.fd, st.reader.write_ptr(), st.reader.write_space());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) {
       st.closing = true;  // client closed (or reset): answer what is pending, then go
+      st.following = 0;
       return;
     }
     st.reader.commit(static_cast<size_t>(n));
-    protocol::frame_view frame;
-    protocol::frame_status s;
-    while ((s = st.reader.next(frame)) == protocol::frame_status::ok) {
-      control_request req;
-      std::string error;
-      if (!protocol::decode_request(frame, req, error)) {
-        reply_error(self, 0, 2, "bad request: " + error);
-        st.closing = true;
-        return;
-      }
-      dispatch(self, req);
-    }
-    if (s != protocol::frame_status::need_more) {
-      reply_error(self, 0, 2, std::string{"bad frame: "} + protocol::to_string(s));
-      st.closing = true;
-      return;
-    }
+    pump(self);
   }
 }
 
 }  // namespace
 
 static caf::behavior control_session_actor(self_ptr self, int fd, client_identity client, runtime_context_ptr context,
-                                    caf::actor runtime) {
+                                           caf::actor runtime) {
   auto& st = self->state;
   st.fd = fd;
   st.client = client;
   st.context = std::move(context);
   st.runtime = std::move(runtime);
+  // A client usually sends its request right after connecting: serve it now rather than after a trip
+  // through the event loop.
+  on_readable(self);
   arm(self);
   return {
       [=](io_ready_atom, uint64_t, uint32_t events) {
         if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(self);
         if (!self->state.out.empty()) flush(self);
+        arm(self);
+      },
+      [=](log_line_atom, const std::string& line) {
+        auto& st = self->state;
+        if (st.following == 0) return;
+        reply(self, st.following, reply_kind::event, ok, nlohmann::json{{"line", line}}.dump());
         arm(self);
       },
   };

@@ -1,6 +1,7 @@
 #include "actors/dependency_tracker_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -94,22 +95,33 @@ void say_what_is_slow(self_ptr self) {
 
 }  // namespace
 
-static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_ptr<const service_config>> services,
-                                        runtime_context_ptr context) {
+// (Re)builds the graph; states of services that stay are kept, new ones start pending.
+static void load_graph(self_ptr self, std::vector<std::shared_ptr<const service_config>> services) {
   auto& st = self->state;
   st.configs = std::move(services);
-  st.context = std::move(context);
+  st.dependents.clear();
   std::vector<const service_config*> raw;
   for (const auto& s : st.configs) raw.push_back(s.get());
   st.graph = std::make_unique<dependency_graph>(raw);
   for (const auto& s : st.configs) {
-    st.states[s->name] = dependency_state::pending;
+    st.states.emplace(s->name, dependency_state::pending);
     st.views[s->name];
     const auto& w = st.graph->waits_for(s->name);
     for (const auto* list : {&w.required, &w.ordered}) {
       for (const auto& d : *list) st.dependents[d].push_back(s->name);
     }
   }
+  for (auto& [name, sub] : st.waiting) {
+    sub.verdict = -1;  // the new graph may answer differently
+    evaluate(self, name);
+  }
+}
+
+static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_ptr<const service_config>> services,
+                                        runtime_context_ptr context) {
+  auto& st = self->state;
+  st.context = std::move(context);
+  load_graph(self, std::move(services));
   self->delayed_send(self, 1s, tick_atom_v);
   return {
       [=](watch_deps_atom, const std::string& name) {
@@ -138,6 +150,18 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
       [=](tick_atom) {
         say_what_is_slow(self);
         self->delayed_send(self, 1s, tick_atom_v);
+      },
+      [=](reload_atom, std::vector<std::shared_ptr<const service_config>> services) {
+        load_graph(self, std::move(services));
+      },
+      [=](tree_atom) {
+        auto& st = self->state;
+        size_t ready = 0;
+        for (const auto& [name, s] : st.states) ready += s == dependency_state::ready;
+        return nlohmann::json{{"kind", "dependency_tracker"}, {"name", "boot coordinator"}, {"state", "running"},
+                              {"services", st.configs.size()}, {"ready", ready}, {"waiting", st.waiting.size()},
+                              {"mailbox", self->mailbox().size()}}
+            .dump();
       },
   };
 }

@@ -1,6 +1,7 @@
 #include "actors/log_sink_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -37,6 +38,7 @@ struct log_sink_state {
   bool file_failed = false;
   uint64_t file_size = 0;
   std::vector<std::string> tail;  // ring of the last kTailLines lines, allocated on the first line
+  std::vector<caf::actor> followers;
   size_t tail_next = 0;
   uint64_t lines = 0;
   static inline const char* name = "log_sink";
@@ -139,6 +141,7 @@ void drain(self_ptr self, int index) {
   char buf[65536];
   size_t total = 0;
   std::string block;
+  const uint64_t lines_before = st.lines;
   const int64_t ts = now_ms();
   while (total < kMaxReadPerWakeup) {
     const ssize_t n = ::read(s.fd, buf, sizeof buf);
@@ -160,6 +163,14 @@ void drain(self_ptr self, int index) {
     }
   }
   write_file(st, block);
+  if (!st.followers.empty() && st.lines > lines_before) {
+    const size_t fresh = std::min<uint64_t>(st.lines - lines_before, st.tail.size());
+    const size_t size = st.tail.size();
+    for (size_t i = 0; i < fresh; ++i) {
+      const std::string& line = st.tail[(st.tail_next + size - fresh + i) % size];
+      for (const auto& f : st.followers) self->send(f, log_line_atom_v, line);
+    }
+  }
   st.args.context->loop->watch(s.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), static_cast<uint64_t>(index));
 }
 
@@ -193,6 +204,10 @@ std::string format_log_line(int64_t unix_ms, bool stderr_stream, const std::stri
 static caf::behavior log_sink(self_ptr self, log_sink_args args) {
   auto& st = self->state;
   st.args = std::move(args);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& f = self->state.followers;
+    f.erase(std::remove_if(f.begin(), f.end(), [&](const caf::actor& a) { return a.address() == down.source; }), f.end());
+  });
   std::error_code ec;
   std::filesystem::create_directories(st.args.context->paths.state_dir + "/log", ec);
   for (int i = 0; i < 2; ++i) {
@@ -207,6 +222,17 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
   return {
       [=](io_ready_atom, uint64_t tag, uint32_t) {
         if (tag < 2 && self->state.streams[tag].fd >= 0) drain(self, static_cast<int>(tag));
+      },
+      [=](tree_atom) {
+        auto& st = self->state;
+        return nlohmann::json{{"kind", "log_sink"}, {"name", st.args.file}, {"state", "open"}, {"lines", st.lines},
+                              {"followers", st.followers.size()}, {"mailbox", self->mailbox().size()}}
+            .dump();
+      },
+      [=](log_follow_atom, caf::actor subscriber) {
+        // Followers are monitored: one that goes away stops receiving (dynamodctl logs -f).
+        self->monitor(subscriber);
+        self->state.followers.push_back(std::move(subscriber));
       },
       [=](log_tail_atom, uint32_t n) {
         const auto& st = self->state;

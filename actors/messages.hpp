@@ -2,13 +2,17 @@
 // 10 characters). Who sends what to whom is in ARCHITECTURE.md.
 #pragma once
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <utility>
 #include <vector>
+
+#include "runtime/config/supervision_plan.hpp"
 
 namespace dynamod {
 
@@ -56,6 +60,12 @@ DYNAMOD_ATOM(list, "list")
 DYNAMOD_ATOM(status, "status")
 DYNAMOD_ATOM(tree, "tree")
 DYNAMOD_ATOM(log_tail, "log_tail")    // log sink: uint32_t lines -> std::vector<std::string>
+DYNAMOD_ATOM(log_sink, "log_sink")    // supervisor: std::string service -> caf::actor (its log sink)
+DYNAMOD_ATOM(log_follow, "log_follow")  // log sink: caf::actor subscriber; new lines come as log_line
+DYNAMOD_ATOM(log_line, "log_line")    // log sink -> subscriber: std::string line
+DYNAMOD_ATOM(child_of, "child_of")    // supervisor -> runtime: std::string service, caf::actor supervisor
+DYNAMOD_ATOM(reload, "reload")        // runtime / supervisors: apply a new configuration
+DYNAMOD_ATOM(check, "check")          // runtime: validate the configuration directory
 
 #undef DYNAMOD_ATOM
 
@@ -78,3 +88,7 @@ typename Inspector::result_type inspect(Inspector& f, service_report& x) {
 }
 
 }  // namespace dynamod
+
+// Local-only payloads: configuration handed from the runtime to its supervisors and tracker (reload).
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(dynamod::plan_node)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<std::shared_ptr<const dynamod::service_config>>)

@@ -1,6 +1,7 @@
 #include "actors/notify_socket_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -210,6 +211,13 @@ static caf::behavior notify_socket(self_ptr self, int fd, runtime_context_ptr co
   self->state.context->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
   return {
       [=](io_ready_atom, uint64_t, uint32_t) { receive(self); },
+      [=](tree_atom) {
+        auto& st = self->state;
+        return nlohmann::json{{"kind", "notify_socket"}, {"name", st.context->paths.state_dir + "/notify"}, {"state", "listening"},
+                              {"registered", st.owners.size()}, {"received", st.received}, {"pending", st.pending.size()},
+                              {"unattributed", st.unattributed}, {"mailbox", self->mailbox().size()}}
+            .dump();
+      },
       [=](watch_pid_atom, int pid, caf::actor owner) {
         self->state.owners[pid] = std::move(owner);
         if (!self->state.pending.empty()) retry_pending(self, pid);

@@ -1,6 +1,7 @@
 #include "actors/pid1_link_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
@@ -83,6 +84,11 @@ static caf::behavior pid1_link_actor(caf::stateful_actor<pid1_link_state>* self,
   };
   return {
       [=](reaper_atom, caf::actor reaper) { self->state.reaper = std::move(reaper); },
+      [=](tree_atom) {
+        return nlohmann::json{{"kind", "pid1_link"}, {"name", "dynamod-init link"}, {"state", "connected"},
+                              {"generation", self->state.generation}, {"pid", 1}, {"mailbox", self->mailbox().size()}}
+            .dump();
+      },
       [=](io_ready_atom, uint64_t, uint32_t) {
         auto& st = self->state;
         for (;;) {

@@ -1,6 +1,7 @@
 #include "actors/reaper_actor.hpp"
 
 #include <caf/all.hpp>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <deque>
@@ -64,6 +65,12 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
         }
         st.owners[pid] = std::move(owner);
         if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+      },
+      [=](tree_atom) {
+        auto& st = self->state;
+        return nlohmann::json{{"kind", "reaper"}, {"name", "reaper"}, {"state", "running"}, {"watched_pids", st.owners.size()},
+                              {"reaped", st.reaped}, {"mailbox", self->mailbox().size()}}
+            .dump();
       },
       // Forwarded by the PID 1 link: a re-adopted service process was reaped by PID 1.
       [=](child_exit_atom, int pid, int status) { deliver(self, pid, status); },

@@ -8,6 +8,7 @@
 #include <malloc.h>
 #include <filesystem>
 #include <set>
+#include <unistd.h>
 
 #include "actors/control_listener_actor.hpp"
 #include "actors/dependency_tracker_actor.hpp"
@@ -18,6 +19,7 @@
 #include "actors/reaper_actor.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "protocol/init_messages.hpp"
+#include "runtime/config/config_loader.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/state/adoption_record.hpp"
@@ -30,6 +32,9 @@ struct runtime_state {
   runtime_context_ptr context;
   caf::actor root;
   std::map<std::string, std::string> disabled;
+  std::map<std::string, caf::actor> directory;  // service -> the supervisor that owns it
+  std::vector<caf::actor> system_actors;        // shown in the live tree
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
   static inline const char* name = "runtime";
 };
@@ -76,6 +81,62 @@ void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan) {
   }
 }
 
+caf::error unknown_service(const std::string& name) {
+  return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+}
+
+// Hands a request about one service to the supervisor that owns it, which answers the client directly.
+template <class... Ts>
+caf::delegated<caf::message> to_owner(self_ptr self, const std::string& name, Ts... xs) {
+  auto it = self->state.directory.find(name);
+  if (it != self->state.directory.end()) return self->delegate(it->second, xs...);
+  auto d = self->state.disabled.find(name);
+  auto rp = self->make_response_promise();
+  rp.deliver(d != self->state.disabled.end()
+                 ? caf::make_error(caf::sec::invalid_argument, "service '" + name + "' is disabled: " + d->second)
+                 : unknown_service(name));
+  return {};
+}
+
+// The live actor tree: this runtime, its system actors, and the supervision tree below the root.
+void live_tree(self_ptr self, caf::typed_response_promise<std::string> promise) {
+  auto& st = self->state;
+  auto rp = std::make_shared<caf::typed_response_promise<std::string>>(std::move(promise));
+  const auto& ctx = *st.context;
+  auto node = std::make_shared<nlohmann::json>(nlohmann::json{
+      {"kind", "runtime"},
+      {"name", "dynamod-runtime"},
+      {"state", st.stopping ? "stopping" : "running"},
+      {"pid", ::getpid()},
+      {"under", ctx.pid1_link ? "dynamod-init (PID 1)" : ctx.user_mode ? "user mode" : "standalone"},
+      {"uptime_ms", std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - st.started).count()},
+      {"mailbox", self->mailbox().size()},
+      {"children", nlohmann::json::array()}});
+  std::vector<caf::actor> parts = st.system_actors;
+  parts.push_back(st.root);
+  auto slots = std::make_shared<std::vector<nlohmann::json>>(parts.size());
+  auto pending = std::make_shared<size_t>(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto done = [=](nlohmann::json part) {
+      (*slots)[i] = std::move(part);
+      if (--*pending > 0) return;
+      for (auto& s : *slots) {
+        if (!s.is_null()) (*node)["children"].push_back(std::move(s));
+      }
+      rp->deliver(node->dump());
+    };
+    self->request(parts[i], std::chrono::seconds(10), tree_atom_v)
+        .then([=](const std::string& json) { done(nlohmann::json::parse(json, nullptr, false)); },
+              [=](caf::error& err) { done({{"kind", "unknown"}, {"state", "not answering: " + caf::to_string(err)}}); });
+  }
+}
+
+nlohmann::json describe_errors(const config_tree& tree) {
+  nlohmann::json errors = nlohmann::json::array();
+  for (const auto& e : tree.errors) errors.push_back(e.describe());
+  return errors;
+}
+
 }  // namespace
 
 static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
@@ -84,6 +145,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->user_mode = args.user_mode;
   ctx->loop = args.loop;
   ctx->console = args.console;
+  ctx->runtime = caf::actor_cast<caf::actor>(self);
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
   ctx->reaper = spawn_reaper(self, ctx->pid1_link);
   args.loop->route_signal(SIGCHLD, ctx->reaper);
@@ -94,8 +156,11 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   self->state.disabled = args.disabled;
   stop_orphaned_services(args.paths, args.plan);
   const size_t count = services_in_order(args.plan).size();
-  self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true});
-  if (args.control_fd >= 0) spawn_control_listener(self, args.control_fd, ctx);
+  self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
+  caf::actor listener = args.control_fd >= 0 ? spawn_control_listener(self, args.control_fd, ctx) : caf::actor{};
+  for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, listener}) {
+    if (a) self->state.system_actors.push_back(a);
+  }
   if (ctx->pid1_link) self->send(ctx->pid1_link, ready_atom_v);
   spdlog::info("runtime ready: {} service(s), {} disabled", count, args.disabled.size());
   // Starting everything allocates much that is freed again; give it back to the system once boot settled.
@@ -151,6 +216,64 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         } else {
           stop_everything(self, "shutdown request");
         }
+      },
+      [=](child_of_atom, const std::string& name, const caf::actor& supervisor) {
+        if (supervisor) {
+          self->state.directory[name] = supervisor;
+        } else {
+          self->state.directory.erase(name);
+        }
+      },
+      [=](status_atom, const std::string& name) -> caf::delegated<caf::message> {
+        auto d = self->state.disabled.find(name);
+        if (d != self->state.disabled.end() && !self->state.directory.count(name)) {
+          auto rp = self->make_response_promise();
+          rp.deliver(nlohmann::json{{"name", name}, {"state", "disabled"}, {"pid", 0}, {"detail", d->second}}.dump());
+          return {};
+        }
+        return to_owner(self, name, status_atom_v, name);
+      },
+      [=](start_atom, const std::string& name, bool wait) { return to_owner(self, name, start_atom_v, name, wait); },
+      [=](stop_atom, const std::string& name, bool wait) { return to_owner(self, name, stop_atom_v, name, wait); },
+      [=](restart_atom, const std::string& name, bool wait) { return to_owner(self, name, restart_atom_v, name, wait); },
+      [=](log_sink_atom, const std::string& name) { return to_owner(self, name, log_sink_atom_v, name); },
+      [=](tree_atom) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        live_tree(self, rp);
+        return rp;
+      },
+      [=](check_atom) {
+        config_tree tree = load_config_tree(self->state.context->paths.config_dir);
+        return nlohmann::json{{"config_dir", self->state.context->paths.config_dir},
+                              {"services", tree.services.size()},
+                              {"supervisors", tree.supervisors.size()},
+                              {"errors", describe_errors(tree)},
+                              {"disabled", tree.disabled}}
+            .dump();
+      },
+      [=](reload_atom) -> caf::result<std::string> {
+        auto& st = self->state;
+        if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
+        config_tree tree = load_config_tree(st.context->paths.config_dir);
+        auto errors = describe_errors(tree);
+        for (const auto& e : tree.errors) spdlog::error("reload: {}", e.describe());
+        st.disabled = tree.disabled;
+        auto disabled = tree.disabled;
+        plan_node plan = make_supervision_plan(std::move(tree));
+        self->send(st.context->tracker, reload_atom_v, services_in_order(plan));
+        auto rp = self->make_response_promise<std::string>();
+        self->request(st.root, std::chrono::seconds(60), reload_atom_v, std::move(plan))
+            .then(
+                [=](const std::string& json) mutable {
+                  auto diff = nlohmann::json::parse(json, nullptr, false);
+                  if (!diff.is_object()) diff = nlohmann::json::object();
+                  diff["errors"] = errors;
+                  diff["disabled"] = disabled;
+                  spdlog::info("reload: {}", diff.dump());
+                  rp.deliver(diff.dump());
+                },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
       },
       [=](list_atom) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();

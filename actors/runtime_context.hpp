@@ -28,6 +28,7 @@ struct runtime_context {
   caf::actor pid1_link;               // may be invalid (not under dynamod-init)
   caf::actor tracker;                 // dependency tracker (boot coordinator)
   caf::actor notify;                  // sd_notify socket (may be invalid if it could not be bound)
+  caf::actor runtime;                 // the top actor: service directory, reload
 };
 
 using runtime_context_ptr = std::shared_ptr<const runtime_context>;

@@ -490,6 +490,16 @@ caf::behavior service_behavior(self_ptr self) {
         handle_notify(self, fields, sender);
         return true;
       },
+      [=](tree_atom) {
+        auto& st = self->state;
+        nlohmann::json node{{"kind", "service_incarnation"}, {"mailbox", self->mailbox().size()},
+                            {"children", nlohmann::json::array()}};
+        if (st.probe) {
+          node["children"].push_back({{"kind", "readiness_probe"}, {"name", describe_readiness(config(self))},
+                                      {"state", "probing"}});
+        }
+        return node.dump();
+      },
       [=](status_atom) {
         auto& st = self->state;
         nlohmann::json j{{"state", behaviours::to_string(st.lifecycle->state())},

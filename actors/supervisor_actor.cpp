@@ -1,65 +1,27 @@
 #include "actors/supervisor_actor.hpp"
 
 #include <caf/all.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-
-#include <chrono>
 
 #include "actors/exit_reasons.hpp"
 #include "actors/log_sink_actor.hpp"
-#include "actors/messages.hpp"
 #include "actors/service_actor.hpp"
-#include "behaviours/supervisor_logic.hpp"
-#include "runtime/config/value_parsers.hpp"
+#include "actors/supervisor_state.hpp"
 #include "runtime/console_status.hpp"
-#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
 
-namespace {
+namespace supervision {
 
-using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 using behaviours::command;
 constexpr auto kBackoffForgiveness = 60s;  // an incarnation up this long resets its backoff
 
-struct child_record {
-  plan_node node;
-  caf::actor incarnation;  // strong handle: an unreferenced idle actor would be collected (CAF)
-  caf::actor log_sink;
-  service_report last;
-  int starts = 0;
-  int restarts = 0;
-  std::string last_exit;
-  clock::time_point started_at{};
-  int consecutive_failures = 0;
-  bool delay_next = false;  // the next start restarts it after its own exit: apply its restart delay
-  std::optional<adoption_record> adopt;
-  bool is_service() const { return node.what == plan_node::kind::service; }
-  const std::string& id() const { return node.name; }
-};
-
-struct supervisor_state {
-  supervisor_args args;
-  std::unique_ptr<behaviours::supervisor_logic> logic;
-  std::vector<child_record> children;
-  std::vector<caf::response_promise> stop_promises;
-  bool stopping = false;
-  static inline const char* name = "supervisor";
-};
-
-using self_ptr = caf::stateful_actor<supervisor_state>*;
-
 const std::string& my_name(self_ptr self) { return self->state.args.node.name; }
-const runtime_context& context(self_ptr self) { return *self->state.args.context; }
 
-child_record* find(self_ptr self, const std::string& id) {
-  for (auto& c : self->state.children) {
-    if (c.id() == id) return &c;
-  }
-  return nullptr;
-}
+namespace {
+
+const runtime_context& context(self_ptr self) { return *self->state.args.context; }
 
 child_record* find_by_address(self_ptr self, const caf::actor_addr& a) {
   for (auto& c : self->state.children) {
@@ -76,22 +38,6 @@ behaviours::strategy to_logic(supervisor_strategy s) {
     case supervisor_strategy::simple_one_for_one: return behaviours::strategy::simple_one_for_one;
   }
   return behaviours::strategy::one_for_one;
-}
-
-behaviours::child_spec spec_for(const plan_node& n) {
-  behaviours::child_spec s;
-  s.id = n.name;
-  if (n.service) {
-    const auto& c = *n.service;
-    s.restart = c.restart == restart_policy::transient   ? behaviours::restart_type::transient
-                : c.restart == restart_policy::temporary ? behaviours::restart_type::temporary
-                                                         : behaviours::restart_type::permanent;
-    s.own_limit = behaviours::intensity_limit{
-        c.max_restarts, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(c.max_restart_window).count())};
-  }
-  s.depends_on = n.needs;
-  // Supervisors are permanent children (OTP's default), with no limit of their own.
-  return s;
 }
 
 int64_t now_seconds() {
@@ -120,6 +66,13 @@ void ensure_log_sink(self_ptr self, child_record& c) {
   c.log_sink = spawn_log_sink(self, std::move(a));
 }
 
+void stop_log_sink(self_ptr self, child_record& c) {
+  if (!c.log_sink) return;
+  self->unlink_from(c.log_sink);  // its exit is ours to cause, not to react to
+  self->send_exit(c.log_sink, caf::exit_reason::user_shutdown);
+  c.log_sink = nullptr;
+}
+
 void start_child(self_ptr self, child_record& c) {
   const bool restart = c.starts > 0;
   ++c.starts;
@@ -136,36 +89,26 @@ void start_child(self_ptr self, child_record& c) {
     c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
   } else {
     // Only the first start after a runtime restart adopts; a restart (escalation) begins afresh.
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart});
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart, {}});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
+  c.state_since = clock::now();
 }
 
-void execute(self_ptr self, const std::vector<command>& cmds) {
-  for (const auto& cmd : cmds) {
-    switch (cmd.what) {
-      case command::kind::start:
-        if (auto* c = find(self, cmd.child)) start_child(self, *c);
-        break;
-      case command::kind::terminate:
-        if (auto* c = find(self, cmd.child); c && c->incarnation) self->send(c->incarnation, stop_atom_v);
-        break;
-      case command::kind::exit: {
-        auto& st = self->state;
-        if (cmd.note == "shutdown") {
-          spdlog::info("supervisor {}: all children stopped", my_name(self));
-          for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
-          st.stop_promises.clear();
-          self->quit(make_error(service_exit::shutdown));
-        } else {
-          // OTP: a supervisor that gives up exits with `shutdown`; its parent applies its own strategy.
-          spdlog::error("supervisor {} gave up: {}", my_name(self), cmd.note);
-          context(self).console->failed("Supervisor " + my_name(self) + " gave up: " + cmd.note + ".");
-          self->quit(make_error(service_exit::escalated, my_name(self) + ": " + cmd.note));
-        }
-        return;
-      }
+// Answers operator requests whose outcome is now known.
+void resolve(child_record& c, pending_request::kind what, const std::string& result, const std::string& error = {}) {
+  for (auto it = c.waiting.begin(); it != c.waiting.end();) {
+    if (it->what != what) {
+      ++it;
+      continue;
     }
+    if (error.empty()) {
+      it->promise.deliver(nlohmann::json{{"service", c.id()}, {"result", result}, {"state", c.last.state},
+                                         {"pid", c.last.pid}}.dump());
+    } else {
+      it->promise.deliver(caf::make_error(caf::sec::runtime_error, error));
+    }
+    it = c.waiting.erase(it);
   }
 }
 
@@ -176,12 +119,36 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   c.last.state = classify(reason) == exit_class::abnormal ? "failed" : "stopped";
   c.last.pid = 0;
   c.last.detail = c.last_exit;
+  c.state_since = clock::now();
   if (st.logic->state(c.id()) == behaviours::child_state::terminating) {
     spdlog::info("{}: stopped ({})", c.id(), c.last_exit);
     if (c.is_service()) context(self).console->ok("Stopped " + c.id() + ".");
-    execute(self, st.logic->on_terminated(c.id()));
+    resolve(c, pending_request::kind::stop, "stopped");
+    const std::string id = c.id();
+    execute(self, st.logic->on_terminated(id));
+    child_record* rec = find(self, id);
+    if (rec == nullptr) return;
+    if (rec->remove_after_stop) {
+      drop_child(self, id);  // reload dropped it from the configuration
+      return;
+    }
+    if (rec->replace_after_stop) {
+      // Reload changed its definition: start it again as it is now.
+      rec->node = std::move(*rec->replace_after_stop);
+      rec->replace_after_stop.reset();
+      st.logic->replace_child(spec_for(rec->node));
+      stop_log_sink(self, *rec);  // its file or limits may have changed
+      execute(self, st.logic->start_child(id));
+      return;
+    }
+    // A restart requested by the operator continues with a start once the child is down.
+    bool restart_requested = false;
+    for (const auto& w : rec->waiting) restart_requested |= w.what == pending_request::kind::restart;
+    if (restart_requested) execute(self, st.logic->start_child(id));
     return;
   }
+  resolve(c, pending_request::kind::start, "", "failed to start " + c.id() + ": " + c.last_exit);
+  resolve(c, pending_request::kind::restart, "", "failed to restart " + c.id() + ": " + c.last_exit);
   const auto kind = classify(reason);
   const bool long_run = clock::now() - c.started_at >= kBackoffForgiveness;
   c.consecutive_failures = long_run ? 1 : c.consecutive_failures + 1;
@@ -205,51 +172,133 @@ void begin_stop(self_ptr self) {
   execute(self, st.logic->shutdown());
 }
 
-void collect_list(self_ptr self, caf::response_promise promise) {
+// dynamodctl start/stop/restart: OTP's restart_child / terminate_child, answered once the outcome is known.
+caf::result<std::string> operate(self_ptr self, pending_request::kind what, const std::string& name, bool wait) {
   auto& st = self->state;
-  auto rp = std::make_shared<caf::response_promise>(std::move(promise));
-  auto result = std::make_shared<nlohmann::json>(nlohmann::json::array());
-  std::vector<caf::actor> subs;
-  for (const auto& c : st.children) {
-    if (!c.is_service()) {
-      if (c.incarnation) subs.push_back(c.incarnation);
-      continue;
-    }
-    const auto& cfg = *c.node.service;
-    result->push_back({{"name", c.id()},
-                       {"supervisor", my_name(self)},
-                       {"state", c.last.state},
-                       {"pid", c.last.pid},
-                       {"restarts", c.restarts},
-                       {"last_exit", c.last_exit},
-                       {"detail", c.last.detail},
-                       {"status_text", c.last.status_text},
-                       {"type", to_string(cfg.type)},
-                       {"readiness", to_string(cfg.readiness)}});
+  child_record* c = find(self, name);
+  if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+  if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
+  const auto state = st.logic->state(name);
+  const bool running = state == behaviours::child_state::running;
+  auto answer = [&](const std::string& result) {
+    return nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}}.dump();
+  };
+  if (state == behaviours::child_state::removed && what != pending_request::kind::stop) {
+    // A temporary service that ended left the tree (OTP drops its spec); starting it puts it back.
+    st.logic->add_child(spec_for(c->node));
+    what = pending_request::kind::start;
   }
-  if (subs.empty()) {
-    rp->deliver(result->dump());
-    return;
-  }
-  auto pending = std::make_shared<size_t>(subs.size());
-  for (const auto& sub : subs) {
-    auto merge = [=](const std::string& json) {
-      auto part = nlohmann::json::parse(json, nullptr, false);
-      if (part.is_array()) {
-        for (auto& e : part) result->push_back(e);
+  switch (what) {
+    case pending_request::kind::start:
+      if (running) return answer("already running");
+      execute(self, st.logic->start_child(name));
+      break;
+    case pending_request::kind::stop:
+      if (state == behaviours::child_state::stopped || state == behaviours::child_state::removed) {
+        return answer("already stopped");
       }
-      if (--*pending == 0) rp->deliver(result->dump());
-    };
-    self->request(sub, std::chrono::seconds(10), list_atom_v)
-        .then(merge, [=](caf::error&) { merge("[]"); });
+      execute(self, st.logic->terminate_child(name));
+      break;
+    case pending_request::kind::restart:
+      if (running) {
+        execute(self, st.logic->terminate_child(name));
+      } else {
+        execute(self, st.logic->start_child(name));
+        what = pending_request::kind::start;
+      }
+      break;
   }
+  if (!wait) return answer("requested");
+  auto rp = self->make_response_promise<std::string>();
+  c->waiting.push_back({what, rp});
+  return rp;
 }
 
 }  // namespace
 
+child_record* find(self_ptr self, const std::string& id) {
+  for (auto& c : self->state.children) {
+    if (c.id() == id) return &c;
+  }
+  return nullptr;
+}
+
+bool drop_child(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  child_record* rec = find(self, id);
+  if (rec == nullptr || !st.logic->delete_child(id)) return false;
+  if (context(self).runtime && rec->is_service()) self->send(context(self).runtime, child_of_atom_v, id, caf::actor{});
+  stop_log_sink(self, *rec);
+  st.children.erase(st.children.begin() + (rec - st.children.data()));
+  return true;
+}
+
+behaviours::child_spec spec_for(const plan_node& n) {
+  behaviours::child_spec s;
+  s.id = n.name;
+  if (n.service) {
+    const auto& c = *n.service;
+    s.restart = c.restart == restart_policy::transient   ? behaviours::restart_type::transient
+                : c.restart == restart_policy::temporary ? behaviours::restart_type::temporary
+                                                         : behaviours::restart_type::permanent;
+    s.own_limit = behaviours::intensity_limit{
+        c.max_restarts, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(c.max_restart_window).count())};
+  }
+  // Supervisors are permanent children (OTP's default), with no limit of their own.
+  s.depends_on = n.needs;
+  return s;
+}
+
+void register_services(self_ptr self) {
+  if (!context(self).runtime) return;
+  for (const auto& c : self->state.children) {
+    if (c.is_service()) self->send(context(self).runtime, child_of_atom_v, c.id(), caf::actor_cast<caf::actor>(self));
+  }
+}
+
+void execute(self_ptr self, const std::vector<command>& cmds) {
+  for (const auto& cmd : cmds) {
+    switch (cmd.what) {
+      case command::kind::start:
+        if (auto* c = find(self, cmd.child)) start_child(self, *c);
+        break;
+      case command::kind::terminate:
+        if (auto* c = find(self, cmd.child); c && c->incarnation) {
+          self->send(c->incarnation, stop_atom_v);
+          c->last.state = "stopping";
+        }
+        break;
+      case command::kind::exit: {
+        auto& st = self->state;
+        if (cmd.note == "shutdown") {
+          spdlog::info("supervisor {}: all children stopped", my_name(self));
+          for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
+          st.stop_promises.clear();
+          self->quit(make_error(service_exit::shutdown));
+        } else {
+          // OTP: a supervisor that gives up exits with `shutdown`; its parent applies its own strategy.
+          spdlog::error("supervisor {} gave up: {}", my_name(self), cmd.note);
+          context(self).console->failed("Supervisor " + my_name(self) + " gave up: " + cmd.note + ".");
+          self->quit(make_error(service_exit::escalated, my_name(self) + ": " + cmd.note));
+        }
+        return;
+      }
+    }
+  }
+}
+
+int64_t uptime_ms(const clock::time_point& since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - since).count();
+}
+
+}  // namespace supervision
+
+using namespace supervision;
+
 static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
   auto& st = self->state;
   st.args = std::move(args);
+  st.parent = st.args.parent;
   const auto& cfg = *st.args.node.supervisor;
   std::vector<behaviours::child_spec> specs;
   for (auto& n : st.args.node.children) {
@@ -281,18 +330,24 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
         return;
       }
     }
-    // Not a child: our parent. A parent that dies abnormally takes us along at once (no orderly stop: the
-    // processes keep running, so that the next runtime can adopt them).
-    if (msg.reason) self->quit(msg.reason);
+    // Our parent dying abnormally takes us along at once (no orderly stop: the processes keep running, so
+    // that the next runtime can adopt them). Anything else is an incarnation we already let go.
+    if (msg.source == self->state.parent && msg.reason) self->quit(msg.reason);
   });
 
+  register_services(self);
   execute(self, st.logic->start());
 
   return {
       [=](const service_report& r) {
-        if (auto* c = find(self, r.name)) {
-          // Reports of an incarnation that already quit come after its exit: keep the final state.
-          if (c->incarnation) c->last = r;
+        auto* c = find(self, r.name);
+        // Reports of an incarnation that already quit come after its exit: keep the final state.
+        if (!c || !c->incarnation) return;
+        if (c->last.state != r.state) c->state_since = clock::now();
+        c->last = r;
+        if (r.state == "running" || r.state == "done") {
+          resolve(*c, pending_request::kind::start, "started");
+          resolve(*c, pending_request::kind::restart, "restarted");
         }
       },
       [=](stop_atom) { begin_stop(self); },
@@ -302,15 +357,44 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
         begin_stop(self);
         return rp;
       },
+      [=](start_atom, const std::string& name, bool wait) { return operate(self, pending_request::kind::start, name, wait); },
+      [=](stop_atom, const std::string& name, bool wait) { return operate(self, pending_request::kind::stop, name, wait); },
+      [=](restart_atom, const std::string& name, bool wait) {
+        return operate(self, pending_request::kind::restart, name, wait);
+      },
       [=](list_atom) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
         collect_list(self, rp);
+        return rp;
+      },
+      [=](tree_atom) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        collect_tree(self, rp);
+        return rp;
+      },
+      [=](status_atom, const std::string& name) -> caf::result<std::string> {
+        child_record* c = find(self, name);
+        if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+        auto rp = self->make_response_promise<std::string>();
+        collect_status(self, *c, rp);
+        return rp;
+      },
+      [=](log_sink_atom, const std::string& name) -> caf::result<caf::actor> {
+        child_record* c = find(self, name);
+        if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+        ensure_log_sink(self, *c);
+        return c->log_sink;
+      },
+      [=](reload_atom, plan_node fresh) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        apply_reload(self, std::move(fresh), rp);
         return rp;
       },
   };
 }
 
 caf::actor spawn_supervisor(caf::event_based_actor* parent, supervisor_args args) {
+  args.parent = parent->address();
   return parent->spawn<caf::linked>(supervisor_actor, std::move(args));
 }
 

@@ -4,6 +4,7 @@
 // the log sink) in its child records, and escalates by exiting, which its own parent sees as a child exit.
 #pragma once
 
+#include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
 #include "actors/runtime_context.hpp"
@@ -15,6 +16,7 @@ struct supervisor_args {
   plan_node node;  // this supervisor, its children in start order
   runtime_context_ptr context;
   bool adopt = false;  // first start after a runtime restart: adopt the processes the predecessor left
+  caf::actor_addr parent;  // set by spawn_supervisor
 };
 
 // Messages:

@@ -19,9 +19,9 @@ supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vecto
     : strategy_(s), order_(order), intensity_(limit) {
   for (auto& c : children) {
     index_.emplace(c.id, children_.size());
-    for (const auto& d : c.depends_on) needed_by_[d].push_back(c.id);
     children_.emplace_back(std::move(c));
   }
+  rebuild_needed_by();
 }
 
 supervisor_logic::child* supervisor_logic::find(const std::string& id) {
@@ -190,6 +190,46 @@ std::vector<command> supervisor_logic::start_child(const std::string& id) {
   if (!c || c->state != child_state::stopped) return {};
   c->state = child_state::running;
   return {{command::kind::start, id, {}}};
+}
+
+bool supervisor_logic::add_child(child_spec spec) {
+  if (exited_) return false;
+  if (auto it = index_.find(spec.id); it != index_.end()) {
+    if (children_[it->second].state != child_state::removed) return false;
+    // A temporary child that was dropped may come back under the same name.
+    children_[it->second] = child{std::move(spec)};
+  } else {
+    index_.emplace(spec.id, children_.size());
+    children_.emplace_back(std::move(spec));
+  }
+  rebuild_needed_by();
+  return true;
+}
+
+bool supervisor_logic::delete_child(const std::string& id) {
+  child* c = find(id);
+  if (!c || c->state != child_state::stopped || in_sequence(id)) return false;
+  c->state = child_state::removed;
+  rebuild_needed_by();
+  return true;
+}
+
+bool supervisor_logic::replace_child(child_spec spec) {
+  child* c = find(spec.id);
+  if (!c || c->state != child_state::stopped) return false;
+  const restart_intensity own = c->own;
+  *c = child{std::move(spec)};
+  c->own = own;  // the history of restarts stays with the child, as in OTP
+  rebuild_needed_by();
+  return true;
+}
+
+void supervisor_logic::rebuild_needed_by() {
+  needed_by_.clear();
+  for (const auto& c : children_) {
+    if (c.state == child_state::removed) continue;
+    for (const auto& d : c.spec.depends_on) needed_by_[d].push_back(c.spec.id);
+  }
 }
 
 std::vector<command> supervisor_logic::begin(sequence s) {

@@ -73,6 +73,11 @@ class supervisor_logic {
   // Operator requests (OTP terminate_child / restart_child): never counted, never restarted by strategy.
   std::vector<command> terminate_child(const std::string& id);
   std::vector<command> start_child(const std::string& id);
+  // Configuration changes (reload). OTP: a child added later goes to the end of the start order; a child can
+  // only be deleted once stopped. Returns false if the request does not apply.
+  bool add_child(child_spec spec);
+  bool delete_child(const std::string& id);
+  bool replace_child(child_spec spec);  // new spec for a stopped child (keeps its place)
 
   child_state state(const std::string& id) const;
   std::vector<std::string> children() const;  // start order, removed children excluded
@@ -116,6 +121,7 @@ class supervisor_logic {
   std::vector<std::string> running_in_reverse(size_t from_index = 0) const;
   bool in_sequence(const std::string& id) const;
   bool needed_by_a_pending_sibling(const std::string& id) const;
+  void rebuild_needed_by();
 
   strategy strategy_;
   termination_order order_;

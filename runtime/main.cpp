@@ -12,6 +12,7 @@
 #include <iostream>
 #include <malloc.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "actors/control_listener_actor.hpp"
@@ -22,6 +23,7 @@
 #include "runtime/config/supervision_plan.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
+#include "runtime/process/spawn.hpp"
 #include "runtime/runtime_options.hpp"
 
 extern char** environ;
@@ -62,6 +64,18 @@ void setup_logging(const runtime_options& opts) {
   logger->set_level(level);
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+}
+
+// Thousands of services and clients each hold descriptors here; services get the original soft limit back
+// (spawn_process), as many programs still assume select()'s 1024.
+void raise_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return;
+  set_service_file_limit(limit.rlim_cur);
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) < 0) spdlog::warn("cannot raise the file limit: {}", std::strerror(errno));
+  }
 }
 
 int check_config(const std::string& dir) {
@@ -105,6 +119,7 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   // Orphans of services come to us, not to PID 1 (or the user's session).
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) spdlog::warn("PR_SET_CHILD_SUBREAPER: {}", std::strerror(errno));
+  raise_file_limit();
 
   std::error_code ec;
   std::filesystem::create_directories(opts.paths.state_dir, ec);
@@ -142,6 +157,9 @@ int main(int argc, char** argv) {
   {
     caf::actor_system_config sys_cfg;
     sys_cfg.set("scheduler.max-threads", 2);
+    // Work sharing sleeps on a condition variable when idle; work stealing polls (hundreds of wake-ups a
+    // second on an idle system), which an init system cannot afford.
+    sys_cfg.set("scheduler.policy", caf::atom("sharing"));
     sys_cfg.add_error_category(service_exit_category(), render_service_exit);
     caf::actor_system sys{sys_cfg};
     rargs.loop = &loop;

@@ -503,6 +503,22 @@ const char* to_string(supervisor_strategy s) {
   return "?";
 }
 
+bool same_definition(service_config a, service_config b) {
+  a.file.clear();
+  b.file.clear();
+  a.positions.clear();
+  b.positions.clear();
+  return a == b;
+}
+
+bool same_definition(supervisor_config a, supervisor_config b) {
+  a.file.clear();
+  b.file.clear();
+  a.positions.clear();
+  b.positions.clear();
+  return a == b;
+}
+
 bool service_config::uses_cgroup_limits() const {
   return memory_max.set || memory_high.set || memory_swap_max.set || cpu_weight || !cpu_max.empty() || pids_max ||
          io_weight || !io_max.empty();

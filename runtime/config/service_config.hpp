@@ -27,12 +27,14 @@ struct optional_limit {  // a cgroup size: unset, "max", or bytes
   bool set = false;
   bool is_max = false;
   uint64_t bytes = 0;
+  bool operator==(const optional_limit&) const = default;
 };
 
 struct bind_mount {
   std::string source;
   std::string target;
   bool writable = false;
+  bool operator==(const bind_mount&) const = default;
 };
 
 struct service_config {
@@ -111,6 +113,7 @@ struct service_config {
   std::map<std::string, std::pair<int, int>> positions;
 
   bool uses_cgroup_limits() const;
+  bool operator==(const service_config&) const = default;
 };
 
 struct supervisor_config {
@@ -121,6 +124,11 @@ struct supervisor_config {
   int max_restarts = 10;
   milliseconds max_restart_window{300000};
   std::map<std::string, std::pair<int, int>> positions;  // "supervisor.parent" -> line, column
+  bool operator==(const supervisor_config&) const = default;
 };
+
+// Same definition, whatever file it came from and wherever its keys sit (what reload compares).
+bool same_definition(service_config a, service_config b);
+bool same_definition(supervisor_config a, supervisor_config b);
 
 }  // namespace dynamod

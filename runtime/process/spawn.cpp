@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -18,6 +19,7 @@ namespace dynamod {
 namespace {
 
 constexpr size_t kChildStackSize = 64 * 1024;
+unsigned long g_service_nofile = 0;  // 0: leave as inherited
 constexpr int kHighFdBase = 1000;  // sources are parked above every target before the final dup2s
 
 // Shared with the CLONE_VM child: everything it reads is prepared, everything it writes is the error.
@@ -38,6 +40,7 @@ struct child_context {
   size_t group_count;
   bool set_umask;
   mode_t umask_value;
+  unsigned long nofile_soft;
   // results
   int error;
   const char* step;
@@ -81,6 +84,13 @@ int child_main(void* arg) {
   }
   if (c->workdir && ::chdir(c->workdir) < 0) child_fail(c, "chdir");
   if (c->set_umask) ::umask(c->umask_value);
+  if (c->nofile_soft != 0) {
+    rlimit limit{};
+    if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 && limit.rlim_cur > c->nofile_soft) {
+      limit.rlim_cur = c->nofile_soft;
+      ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, nullptr);
+    }
+  }
   // Raw syscalls: glibc's set*id wrappers would try to synchronise the parent's threads.
   if (c->set_gid) {
     if (::syscall(SYS_setgroups, c->group_count, c->groups) < 0) child_fail(c, "setgroups");
@@ -103,6 +113,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+void set_service_file_limit(unsigned long soft) { g_service_nofile = soft; }
 
 std::string spawn_result::describe() const {
   if (ok()) return "running";
@@ -191,6 +203,7 @@ spawn_result spawn_process(const spawn_spec& spec) {
   ctx->uid = spec.uid.value_or(0);
   ctx->set_umask = spec.umask.has_value();
   ctx->umask_value = spec.umask.value_or(022);
+  ctx->nofile_soft = g_service_nofile;
 
   auto stack = std::make_unique<char[]>(kChildStackSize);
   // No signal handler may run on the child's stack while it shares our memory.

@@ -38,6 +38,9 @@ struct spawn_result {
 
 spawn_result spawn_process(const spawn_spec& spec);
 
+// The RLIMIT_NOFILE soft limit every spawned process starts with (the runtime raises its own).
+void set_service_file_limit(unsigned long soft);
+
 // Resolves a program name against PATH (":"-separated); returns empty if not found or not executable.
 std::string find_executable(const std::string& name, const std::string& path_variable);
 

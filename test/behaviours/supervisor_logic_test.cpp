@@ -419,3 +419,26 @@ TEST(TerminationByDependencies, MutualNeedsFallBackToReverseOrder) {
   EXPECT_EQ(sup.shutdown(), cmds{terminate("y")});
   EXPECT_EQ(sup.on_terminated("y"), cmds{terminate("x")});
 }
+
+// OTP s16: children added later go to the end of the start order; deleting needs the child stopped.
+TEST(ChildApi, AddedChildrenGoToTheEndAndDeletionNeedsAStoppedChild) {
+  auto sup = started(strategy::one_for_one, {3, 5}, workers({"a", "b"}));
+  EXPECT_TRUE(sup.add_child({"c", restart_type::permanent, {}, {}}));
+  EXPECT_FALSE(sup.add_child({"c", restart_type::permanent, {}, {}})) << "already present";
+  EXPECT_EQ(sup.start_child("c"), cmds{start("c")});
+  EXPECT_EQ(sup.children(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_FALSE(sup.delete_child("c")) << "running";
+  finish_terminations(sup, sup.terminate_child("c"), {"c"});
+  EXPECT_TRUE(sup.delete_child("c"));
+  EXPECT_EQ(sup.state("c"), child_state::removed);
+  EXPECT_EQ(finish_terminations(sup, sup.shutdown(), {"b", "a"}), cmds{exit_cmd()});
+}
+
+TEST(ChildApi, ReplacingAStoppedChildKeepsItsPlace) {
+  auto sup = started(strategy::rest_for_one, {3, 5}, workers({"a", "b", "c"}));
+  finish_terminations(sup, sup.terminate_child("b"), {"b"});
+  EXPECT_TRUE(sup.replace_child({"b", restart_type::transient, {}, {}}));
+  EXPECT_EQ(sup.start_child("b"), cmds{start("b")});
+  EXPECT_EQ(sup.children(), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(sup.on_exit("b", exit_kind::normal, 0).empty()) << "the new spec (transient) applies";
+}

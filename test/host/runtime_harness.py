@@ -31,6 +31,7 @@ class Timeout(AssertionError):
 class Runtime:
     def __init__(self, services, supervisors=None, under_init=False, extra_files=None):
         self.dir = tempfile.mkdtemp(prefix="dynamod-it.")
+        os.chmod(self.dir, 0o755)  # unprivileged clients (the permission tests) must reach the socket
         self.config = os.path.join(self.dir, "config")
         self.state = os.path.join(self.dir, "state")
         self.logs = os.path.join(self.dir, "logs")
@@ -97,8 +98,12 @@ class Runtime:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- control socket --------------------------------------------------------------------------------------
-    def ctl(self, *args, check=False):
-        r = subprocess.run([CTL, "--socket", self.socket, *args], capture_output=True, text=True, timeout=30)
+    def ctl(self, *args, check=False, user=None, env=None):
+        """Runs dynamodctl; `user` (a uid) runs it unprivileged through setpriv."""
+        cmd = [CTL, "--socket", self.socket, *args]
+        if user is not None:
+            cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30, env=env)
         if check and r.returncode != 0:
             raise AssertionError(f"dynamodctl {' '.join(args)} -> {r.returncode}: {r.stderr}")
         return r

@@ -18,6 +18,7 @@ echo "CHECK pid1-rss-kb: $(awk '/VmRSS/ {print $2}' /proc/1/status)"
 echo "CHECK hostname: $(hostname)"
 echo "CHECK machine-id: $(cat /etc/machine-id)"
 mount | grep -q "^cgroup2 on /sys/fs/cgroup" && echo "CHECK cgroup2-mounted: yes"
+dynamodctl tree | sed 's/^/TREE /'
 """
 
 
@@ -51,6 +52,17 @@ class BootAndShutdown(GuestTestCase):
                  r"dynamod-init: calling reboot\(2\): poweroff",
                  r"reboot: Power down"]
         self.assertLogOrder(guest, order)
+        # `dynamodctl tree` in the booted demo: PID 1's runtime, the root supervisor, every demo service.
+        tree = "\n".join(guest.lines(r"^TREE (.*)$"))
+        self.assertRegex(tree, r"^dynamod-runtime \(pid \d+, dynamod-init \(PID 1\), up ")
+        self.assertRegex(tree, r"pid1 link: dynamod-init, runtime generation 1")
+        self.assertRegex(tree, r"└─ supervisor root \[running\] one-for-one")
+        self.assertRegex(tree, r"supervisor system \[running\] one-for-one")
+        self.assertRegex(tree, r"supervisor web \[running\] rest-for-one")
+        for service in DEMO_SERVICES + ["guest-test"]:
+            self.assertRegex(tree, rf"service {service} \[running\] pid \d+", service)
+        self.assertRegex(tree, r"service site \[done\]")
+        self.assertRegex(tree, r"log sink /var/log/dynamod/heartbeat\.log")
         rss = int(guest.check("pid1-rss-kb") or 0)
         self.assertGreater(rss, 0)
         print(f"\nPID 1 RSS in the guest: {rss} kB")

@@ -1,0 +1,108 @@
+// dynamodctl reload, for one supervisor: children that left the configuration are stopped and dropped,
+// new ones are added at the end of the start order and started, changed ones are stopped and started again
+// with their new definition, unchanged ones are left alone (same process). Sub-supervisors whose own
+// settings are unchanged apply the same to their children; changed ones are restarted with fresh children.
+#include <spdlog/spdlog.h>
+
+#include "actors/supervisor_state.hpp"
+
+namespace dynamod::supervision {
+
+namespace {
+
+bool same_node(const plan_node& a, const plan_node& b) {
+  if (a.what != b.what) return false;
+  if (a.what == plan_node::kind::service) return same_definition(*a.service, *b.service);
+  return same_definition(*a.supervisor, *b.supervisor);
+}
+
+}  // namespace
+
+void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise) {
+  auto& st = self->state;
+  auto rp = std::make_shared<caf::response_promise>(std::move(promise));
+  auto diff = std::make_shared<nlohmann::json>(nlohmann::json{{"added", nlohmann::json::array()},
+                                                              {"removed", nlohmann::json::array()},
+                                                              {"changed", nlohmann::json::array()},
+                                                              {"unchanged", nlohmann::json::array()}});
+  std::vector<std::pair<caf::actor, plan_node>> forward;  // unchanged sub-supervisors reload their own children
+
+  // Gone from the configuration: stop, then drop.
+  for (auto& c : st.children) {
+    const bool kept = std::any_of(fresh.children.begin(), fresh.children.end(),
+                                  [&](const plan_node& n) { return n.name == c.id(); });
+    if (kept) continue;
+    (*diff)["removed"].push_back(c.id());
+    c.remove_after_stop = true;
+    if (st.logic->state(c.id()) == behaviours::child_state::running) {
+      execute(self, st.logic->terminate_child(c.id()));
+    } else {
+      c.remove_now = true;
+    }
+  }
+  for (auto& n : fresh.children) {
+    child_record* c = find(self, n.name);
+    if (c == nullptr || c->remove_after_stop) {
+      if (c != nullptr) continue;  // a name reused by another kind of child: handled next reload
+      (*diff)["added"].push_back(n.name);
+      child_record r;
+      r.node = n;
+      r.last = service_report{n.name, "waiting", 0, {}, {}};
+      st.children.push_back(std::move(r));
+      st.logic->add_child(spec_for(n));
+      execute(self, st.logic->start_child(n.name));
+      continue;
+    }
+    if (same_node(c->node, n)) {
+      if (c->is_service()) {
+        (*diff)["unchanged"].push_back(n.name);
+        c->node.needs = n.needs;
+        c->node.waits = n.waits;
+      } else if (c->incarnation) {
+        forward.emplace_back(c->incarnation, n);
+      }
+      continue;
+    }
+    (*diff)["changed"].push_back(n.name);
+    if (st.logic->state(n.name) == behaviours::child_state::running) {
+      c->replace_after_stop = n;
+      execute(self, st.logic->terminate_child(n.name));
+    } else {
+      c->node = n;
+      st.logic->replace_child(spec_for(n));
+    }
+  }
+  // Children that were not running can go at once.
+  std::vector<std::string> now;
+  for (const auto& c : st.children) {
+    if (c.remove_now) now.push_back(c.id());
+  }
+  for (const auto& id : now) drop_child(self, id);
+  st.args.node = std::move(fresh);
+  register_services(self);
+
+  auto pending = std::make_shared<size_t>(forward.size() + 1);
+  auto finish = [=] {
+    if (--*pending == 0) rp->deliver(diff->dump());
+  };
+  for (auto& [sub, node] : forward) {
+    self->request(sub, std::chrono::seconds(30), reload_atom_v, std::move(node))
+        .then(
+            [=](const std::string& json) {
+              auto part = nlohmann::json::parse(json, nullptr, false);
+              if (part.is_object()) {
+                for (const char* key : {"added", "removed", "changed", "unchanged"}) {
+                  for (auto& e : part.value(key, nlohmann::json::array())) (*diff)[key].push_back(e);
+                }
+              }
+              finish();
+            },
+            [=](caf::error& err) {
+              spdlog::warn("reload of a sub-supervisor failed: {}", caf::to_string(err));
+              finish();
+            });
+  }
+  finish();
+}
+
+}  // namespace dynamod::supervision

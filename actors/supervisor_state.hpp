@@ -1,0 +1,82 @@
+// Internal to the supervisor actor's files (supervisor_actor.cpp, supervisor_views.cpp,
+// supervisor_reload.cpp): its state and the helpers they share.
+#pragma once
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "actors/supervisor_actor.hpp"
+#include "behaviours/supervisor_logic.hpp"
+#include "runtime/state/adoption_record.hpp"
+
+namespace dynamod::supervision {
+
+using clock = std::chrono::steady_clock;
+
+// An operator request waiting for its outcome (dynamodctl start/stop/restart without --no-block).
+struct pending_request {
+  enum class kind { start, stop, restart } what;
+  caf::response_promise promise;
+};
+
+struct child_record {
+  plan_node node;
+  caf::actor incarnation;  // strong handle: an unreferenced idle actor would be collected (CAF)
+  caf::actor log_sink;
+  service_report last;
+  int starts = 0;
+  int restarts = 0;
+  std::string last_exit;
+  clock::time_point started_at{};
+  clock::time_point state_since = clock::now();
+  int consecutive_failures = 0;
+  bool delay_next = false;  // the next start restarts it after its own exit: apply its restart delay
+  std::optional<adoption_record> adopt;
+  std::vector<pending_request> waiting;
+  bool remove_after_stop = false;            // reload: dropped from the configuration
+  bool remove_now = false;
+  std::optional<plan_node> replace_after_stop;  // reload: changed definition, to start once stopped
+  bool is_service() const { return node.what == plan_node::kind::service; }
+  const std::string& id() const { return node.name; }
+};
+
+struct supervisor_state {
+  supervisor_args args;
+  std::unique_ptr<behaviours::supervisor_logic> logic;
+  std::vector<child_record> children;
+  std::vector<caf::response_promise> stop_promises;
+  clock::time_point started_at = clock::now();
+  caf::actor_addr parent;
+  bool stopping = false;
+  static inline const char* name = "supervisor";
+};
+
+using self_ptr = caf::stateful_actor<supervisor_state>*;
+
+const std::string& my_name(self_ptr self);
+child_record* find(self_ptr self, const std::string& id);
+bool drop_child(self_ptr self, const std::string& id);  // a stopped child leaves the tree (reload)
+behaviours::child_spec spec_for(const plan_node& n);
+void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
+void register_services(self_ptr self);
+
+// Views (supervisor_views.cpp)
+nlohmann::json service_summary(self_ptr self, const child_record& c);
+void collect_list(self_ptr self, caf::response_promise rp);
+void collect_tree(self_ptr self, caf::response_promise rp);
+void collect_status(self_ptr self, child_record& c, caf::response_promise rp);
+
+// Reload (supervisor_reload.cpp): applies the new plan of this supervisor; answers a JSON diff.
+void apply_reload(self_ptr self, plan_node fresh, caf::response_promise rp);
+
+int64_t uptime_ms(const clock::time_point& since);
+
+}  // namespace dynamod::supervision
+
