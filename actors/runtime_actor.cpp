@@ -20,6 +20,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "protocol/init_messages.hpp"
 #include "runtime/config/config_loader.hpp"
+#include "runtime/config/keep_running.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/state/adoption_record.hpp"
@@ -33,6 +34,7 @@ struct runtime_state {
   caf::actor root;
   std::map<std::string, std::string> disabled;
   std::map<std::string, caf::actor> directory;  // service -> the supervisor that owns it
+  plan_node plan;                                // what runs now: reload keeps what a broken file would lose
   std::vector<caf::actor> system_actors;        // shown in the live tree
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
@@ -156,6 +158,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   self->state.disabled = args.disabled;
   stop_orphaned_services(args.paths, args.plan);
   const size_t count = services_in_order(args.plan).size();
+  self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
   caf::actor listener = args.control_fd >= 0 ? spawn_control_listener(self, args.control_fd, ctx) : caf::actor{};
   for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, listener}) {
@@ -257,9 +260,11 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         config_tree tree = load_config_tree(st.context->paths.config_dir);
         auto errors = describe_errors(tree);
         for (const auto& e : tree.errors) spdlog::error("reload: {}", e.describe());
+        auto kept = keep_running_definitions(tree, st.plan);
         st.disabled = tree.disabled;
         auto disabled = tree.disabled;
         plan_node plan = make_supervision_plan(std::move(tree));
+        st.plan = plan;
         self->send(st.context->tracker, reload_atom_v, services_in_order(plan));
         auto rp = self->make_response_promise<std::string>();
         self->request(st.root, std::chrono::seconds(60), reload_atom_v, std::move(plan))
@@ -269,6 +274,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
                   if (!diff.is_object()) diff = nlohmann::json::object();
                   diff["errors"] = errors;
                   diff["disabled"] = disabled;
+                  diff["kept"] = kept;
                   spdlog::info("reload: {}", diff.dump());
                   rp.deliver(diff.dump());
                 },

@@ -246,6 +246,10 @@ std::string render_reload(const json& diff, const style& st) {
   if (disabled.is_object()) {
     for (const auto& [name, why] : disabled.items()) out << st.dim("disabled " + name + ": " + why.get<std::string>()) << "\n";
   }
+  const json& kept = member(diff, "kept");
+  if (kept.is_object()) {
+    for (const auto& [name, why] : kept.items()) out << paint(st.colour, "33", "! " + name) << "  " << why.get<std::string>() << "\n";
+  }
   for (const auto& n : member(diff, "added")) out << paint(st.colour, "32", "+ " + n.get<std::string>()) << "  (started)\n";
   for (const auto& n : member(diff, "removed")) out << paint(st.colour, "31", "- " + n.get<std::string>()) << "  (stopped)\n";
   for (const auto& n : member(diff, "changed")) out << paint(st.colour, "33", "~ " + n.get<std::string>()) << "  (restarted)\n";

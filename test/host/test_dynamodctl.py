@@ -184,6 +184,17 @@ class Ctl(unittest.TestCase):
         self.assertIn("oops.toml:1:1: service.exec: required key is missing", r.stdout)
         self.assertEqual(self.rt.list()["alpha"]["state"], "running")
 
+    def test_reload_never_loses_a_running_service_whose_file_broke(self):
+        before = self.rt.list()
+        self.rt.write_service("alpha", '[service]\nname = "alpha"\nexec = ["/bin/sleep", "1"]\nrestart = "often"\n')
+        code, diff = self.ctl_json("reload")
+        self.assertEqual(code, 1)
+        self.assertTrue(any("alpha.toml" in e and "service.restart" in e for e in diff["errors"]), diff["errors"])
+        self.assertIn("alpha", diff["kept"])
+        self.assertNotIn("alpha", diff["removed"] + diff["changed"])
+        time.sleep(0.5)
+        self.assertEqual(self.rt.list()["alpha"]["pid"], before["alpha"]["pid"], "the running process is untouched")
+
     def test_check(self):
         r = self.rt.ctl("check")
         self.assertEqual(r.returncode, 0)
