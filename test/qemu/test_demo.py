@@ -17,10 +17,16 @@ class Demo(unittest.TestCase):
                                 stderr=subprocess.STDOUT, env=env, start_new_session=True)
         out = bytearray()
 
+        ansi = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]")
+
+        def plain(since=0):
+            # dynamodctl colours its state column on a terminal, and the serial console is one
+            return ansi.sub(b"", bytes(out[since:]))
+
         def expect(pattern, timeout, since=0):
             deadline = time.monotonic() + timeout
             rx = re.compile(pattern.encode())
-            while not rx.search(out, since):
+            while not rx.search(plain(since)):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     os.killpg(proc.pid, 9)
@@ -43,13 +49,13 @@ class Demo(unittest.TestCase):
             mark = len(out)
             type_line("ps")
             expect(r"PID +USER +COMMAND(.|\n)*/ # ", 30, mark)
-            ps = out[mark:].decode(errors="replace")
+            ps = plain(mark).decode(errors="replace")
             for service in ["syslogd -n", "httpd -f -p 8080", "echo \"heartbeat", "/usr/lib/dynamod/dynamod-runtime"]:
                 self.assertIn(service, ps, f"`ps` in the demo shows {service}")
             mark = len(out)
             type_line("dynamodctl list")
             expect(r"syslogd +running +\d+ +\d+", 30, mark)
-            listing = out[mark:].decode(errors="replace")
+            listing = plain(mark).decode(errors="replace")
             for name in ["console", "heartbeat", "httpd", "syslogd"]:
                 self.assertRegex(listing, name + r" +running +\d+")
             type_line("dynamodctl shutdown poweroff")
