@@ -195,7 +195,7 @@ std::string format_log_line(int64_t unix_ms, bool stderr_stream, const std::stri
   const time_t secs = static_cast<time_t>(unix_ms / 1000);
   tm utc{};
   ::gmtime_r(&secs, &utc);
-  char stamp[40];
+  char stamp[80];
   std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900, utc.tm_mon + 1,
                 utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, static_cast<int>(unix_ms % 1000));
   return std::string{stamp} + (stderr_stream ? " err| " : " out| ") + text;

@@ -44,6 +44,11 @@ DYNAMOD_ATOM(shutdown, "shutdown")       // uint8_t power_mode: ask PID 1 to shu
 DYNAMOD_ATOM(notify, "notify")           // notify socket -> service: notify_fields, int sender pid
 DYNAMOD_ATOM(tick, "tick")
 
+// cgroups (cgroup watcher -> service)
+DYNAMOD_ATOM(populated, "populated")  // bool: some process is (still) in the service's cgroup
+DYNAMOD_ATOM(oom, "oom")              // uint64_t: memory.events oom_kill went up to this
+DYNAMOD_ATOM(cg_stats, "cg_stats")    // -> std::string JSON: memory/pids current and limits, OOM kills
+
 // Dependencies
 DYNAMOD_ATOM(watch_deps, "watch_deps")    // service -> tracker: std::string name; replies come as deps
 DYNAMOD_ATOM(unwatch_deps, "unwatchdep")  // service -> tracker: std::string name

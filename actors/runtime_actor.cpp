@@ -145,6 +145,9 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   auto ctx = std::make_shared<runtime_context>();
   ctx->paths = args.paths;
   ctx->user_mode = args.user_mode;
+  ctx->cgroup_base = args.cgroup_base;
+  ctx->nsinit = args.nsinit;
+  ctx->inaccessible_file = args.inaccessible_file;
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);

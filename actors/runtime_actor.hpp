@@ -21,6 +21,9 @@ struct runtime_args {
   int notify_fd = -1;   // bound sd_notify socket, or -1
   event_loop* loop = nullptr;
   console_status* console = nullptr;
+  std::string cgroup_base;                      // see runtime_context
+  std::string nsinit;
+  std::string inaccessible_file;
   plan_node plan;                               // the supervision tree to build
   std::map<std::string, std::string> disabled;  // services that will not run, and why
 };

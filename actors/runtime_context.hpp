@@ -21,6 +21,9 @@ struct runtime_paths {
 struct runtime_context {
   runtime_paths paths;
   bool user_mode = false;
+  std::string cgroup_base;        // /sys/fs/cgroup/dynamod; empty: no cgroup v2 here, services share ours
+  std::string nsinit;             // dynamod-nsinit, PID 1 of services' own pid namespaces
+  std::string inaccessible_file;  // a mode-000 file, bound over inaccessible-paths that are files
   event_loop* loop = nullptr;         // outlives every actor
   console_status* console = nullptr;  // boot status lines
   // Handles are set by the runtime actor while it starts, before any service exists; read-only after.

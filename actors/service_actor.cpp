@@ -6,28 +6,17 @@
 
 #include <cerrno>
 #include <csignal>
-#include <cstring>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "actors/exit_reasons.hpp"
-#include "actors/log_sink_actor.hpp"
-#include "actors/messages.hpp"
 #include "actors/readiness_probe_actor.hpp"
-#include "behaviours/service_lifecycle.hpp"
+#include "actors/service_state.hpp"
 #include "runtime/console_status.hpp"
-#include "runtime/io/event_loop.hpp"
-#include "runtime/process/credentials.hpp"
-#include "runtime/process/service_environment.hpp"
-#include "runtime/process/spawn.hpp"
 #include "runtime/process/wait_status.hpp"
 
-namespace dynamod {
+namespace dynamod::service {
 
 using behaviours::action;
 using behaviours::actions;
@@ -50,43 +39,7 @@ behaviours::lifecycle_options lifecycle_options_for(const service_config& c) {
   return o;
 }
 
-struct service_state {
-  service_args args;
-  std::unique_ptr<behaviours::service_lifecycle> lifecycle;
-  pid_t pid = 0;
-  uint64_t proc_start_time = 0;
-  pid_t stop_pid = 0;          // a running stop-exec
-  int pidfd = -1;              // an adopted process that is not our child (user mode without PID 1)
-  int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
-  pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in
-  caf::actor probe;
-  uint64_t timer_generation[3] = {0, 0, 0};
-  std::vector<std::string> environment;
-  std::string invocation_id;
-  std::string status_text;
-  int status_errno = 0;
-  bool ready = false;
-  bool watching_deps = false;
-  std::string last_state;
-  std::string detail;
-  static inline const char* name = "service";
-
-  ~service_state() {
-    if (ready_read_fd >= 0) ::close(ready_read_fd);
-    if (pidfd >= 0) {
-      args.context->loop->forget(pidfd);
-      ::close(pidfd);
-    }
-  }
-};
-
-using self_ptr = caf::stateful_actor<service_state>*;
-
-const service_config& config(self_ptr self) { return *self->state.args.config; }
-const runtime_context& context(self_ptr self) { return *self->state.args.context; }
-adoption_store store(self_ptr self) { return adoption_store{context(self).paths.state_dir + "/services"}; }
-
-void execute(self_ptr self, const actions& todo);
+}  // namespace
 
 void save_adoption_record(self_ptr self) {
   auto& st = self->state;
@@ -124,94 +77,7 @@ void forget_process(self_ptr self, pid_t pid) {
   if (context(self).notify && pid > 0) self->send(context(self).notify, unwatch_pid_atom_v, static_cast<int>(pid));
 }
 
-std::optional<std::map<std::string, std::string>> read_environment_file(const std::string& path, std::string& error) {
-  if (path.empty()) return std::map<std::string, std::string>{};
-  std::ifstream in(path);
-  if (!in) {
-    error = "environment-file " + path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::vector<std::string> problems;
-  auto env = parse_environment_file(ss.str(), problems);
-  for (const auto& p : problems) spdlog::warn("{}: {}: {}", path, p, "ignored");
-  return env;
-}
-
-// Opens the write side of a log FIFO read-write, so the service never sees EPIPE (see log_sink_actor).
-int open_log_fifo(self_ptr self, bool err) {
-  const std::string path = log_fifo_path(context(self).paths, config(self).name, err);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd >= 0 || errno != ENOENT || !ensure_log_fifo(path)) return fd;  // the log sink may not have run yet
-  return ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-}
-
-void spawn_main_process(self_ptr self) {
-  auto& st = self->state;
-  const auto& c = config(self);
-  std::string error;
-  auto creds = resolve_credentials(c.user, c.group, c.supplementary_groups, error);
-  auto from_file = creds ? read_environment_file(c.environment_file, error) : std::nullopt;
-  if (!creds || !from_file) {
-    execute(self, st.lifecycle->on_spawn_failed(error));
-    return;
-  }
-  st.invocation_id = new_invocation_id();
-  environment_inputs in;
-  in.notify_socket = context(self).notify ? context(self).paths.state_dir + "/notify" : "";
-  in.invocation_id = st.invocation_id;
-  in.home = creds->home;
-  in.user = creds->user_name;
-  in.from_file = std::move(*from_file);
-  if (c.watchdog) in.watchdog_usec = c.watchdog->count() * 1000;
-  int ready_pipe[2] = {-1, -1};
-  if (c.readiness == readiness_type::fd) {
-    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) {
-      execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
-      return;
-    }
-    in.ready_fd = c.ready_fd;
-  }
-  st.environment = build_environment(c, in);
-
-  spawn_spec spec;
-  spec.argv = c.exec;
-  spec.env = st.environment;
-  spec.workdir = c.workdir;
-  spec.uid = creds->uid;
-  spec.gid = creds->gid;
-  spec.supplementary_groups = creds->groups;
-  spec.umask = c.umask;
-  if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
-  const int out = open_log_fifo(self, false);
-  const int err = open_log_fifo(self, true);
-  spec.stdout_fd = out;
-  spec.stderr_fd = err >= 0 ? err : out;
-  if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
-  const spawn_result r = spawn_process(spec);
-  for (int fd : {out, err, ready_pipe[1]}) {
-    if (fd >= 0) ::close(fd);
-  }
-  if (!r.ok()) {
-    if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
-    spdlog::error("{}: cannot start {}: {}", c.name, c.exec.front(), r.describe());
-    execute(self, st.lifecycle->on_spawn_failed(r.describe()));
-    return;
-  }
-  st.pid = r.pid;
-  if (auto proc = read_proc_status(r.pid)) st.proc_start_time = proc->start_time;
-  watch_process(self, r.pid);
-  spdlog::info("{}: started {} (pid {})", c.name, c.exec.front(), r.pid);
-  save_adoption_record(self);
-  // The environment is needed again only by exec readiness checks and stop commands.
-  if (c.readiness != readiness_type::exec && c.stop_exec.empty()) std::vector<std::string>().swap(st.environment);
-  if (ready_pipe[0] >= 0) {
-    ::fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
-    st.ready_read_fd = ready_pipe[0];  // handed to the probe by the start_probe action that follows
-  }
-  execute(self, st.lifecycle->on_spawned());
-}
+namespace {
 
 void start_probe(self_ptr self) {
   auto& st = self->state;
@@ -227,32 +93,6 @@ void stop_probe(self_ptr self) {
   self->unlink_from(st.probe);  // its exit must not take us with it
   self->send_exit(st.probe, caf::exit_reason::user_shutdown);
   st.probe = nullptr;
-}
-
-void signal_service(self_ptr self, int signo) {
-  const pid_t pid = self->state.pid;
-  if (pid <= 0) return;
-  // The service leads its own process group (setsid): signal the group, so the helpers it forked go too.
-  if (::kill(-pid, signo) < 0) ::kill(pid, signo);
-  if (signo == SIGTERM || signo == SIGHUP || signo == SIGINT) {
-    ::kill(-pid, SIGCONT);  // a stopped process cannot act on the signal
-  }
-}
-
-void run_stop_command(self_ptr self) {
-  auto& st = self->state;
-  spawn_spec spec;
-  spec.argv = config(self).stop_exec;
-  spec.env = st.environment;
-  spec.env.push_back("MAINPID=" + std::to_string(st.pid));
-  const spawn_result r = spawn_process(spec);
-  if (!r.ok()) {
-    spdlog::warn("{}: stop command failed ({}); sending {}", config(self).name, r.describe(), config(self).stop_signal);
-    signal_service(self, config(self).stop_signal);
-    return;
-  }
-  st.stop_pid = r.pid;
-  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), caf::actor_cast<caf::actor>(self));
 }
 
 caf::error to_caf_error(const end_reason& r) {
@@ -271,14 +111,26 @@ caf::error to_caf_error(const end_reason& r) {
   return make_error(service_exit::lost, std::string{"unknown end"});
 }
 
+// The incarnation is over: its cgroup is emptied first, so a restart never meets the previous one's leftovers.
 void finish(self_ptr self, const end_reason& why) {
   auto& st = self->state;
+  if (!st.draining && drain_cgroup(self)) {
+    st.draining = why;  // quit once the watcher says the cgroup is empty (or the drain timer fires)
+    return;
+  }
+  st.draining.reset();
+  ++st.timer_generation[kDrainTimer];
+  remove_service_cgroup(self);
   const caf::error reason = to_caf_error(why);
   const bool failed_start = !st.ready && (why.what == end_reason::code::start_failed ||
                                           why.what == end_reason::code::readiness_timeout ||
                                           why.what == end_reason::code::exited || why.what == end_reason::code::killed);
   if (failed_start && !st.lifecycle->stop_requested()) {
     context(self).console->failed("Failed to start " + config(self).name + ": " + describe_exit(reason) + ".");
+  }
+  if (why.what == end_reason::code::oom) {
+    spdlog::warn("{}: the OOM killer struck in its cgroup (memory.max {})", config(self).name,
+                 config(self).memory_max.set ? std::to_string(config(self).memory_max.bytes) : "unset");
   }
   forget_process(self, st.pid);
   store(self).remove(config(self).name);
@@ -291,51 +143,7 @@ void finish(self_ptr self, const end_reason& why) {
   self->quit(reason);
 }
 
-// A forking service's daemon: the pid in its pid file, or else the process left in the session we created
-// for the launcher (daemons that setsid again must use a pid file or MAINPID=).
-std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
-  const auto& c = config(self);
-  if (!c.pid_file.empty()) {
-    std::ifstream in(c.pid_file);
-    long pid = 0;
-    if (in >> pid && pid > 1) {
-      auto proc = read_proc_status(static_cast<pid_t>(pid));
-      if (proc && !proc->zombie) return static_cast<pid_t>(pid);
-    }
-    return std::nullopt;
-  }
-  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-    const std::string name = entry.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
-    std::ifstream in(entry.path() / "stat");
-    std::string text;
-    std::getline(in, text);
-    const auto close = text.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream fields(text.substr(close + 2));
-    std::string state, ppid, pgrp, session;
-    fields >> state >> ppid >> pgrp >> session;
-    if (session == std::to_string(launcher) && state != "Z") return static_cast<pid_t>(std::stol(name));
-  }
-  return std::nullopt;
-}
-
-void look_for_daemon(self_ptr self) {
-  auto& st = self->state;
-  if (st.lifecycle->state() != lifecycle_state::starting) return;
-  if (auto pid = find_daemon(self, st.launcher_pid)) {
-    spdlog::info("{}: daemon is pid {}", config(self).name, *pid);
-    st.pid = *pid;
-    if (auto proc = read_proc_status(*pid)) st.proc_start_time = proc->start_time;
-    watch_process(self, *pid);
-    save_adoption_record(self);
-    execute(self, st.lifecycle->on_main_pid_found());
-  } else if (config(self).pid_file.empty()) {
-    execute(self, st.lifecycle->on_main_pid_missing("the launcher exited and left no daemon in its session"));
-  } else {
-    self->delayed_send(self, std::chrono::milliseconds(100), delay_done_atom_v, true);  // the pid file may come late
-  }
-}
+}  // namespace
 
 void execute(self_ptr self, const actions& todo) {
   auto& st = self->state;
@@ -373,6 +181,8 @@ void execute(self_ptr self, const actions& todo) {
     }
   }
 }
+
+namespace {
 
 // After the restart delay: ask the tracker about dependencies, or start at once if there are none.
 void begin_waiting(self_ptr self) {
@@ -425,10 +235,6 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   }
 }
 
-}  // namespace
-
-namespace {
-
 caf::behavior service_behavior(self_ptr self) {
   return {
       [=](delay_done_atom) { begin_waiting(self); },
@@ -465,7 +271,16 @@ caf::behavior service_behavior(self_ptr self) {
                    : how.how == process_exit::kind::killed ? process_end::how::killed
                                                            : process_end::how::dumped;
         end.code = how.code;
+        // The OOM killer's SIGKILL and its memory.events notice race: look before deciding what the exit was.
+        if (oom_struck(self)) execute(self, st.lifecycle->on_oom());
         execute(self, st.lifecycle->on_exit(end));
+      },
+      [=](oom_atom, uint64_t) {
+        if (oom_struck(self)) execute(self, self->state.lifecycle->on_oom());
+      },
+      [=](populated_atom, bool populated) {
+        auto& st = self->state;
+        if (!populated && st.draining) finish(self, *st.draining);
       },
       [=](io_ready_atom, uint64_t, uint32_t) {
         // The adopted process (not our child) is gone; its exit status cannot be known.
@@ -483,14 +298,18 @@ caf::behavior service_behavior(self_ptr self) {
       },
       [=](timeout_atom, uint8_t which, uint64_t generation) {
         auto& st = self->state;
-        if (which > 2 || generation != st.timer_generation[which]) return;
+        if (which > kDrainTimer || generation != st.timer_generation[which]) return;
+        if (which == kDrainTimer) {
+          if (st.draining) finish(self, *st.draining);
+          return;
+        }
         execute(self, st.lifecycle->on_timer(static_cast<action::timer>(which)));
       },
       [=](notify_atom, const notify_fields& fields, int sender) {
         handle_notify(self, fields, sender);
         return true;
       },
-      [=](tree_atom) {
+      [=](tree_atom) -> caf::result<std::string> {
         auto& st = self->state;
         nlohmann::json node{{"kind", "service_incarnation"}, {"mailbox", self->mailbox().size()},
                             {"children", nlohmann::json::array()}};
@@ -498,9 +317,20 @@ caf::behavior service_behavior(self_ptr self) {
           node["children"].push_back({{"kind", "readiness_probe"}, {"name", describe_readiness(config(self))},
                                       {"state", "probing"}});
         }
-        return node.dump();
+        if (!st.cgroup_watcher) return node.dump();
+        auto rp = self->make_response_promise<std::string>();
+        self->request(st.cgroup_watcher, std::chrono::seconds(2), tree_atom_v)
+            .then(
+                [=](const std::string& child) mutable {
+                  auto j = nlohmann::json::parse(child, nullptr, false);
+                  auto n = node;
+                  if (j.is_object()) n["children"].push_back(j);
+                  rp.deliver(n.dump());
+                },
+                [=](caf::error&) mutable { rp.deliver(node.dump()); });
+        return rp;
       },
-      [=](status_atom) {
+      [=](status_atom) -> caf::result<std::string> {
         auto& st = self->state;
         nlohmann::json j{{"state", behaviours::to_string(st.lifecycle->state())},
                          {"pid", st.pid},
@@ -510,14 +340,25 @@ caf::behavior service_behavior(self_ptr self) {
                          {"invocation_id", st.invocation_id},
                          {"readiness", describe_readiness(config(self))}};
         if (st.lifecycle->state() == lifecycle_state::blocked) j["blocked_on"] = st.lifecycle->blocked_on();
-        return j.dump();
+        if (!st.cgroup_watcher) return j.dump();
+        auto rp = self->make_response_promise<std::string>();
+        self->request(st.cgroup_watcher, std::chrono::seconds(2), cg_stats_atom_v)
+            .then(
+                [=](const std::string& stats) mutable {
+                  auto with = j;
+                  auto c = nlohmann::json::parse(stats, nullptr, false);
+                  if (c.is_object()) with["cgroup"] = c;
+                  rp.deliver(with.dump());
+                },
+                [=](caf::error&) mutable { rp.deliver(j.dump()); });
+        return rp;
       },
   };
 }
 
 }  // namespace
 
-static caf::behavior service_actor(self_ptr self, service_args args) {
+caf::behavior service_actor(self_ptr self, service_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   st.lifecycle = std::make_unique<behaviours::service_lifecycle>(lifecycle_options_for(config(self)));
@@ -555,6 +396,7 @@ static caf::behavior service_actor(self_ptr self, service_args args) {
       st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
       if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
     }
+    watch_cgroup(self);
     spdlog::info("{}: adopted pid {} from the previous runtime", config(self).name, a.pid);
     st.last_state = a.ready ? "running" : "";
     execute(self, st.lifecycle->on_adopted(a.ready));
@@ -569,8 +411,12 @@ static caf::behavior service_actor(self_ptr self, service_args args) {
   return service_behavior(self);
 }
 
+}  // namespace dynamod::service
+
+namespace dynamod {
+
 caf::actor spawn_service(caf::event_based_actor* supervisor, service_args args) {
-  return supervisor->spawn<caf::linked>(service_actor, std::move(args));
+  return supervisor->spawn<caf::linked>(service::service_actor, std::move(args));
 }
 
 }  // namespace dynamod

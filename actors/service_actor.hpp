@@ -24,6 +24,7 @@ struct service_args {
   bool waits = true;                         // has dependencies to wait for (else start at once)
   runtime_context_ptr context;
   caf::actor supervisor;  // receives service_report messages
+  std::string cgroup_path{};  // under the runtime's cgroup base: "<supervisor>/.../<service>"
 };
 
 // Messages: (stop_atom) terminate (stop signal or stop-exec, SIGKILL after the stop timeout);

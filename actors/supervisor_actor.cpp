@@ -73,6 +73,12 @@ void stop_log_sink(self_ptr self, child_record& c) {
   c.log_sink = nullptr;
 }
 
+// The cgroup tree mirrors the supervision tree: root's children sit directly under the base.
+std::string child_cgroup_path(self_ptr self, const std::string& child) {
+  const std::string& mine = self->state.args.cgroup_path;
+  return mine.empty() ? child : mine + "/" + child;
+}
+
 void start_child(self_ptr self, child_record& c) {
   const bool restart = c.starts > 0;
   ++c.starts;
@@ -84,12 +90,13 @@ void start_child(self_ptr self, child_record& c) {
     if (c.delay_next) delay = restart_delay(c);
     c.delay_next = false;
     service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), c.node.waits, self->state.args.context,
-                   caf::actor_cast<caf::actor>(self)};
+                   caf::actor_cast<caf::actor>(self), child_cgroup_path(self, c.id())};
     c.incarnation = spawn_service(self, std::move(a));
     c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
   } else {
     // Only the first start after a runtime restart adopts; a restart (escalation) begins afresh.
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart, {}});
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart,
+                                                           {}, child_cgroup_path(self, c.id())});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
   c.state_since = clock::now();
@@ -116,6 +123,7 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   auto& st = self->state;
   c.incarnation = nullptr;
   c.last_exit = describe_exit(reason);
+  if (reason.category() == service_exit_category() && reason.code() == static_cast<uint8_t>(service_exit::oom)) ++c.oom_kills;
   c.last.state = classify(reason) == exit_class::abnormal ? "failed" : "stopped";
   c.last.pid = 0;
   c.last.detail = c.last_exit;
@@ -308,6 +316,11 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
     r.last = service_report{n.name, "waiting", 0, {}, {}};
     if (st.args.adopt && n.service) {
       r.adopt = adoption_store{st.args.context->paths.state_dir + "/services"}.load_live(n.name);
+      // Until its incarnation reports, show what the previous runtime left running, not "waiting".
+      if (r.adopt) {
+        r.last.state = r.adopt->done ? "done" : r.adopt->ready ? "running" : "starting";
+        r.last.pid = r.adopt->done ? 0 : r.adopt->pid;
+      }
     }
     st.children.push_back(std::move(r));
   }

@@ -17,6 +17,7 @@ struct supervisor_args {
   runtime_context_ptr context;
   bool adopt = false;  // first start after a runtime restart: adopt the processes the predecessor left
   caf::actor_addr parent;  // set by spawn_supervisor
+  std::string cgroup_path{};  // its directory under the runtime's cgroup base ("" for root, "web", "web/api")
 };
 
 // Messages:

@@ -33,6 +33,7 @@ struct child_record {
   service_report last;
   int starts = 0;
   int restarts = 0;
+  int oom_kills = 0;  // incarnations that ended with `oom`
   std::string last_exit;
   clock::time_point started_at{};
   clock::time_point state_since = clock::now();

@@ -30,6 +30,7 @@ nlohmann::json service_summary(self_ptr self, const child_record& c) {
           {"state", c.last.state},
           {"pid", c.last.pid},
           {"restarts", c.restarts},
+          {"oom_kills", c.oom_kills},
           {"last_exit", c.last_exit},
           {"detail", c.last.detail},
           {"status_text", c.last.status_text},

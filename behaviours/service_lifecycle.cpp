@@ -218,6 +218,18 @@ actions service_lifecycle::on_extend_timeout(milliseconds extra) {
   return {};
 }
 
+actions service_lifecycle::on_oom() {
+  if (state_ != lifecycle_state::starting && state_ != lifecycle_state::running && state_ != lifecycle_state::stopping) {
+    return {};
+  }
+  if (stop_requested_) return {};  // being stopped anyway: the stop is the reason
+  if (pending_reason_ && pending_reason_->what == end_reason::code::oom) return {};
+  pending_reason_ = end_reason{end_reason::code::oom, 0, {}};
+  state_ = lifecycle_state::stopping;
+  return {cancel(action::timer::start), cancel(action::timer::watchdog), action{action::kind::stop_probe}, signal(9),
+          action{action::kind::report}};
+}
+
 actions service_lifecycle::on_stopping_notice() {
   if (state_ != lifecycle_state::running && state_ != lifecycle_state::starting) return {};
   state_ = lifecycle_state::stopping;

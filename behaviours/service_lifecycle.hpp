@@ -27,7 +27,7 @@ struct end_reason {
   enum class code { normal, exited, killed, dumped, start_failed, readiness_timeout, watchdog, oom, shutdown, lost };
   code what = code::normal;
   int value = 0;       // exit status or signal
-  std::string detail;  // start failure, timeout text
+  std::string detail{};  // start failure, timeout text
 };
 
 struct process_end {  // how the main process ended
@@ -43,7 +43,7 @@ struct lifecycle_options {
   milliseconds stop_timeout{10000};  // 0: brutal kill (SIGKILL at once)
   int stop_signal = 15;
   bool stop_command = false;       // run stop-exec instead of sending stop_signal
-  std::optional<milliseconds> watchdog;
+  std::optional<milliseconds> watchdog{};
   bool watchdog_abort_first = true;  // SIGABRT on watchdog expiry (as systemd), SIGKILL after stop timeout
 };
 
@@ -63,7 +63,7 @@ struct action {
   int value = 0;
   enum class timer { start, stop, watchdog } which = timer::start;
   milliseconds duration{0};
-  end_reason reason;
+  end_reason reason{};
   bool operator==(const action& o) const {
     return what == o.what && value == o.value && (what != kind::arm_timer || (which == o.which && duration == o.duration)) &&
            (what != kind::cancel_timer || which == o.which) && (what != kind::quit || reason.what == o.reason.what);
@@ -90,6 +90,9 @@ class service_lifecycle {
   actions on_watchdog_ping();            // WATCHDOG=1
   actions on_extend_timeout(milliseconds extra);  // EXTEND_TIMEOUT_USEC=
   actions on_stopping_notice();          // STOPPING=1: the service is stopping by itself
+  // The OOM killer struck in the service's cgroup. Like systemd's OOMPolicy=stop: whatever it killed, the
+  // service is over; everything left is killed and the incarnation ends with `oom`.
+  actions on_oom();
   // The supervisor adopts a process started by a previous runtime; `was_ready` from the state file.
   actions on_adopted(bool was_ready);
   // The previous runtime saw this oneshot complete: nothing to run.

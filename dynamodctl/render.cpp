@@ -1,5 +1,6 @@
 #include "dynamodctl/render.hpp"
 
+#include <cstdio>
 #include <algorithm>
 #include <sstream>
 #include <vector>
@@ -106,6 +107,55 @@ std::string render_list(const json& services, const style& st) {
   return table(rows);
 }
 
+namespace {
+
+std::string bytes_text(const json& v) {
+  if (!v.is_number()) return v.is_string() ? v.get<std::string>() : "-";
+  const double b = v.get<double>();
+  char buf[32];
+  if (b >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1fG", b / (1024.0 * 1024 * 1024));
+  else if (b >= 1024.0 * 1024) std::snprintf(buf, sizeof buf, "%.1fM", b / (1024.0 * 1024));
+  else if (b >= 1024.0) std::snprintf(buf, sizeof buf, "%.1fK", b / 1024.0);
+  else std::snprintf(buf, sizeof buf, "%.0fB", b);
+  return buf;
+}
+
+// CGroup / Memory / Tasks / CPU lines from the cgroup watcher's figures, as systemctl status shows them.
+std::vector<std::vector<std::string>> cgroup_rows(const json& c) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"CGroup:", str(c, "cgroup")});
+  if (c.contains("memory_current") && c.at("memory_current").is_number()) {
+    std::string m = bytes_text(c.at("memory_current"));
+    std::vector<std::string> limits;
+    if (c.contains("memory_peak") && c.at("memory_peak").is_number()) limits.push_back("peak " + bytes_text(c.at("memory_peak")));
+    if (c.contains("memory_max") && c.at("memory_max") != "max") limits.push_back("max " + bytes_text(c.at("memory_max")));
+    if (c.contains("memory_high") && c.at("memory_high") != "max") limits.push_back("high " + bytes_text(c.at("memory_high")));
+    for (size_t i = 0; i < limits.size(); ++i) m += (i == 0 ? " (" : ", ") + limits[i];
+    if (!limits.empty()) m += ")";
+    rows.push_back({"Memory:", m});
+  }
+  if (c.contains("pids_current") && c.at("pids_current").is_number()) {
+    std::string t = std::to_string(num(c, "pids_current"));
+    if (c.contains("pids_max") && c.at("pids_max").is_number()) t += " (limit " + std::to_string(num(c, "pids_max")) + ")";
+    rows.push_back({"Tasks:", t});
+  }
+  if (c.contains("cpu_usage_usec")) {
+    std::string cpu = format_duration_ms(num(c, "cpu_usage_usec") / 1000);
+    const std::string max = str(c, "cpu_max");
+    const auto space = max.find(' ');
+    if (space != std::string::npos && max.substr(0, space) != "max") {
+      const double share = std::stod(max.substr(0, space)) / std::stod(max.substr(space + 1));
+      char buf[32];
+      std::snprintf(buf, sizeof buf, " (limit %.0f%% of a CPU)", share * 100);
+      cpu += buf;
+    }
+    rows.push_back({"CPU:", cpu});
+  }
+  return rows;
+}
+
+}  // namespace
+
 std::string render_status(const json& s, const style& st) {
   std::ostringstream out;
   const std::string state = str(s, "state");
@@ -146,7 +196,10 @@ std::string render_status(const json& s, const style& st) {
     label[0] = static_cast<char>(std::toupper(label[0]));
     rows.push_back({label + ":", list});
   }
-  if (!str(s, "cgroup").empty()) rows.push_back({"CGroup:", str(s, "cgroup")});
+  if (s.contains("cgroup") && s.at("cgroup").is_object()) {
+    for (auto& row : cgroup_rows(s.at("cgroup"))) rows.push_back(std::move(row));
+  }
+  if (num(s, "oom_kills") > 0) rows.push_back({"OOM kills:", std::to_string(num(s, "oom_kills"))});
   if (!str(s, "file").empty()) rows.push_back({"File:", str(s, "file")});
   if (!str(s, "invocation_id").empty()) rows.push_back({"Invocation:", str(s, "invocation_id")});
   std::string body = table(rows);
@@ -179,6 +232,9 @@ std::string tree_label(const json& n, const style& st) {
     label += ", " + std::to_string(num(n, "restarts")) + " restarts";
   } else if (kind == "log_sink") {
     label = "log sink " + str(n, "name") + " (" + std::to_string(num(n, "lines")) + " lines)";
+  } else if (kind == "cgroup_watcher") {
+    label = "cgroup watcher " + str(n, "name") + " [" + str(n, "state") + "]";
+    if (num(n, "oom_kills") > 0) label += ", " + std::to_string(num(n, "oom_kills")) + " OOM kills";
   } else if (kind == "readiness_probe") {
     label = "readiness probe: " + str(n, "name");
   } else if (kind == "pid1_link") {

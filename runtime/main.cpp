@@ -13,12 +13,14 @@
 #include <malloc.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "actors/control_listener_actor.hpp"
 #include "actors/exit_reasons.hpp"
 #include "actors/runtime_actor.hpp"
 #include "actors/notify_socket_actor.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/config_loader.hpp"
 #include "runtime/config/supervision_plan.hpp"
 #include "runtime/console_status.hpp"
@@ -68,6 +70,41 @@ void setup_logging(const runtime_options& opts) {
 
 // Thousands of services and clients each hold descriptors here; services get the original soft limit back
 // (spawn_process), as many programs still assume select()'s 1024.
+// System mode on a cgroup2 host: services get cgroups under /sys/fs/cgroup/dynamod. Otherwise (user mode,
+// or a v1/hybrid host) none, and services with [cgroup] limits refuse to start rather than run unlimited.
+std::string prepare_cgroups(const runtime_options& opts) {
+  if (opts.user_mode) return {};
+  auto mount = cgroup2_mount();
+  if (!mount) {
+    spdlog::warn("no cgroup2 file system at /sys/fs/cgroup: services run without cgroups");
+    return {};
+  }
+  const std::string base = *mount + "/dynamod";
+  std::string error;
+  if (!prepare_cgroup_base(base, error)) {
+    spdlog::error("cgroups disabled: {}", error);
+    return {};
+  }
+  return base;
+}
+
+std::string beside_this_executable(const std::string& name) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? name : (self.parent_path() / name).string();
+}
+
+// Bound over inaccessible-paths that are files: empty, mode 000, read-only where it is bound.
+std::string make_inaccessible_file(const std::string& state_dir) {
+  const std::string path = state_dir + "/inaccessible";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0);
+  if (fd >= 0) {
+    ::fchmod(fd, 0);
+    ::close(fd);
+  }
+  return path;
+}
+
 void raise_file_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return;
@@ -149,6 +186,9 @@ int main(int argc, char** argv) {
   }
   rargs.notify_fd = open_notify_socket(opts.paths.state_dir + "/notify");
   if (rargs.notify_fd < 0) spdlog::error("cannot bind the notify socket: {}", std::strerror(-rargs.notify_fd));
+  rargs.cgroup_base = prepare_cgroups(opts);
+  rargs.nsinit = beside_this_executable("dynamod-nsinit");
+  rargs.inaccessible_file = make_inaccessible_file(opts.paths.state_dir);
   rargs.disabled = std::move(tree.disabled);
   rargs.plan = make_supervision_plan(std::move(tree));
 

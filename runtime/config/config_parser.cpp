@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "runtime/config/toml_reader.hpp"
+#include "runtime/config/isolation_sections.hpp"
 
 namespace dynamod {
 
@@ -16,34 +17,6 @@ bool valid_name(const std::string& s) {
   });
 }
 
-const std::vector<std::string> kNamespaces = {"pid", "mnt", "net", "uts", "ipc", "user", "cgroup"};
-const std::vector<std::string> kRlimits = {"as",     "core",     "cpu",  "data",  "fsize",      "locks",
-                                           "memlock", "msgqueue", "nice", "nofile", "nproc",     "rss",
-                                           "rtprio", "rttime",   "sigpending", "stack"};
-
-bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
-
-std::optional<std::string> absolute_path(toml_reader& r, const char* key) {
-  auto v = r.string(key);
-  if (v && !is_absolute(*v)) {
-    r.error(key, "'" + *v + "' must be an absolute path");
-    return std::nullopt;
-  }
-  return v;
-}
-
-std::optional<std::vector<std::string>> absolute_paths(toml_reader& r, const char* key) {
-  auto v = r.string_array(key);
-  if (!v) return v;
-  for (const auto& p : *v) {
-    if (!is_absolute(p)) {
-      r.error(key, "'" + p + "' must be an absolute path");
-      return std::nullopt;
-    }
-  }
-  return v;
-}
-
 std::optional<std::vector<std::string>> names(toml_reader& r, const char* key) {
   auto v = r.string_array(key);
   if (!v) return v;
@@ -54,64 +27,6 @@ std::optional<std::vector<std::string>> names(toml_reader& r, const char* key) {
     }
   }
   return v;
-}
-
-void read_limit(toml_reader& r, const char* key, optional_limit& out) {
-  if (auto v = r.size(key)) out = optional_limit{true, v->is_max, v->bytes};
-}
-
-// Capability names as the kernel knows them (CAP_* without the prefix, lower case accepted).
-bool valid_capability(std::string name) {
-  static const std::vector<std::string> caps = {
-      "CHOWN",        "DAC_OVERRIDE",    "DAC_READ_SEARCH", "FOWNER",         "FSETID",       "KILL",
-      "SETGID",       "SETUID",          "SETPCAP",         "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST",
-      "NET_ADMIN",    "NET_RAW",         "IPC_LOCK",        "IPC_OWNER",      "SYS_MODULE",   "SYS_RAWIO",
-      "SYS_CHROOT",   "SYS_PTRACE",      "SYS_PACCT",       "SYS_ADMIN",      "SYS_BOOT",     "SYS_NICE",
-      "SYS_RESOURCE", "SYS_TIME",        "SYS_TTY_CONFIG",  "MKNOD",          "LEASE",        "AUDIT_WRITE",
-      "AUDIT_CONTROL", "SETFCAP",        "MAC_OVERRIDE",    "MAC_ADMIN",      "SYSLOG",       "WAKE_ALARM",
-      "BLOCK_SUSPEND", "AUDIT_READ",     "PERFMON",         "BPF",            "CHECKPOINT_RESTORE"};
-  std::transform(name.begin(), name.end(), name.begin(), [](char c) { return std::toupper(static_cast<unsigned char>(c)); });
-  if (name.rfind("CAP_", 0) == 0) name = name.substr(4);
-  return std::find(caps.begin(), caps.end(), name) != caps.end();
-}
-
-std::optional<std::vector<std::string>> capabilities(toml_reader& r, const char* key) {
-  auto v = r.string_array(key);
-  if (!v) return v;
-  for (const auto& c : *v) {
-    if (!valid_capability(c)) {
-      r.error(key, "'" + c + "' is not a capability (e.g. \"CAP_NET_BIND_SERVICE\")");
-      return std::nullopt;
-    }
-  }
-  return v;
-}
-
-std::optional<std::vector<std::string>> syscall_list(toml_reader& r, const char* key) {
-  auto v = r.string_array(key);
-  if (!v) return v;
-  for (const auto& s : *v) {
-    const bool ok = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
-             c == '@' || c == '-';
-    });
-    if (!ok) {
-      r.error(key, "'" + s + "' is not a syscall name or @group");
-      return std::nullopt;
-    }
-  }
-  return v;
-}
-
-bool valid_cpu_max(const std::string& s) {
-  const auto space = s.find(' ');
-  if (space == std::string::npos) return false;
-  const std::string quota = s.substr(0, space), period = s.substr(space + 1);
-  auto digits = [](const std::string& t) {
-    return !t.empty() && t.size() < 10 && std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(c); });
-  };
-  if (!digits(period) || std::stoll(period) < 1000 || std::stoll(period) > 1000000) return false;
-  return quota == "max" || (digits(quota) && std::stoll(quota) >= 1000);
 }
 
 void read_service(toml_reader& r, service_config& s) {
@@ -131,7 +46,7 @@ void read_service(toml_reader& r, service_config& s) {
     if ((*v)[0].empty()) r.error("exec", "the program (exec[0]) must not be empty");
     else s.exec = *v;
   }
-  if (auto v = absolute_path(r, "workdir")) s.workdir = *v;
+  if (auto v = r.absolute_path("workdir")) s.workdir = *v;
   if (auto v = r.choice("type", {"simple", "oneshot", "forking", "notify"})) {
     s.type = *v == "oneshot" ? service_type::oneshot
              : *v == "forking" ? service_type::forking
@@ -150,8 +65,8 @@ void read_service(toml_reader& r, service_config& s) {
       }
     }
   }
-  if (auto v = absolute_path(r, "environment-file")) s.environment_file = *v;
-  if (auto v = absolute_path(r, "pid-file")) s.pid_file = *v;
+  if (auto v = r.absolute_path("environment-file")) s.environment_file = *v;
+  if (auto v = r.absolute_path("pid-file")) s.pid_file = *v;
   if (const toml::table* user = r.table("user")) {
     toml_reader u = r.sub(*user, "user");
     if (auto v = u.string("user", true)) s.user = *v;
@@ -237,123 +152,14 @@ void read_dependencies(toml_reader& r, service_config& s) {
   }
 }
 
-void read_cgroup(toml_reader& r, service_config& s) {
-  read_limit(r, "memory-max", s.memory_max);
-  read_limit(r, "memory-high", s.memory_high);
-  read_limit(r, "memory-swap-max", s.memory_swap_max);
-  if (auto v = r.integer("cpu-weight", 1, 10000)) s.cpu_weight = static_cast<int>(*v);
-  if (auto v = r.string("cpu-max")) {
-    if (valid_cpu_max(*v)) s.cpu_max = *v;
-    else r.error("cpu-max", "'" + *v + "' is not \"QUOTA PERIOD\" in microseconds (e.g. \"50000 100000\", or \"max 100000\")");
-  }
-  if (const toml::node* n = r.node("pids-max")) {
-    if (n->is_integer() && *n->value<int64_t>() >= 1 && *n->value<int64_t>() <= 4194304) {
-      s.pids_max = *n->value<int64_t>();
-    } else if (n->is_string() && *n->value<std::string>() == "max") {
-      s.pids_max = -1;
-    } else {
-      r.error("pids-max", "expected a number of tasks between 1 and 4194304, or \"max\"");
-    }
-  }
-  if (auto v = r.integer("io-weight", 1, 10000)) s.io_weight = static_cast<int>(*v);
-  if (auto v = r.string_array("io-max")) {
-    for (const auto& line : *v) {
-      const auto space = line.find(' ');
-      const std::string dev = line.substr(0, space);
-      const auto colon = dev.find(':');
-      const bool dev_ok = colon != std::string::npos && colon > 0 && colon + 1 < dev.size() &&
-                          std::all_of(dev.begin(), dev.end(), [](char c) { return std::isdigit(c) || c == ':'; });
-      if (!dev_ok || space == std::string::npos) {
-        r.error("io-max", "'" + line + "' is not \"MAJOR:MINOR key=value...\" (e.g. \"8:0 rbps=1048576\")");
-        break;
-      }
-    }
-    s.io_max = *v;
-  }
-}
-
-void read_namespace(toml_reader& r, service_config& s) {
-  if (auto v = r.string_array("enable")) {
-    for (const auto& ns : *v) {
-      if (std::find(kNamespaces.begin(), kNamespaces.end(), ns) == kNamespaces.end()) {
-        r.error("enable", "'" + ns + "' is not a namespace (pid, mnt, net, uts, ipc, user, cgroup)");
-      }
-    }
-    s.namespaces = *v;
-  }
-  if (const toml::array* mounts = r.array("bind-mounts")) {
-    for (size_t i = 0; i < mounts->size(); ++i) {
-      const toml::node& e = *mounts->get(i);
-      const std::string key = r.path("bind-mounts") + "[" + std::to_string(i) + "]";
-      if (!e.is_table()) {
-        r.error_at(e, key, "expected a table { source, target, writable }");
-        continue;
-      }
-      toml_reader m = r.sub_at(*e.as_table(), key);
-      bind_mount b;
-      if (auto v = m.string("source", true)) b.source = *v;
-      if (auto v = m.string("target", true)) b.target = *v;
-      if (auto v = m.boolean("writable")) b.writable = *v;
-      if (!b.source.empty() && !is_absolute(b.source)) m.error("source", "must be an absolute path");
-      if (!b.target.empty() && !is_absolute(b.target)) m.error("target", "must be an absolute path");
-      m.finish();
-      s.bind_mounts.push_back(b);
-    }
-  }
-  if (auto v = r.boolean("private-tmp")) s.private_tmp = *v;
-  if (auto v = r.choice("protect-system", {"strict", "full"})) s.protect_system = *v;
-  if (auto v = r.string("hostname")) s.hostname = *v;
-  if (auto v = absolute_paths(r, "read-only-paths")) s.read_only_paths = *v;
-  if (auto v = absolute_paths(r, "inaccessible-paths")) s.inaccessible_paths = *v;
-  auto enabled = [&](const char* ns) { return std::find(s.namespaces.begin(), s.namespaces.end(), ns) != s.namespaces.end(); };
-  if (!s.hostname.empty() && !enabled("uts")) r.error("hostname", "needs \"uts\" in namespace.enable");
-  const bool needs_mnt = !s.bind_mounts.empty() || s.private_tmp || !s.protect_system.empty() ||
-                         !s.read_only_paths.empty() || !s.inaccessible_paths.empty();
-  if (needs_mnt && !enabled("mnt")) {
-    r.error(r.has("private-tmp") ? "private-tmp" : r.has("bind-mounts") ? "bind-mounts" : r.has("protect-system") ? "protect-system" : r.has("read-only-paths") ? "read-only-paths" : "inaccessible-paths",
-            "needs \"mnt\" in namespace.enable");
-  }
-}
-
 void read_shutdown(toml_reader& r, service_config& s) {
   if (auto v = r.signal("stop-signal")) s.stop_signal = *v;
   if (auto v = r.duration("stop-timeout")) s.stop_timeout = *v;
   if (auto v = r.string_array("stop-exec", false, false)) s.stop_exec = *v;
 }
 
-void read_security(toml_reader& r, service_config& s) {
-  if (auto v = r.boolean("no-new-privileges")) s.no_new_privileges = *v;
-  if (auto v = capabilities(r, "capabilities")) s.capabilities = *v;
-  if (auto v = capabilities(r, "ambient-capabilities")) s.ambient_capabilities = *v;
-  if (auto v = syscall_list(r, "seccomp-allow")) s.seccomp_allow = *v;
-  if (auto v = syscall_list(r, "seccomp-deny")) s.seccomp_deny = *v;
-  if (auto v = r.choice("seccomp-action", {"errno", "kill"})) s.seccomp_kill = *v == "kill";
-  if (!s.seccomp_allow.empty() && !s.seccomp_deny.empty()) {
-    r.error("seccomp-deny", "use either seccomp-allow or seccomp-deny, not both");
-  }
-  if (const toml::table* limits = r.table("rlimits")) {
-    for (auto&& [k, v] : *limits) {
-      const std::string name{k.str()};
-      const std::string key = r.path("rlimits") + "." + name;
-      if (std::find(kRlimits.begin(), kRlimits.end(), name) == kRlimits.end()) {
-        r.error_at(v, key, "unknown resource limit (nofile, nproc, core, memlock, stack, ...)");
-      } else if (v.is_integer() && *v.value<int64_t>() >= 0) {
-        s.rlimits[name] = *v.value<int64_t>();
-      } else if (v.is_string() && *v.value<std::string>() == "infinity") {
-        s.rlimits[name] = -1;
-      } else {
-        r.error_at(v, key, "expected a non-negative integer or \"infinity\"");
-      }
-    }
-  }
-  if (auto v = r.string("umask")) {
-    if (auto m = parse_umask(*v)) s.umask = *m;
-    else r.error("umask", "'" + *v + "' is not an octal mode such as \"022\"");
-  }
-}
-
 void read_log(toml_reader& r, service_config& s) {
-  if (auto v = absolute_path(r, "file")) s.log_file = *v;
+  if (auto v = r.absolute_path("file")) s.log_file = *v;
   if (auto v = r.size("max-size")) {
     if (v->is_max) s.log_max_size = 0;  // never rotate
     else if (v->bytes < 4096) r.error("max-size", "must be at least 4K");
@@ -399,10 +205,10 @@ std::optional<service_config> parse_service(const std::string& text, const std::
   section(root, "restart", [&](toml_reader& r) { read_restart(r, s); });
   section(root, "readiness", [&](toml_reader& r) { read_readiness(r, s); });
   section(root, "dependencies", [&](toml_reader& r) { read_dependencies(r, s); });
-  section(root, "cgroup", [&](toml_reader& r) { read_cgroup(r, s); });
-  section(root, "namespace", [&](toml_reader& r) { read_namespace(r, s); });
+  section(root, "cgroup", [&](toml_reader& r) { read_cgroup_section(r, s); });
+  section(root, "namespace", [&](toml_reader& r) { read_namespace_section(r, s); });
   section(root, "shutdown", [&](toml_reader& r) { read_shutdown(r, s); });
-  section(root, "security", [&](toml_reader& r) { read_security(r, s); });
+  section(root, "security", [&](toml_reader& r) { read_security_section(r, s); });
   section(root, "log", [&](toml_reader& r) { read_log(r, s); });
   if (root.has("socket")) {
     root.error("socket", "socket activation ([socket]) is not supported by this version of dynamod");
@@ -464,64 +270,6 @@ std::string config_error::describe() const {
   out += ": ";
   if (!key.empty()) out += key + ": ";
   return out + message;
-}
-
-const char* to_string(service_type t) {
-  switch (t) {
-    case service_type::simple: return "simple";
-    case service_type::oneshot: return "oneshot";
-    case service_type::forking: return "forking";
-    case service_type::notify: return "notify";
-  }
-  return "?";
-}
-const char* to_string(restart_policy p) {
-  switch (p) {
-    case restart_policy::permanent: return "permanent";
-    case restart_policy::transient: return "transient";
-    case restart_policy::temporary: return "temporary";
-  }
-  return "?";
-}
-const char* to_string(readiness_type t) {
-  switch (t) {
-    case readiness_type::none: return "none";
-    case readiness_type::notify: return "notify";
-    case readiness_type::tcp_port: return "tcp-port";
-    case readiness_type::exec: return "exec";
-    case readiness_type::fd: return "fd";
-  }
-  return "?";
-}
-const char* to_string(supervisor_strategy s) {
-  switch (s) {
-    case supervisor_strategy::one_for_one: return "one-for-one";
-    case supervisor_strategy::one_for_all: return "one-for-all";
-    case supervisor_strategy::rest_for_one: return "rest-for-one";
-    case supervisor_strategy::simple_one_for_one: return "simple-one-for-one";
-  }
-  return "?";
-}
-
-bool same_definition(service_config a, service_config b) {
-  a.file.clear();
-  b.file.clear();
-  a.positions.clear();
-  b.positions.clear();
-  return a == b;
-}
-
-bool same_definition(supervisor_config a, supervisor_config b) {
-  a.file.clear();
-  b.file.clear();
-  a.positions.clear();
-  b.positions.clear();
-  return a == b;
-}
-
-bool service_config::uses_cgroup_limits() const {
-  return memory_max.set || memory_high.set || memory_swap_max.set || cpu_weight || !cpu_max.empty() || pids_max ||
-         io_weight || !io_max.empty();
 }
 
 }  // namespace dynamod

@@ -90,6 +90,7 @@ struct service_config {
   std::string hostname;
   std::vector<std::string> read_only_paths;     // (ext)
   std::vector<std::string> inaccessible_paths;  // (ext)
+  bool service_is_pid1 = false;  // (ext) with pid: no minimal init, the service is PID 1 of its namespace
   // [shutdown]
   int stop_signal = 15;
   milliseconds stop_timeout{10000};  // 0 = brutal kill (OTP brutal_kill)

@@ -186,6 +186,27 @@ std::optional<int> toml_reader::signal(const char* key) {
   return std::nullopt;
 }
 
+std::optional<std::string> toml_reader::absolute_path(const char* key) {
+  auto v = string(key);
+  if (v && (v->empty() || (*v)[0] != '/')) {
+    error(key, "'" + *v + "' must be an absolute path");
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<std::vector<std::string>> toml_reader::absolute_paths(const char* key) {
+  auto v = string_array(key);
+  if (!v) return v;
+  for (const auto& p : *v) {
+    if (p.empty() || p[0] != '/') {
+      error(key, "'" + p + "' must be an absolute path");
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
 std::optional<std::string> toml_reader::choice(const char* key, const std::vector<std::string>& choices) {
   auto s = string(key);
   if (!s) return std::nullopt;

@@ -29,6 +29,9 @@ class toml_reader {
   std::optional<std::chrono::milliseconds> duration(const char* key);
   std::optional<size_value> size(const char* key);
   std::optional<int> signal(const char* key);
+  // Paths that must be absolute.
+  std::optional<std::string> absolute_path(const char* key);
+  std::optional<std::vector<std::string>> absolute_paths(const char* key);
   // A string that must be one of `choices`.
   std::optional<std::string> choice(const char* key, const std::vector<std::string>& choices);
   const toml::table* table(const char* key);

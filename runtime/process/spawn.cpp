@@ -14,95 +14,20 @@
 
 #include <memory>
 
+#include "runtime/process/isolation_plan.hpp"
+#include "runtime/process/spawn_child.hpp"
+#include "runtime/security/capabilities.hpp"
+#include "runtime/security/syscall_filter.hpp"
+
 namespace dynamod {
 
 namespace {
 
+using spawn_internal::child_context;
+using spawn_internal::child_main;
+
 constexpr size_t kChildStackSize = 64 * 1024;
 unsigned long g_service_nofile = 0;  // 0: leave as inherited
-constexpr int kHighFdBase = 1000;  // sources are parked above every target before the final dup2s
-
-// Shared with the CLONE_VM child: everything it reads is prepared, everything it writes is the error.
-struct child_context {
-  const char* path;
-  char* const* argv;
-  char* const* envp;
-  const char* workdir;
-  int sources[64];  // sources[i] becomes fd targets[i]
-  int targets[64];
-  int fd_count;
-  char* pid_slots[8];  // "NAME=" followed by room for the pid digits, inside envp
-  int pid_slot_count;
-  bool set_gid, set_uid, new_session;
-  gid_t gid;
-  uid_t uid;
-  const gid_t* groups;
-  size_t group_count;
-  bool set_umask;
-  mode_t umask_value;
-  unsigned long nofile_soft;
-  // results
-  int error;
-  const char* step;
-};
-
-[[noreturn]] void child_fail(child_context* c, const char* step) {
-  c->error = errno;
-  c->step = step;
-  ::_exit(127);
-}
-
-int child_main(void* arg) {
-  auto* c = static_cast<child_context*>(arg);
-  // The one disposition the runtime changes (SIGPIPE ignored) must not leak into services; it installs no
-  // handlers (signals arrive through a signalfd), and exec resets handled signals anyway.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::syscall(SYS_rt_sigaction, SIGPIPE, &dfl, nullptr, _NSIG / 8);
-  if (c->new_session && ::setsid() < 0) child_fail(c, "setsid");
-  // Park every source fd above all targets, then place them: no source is clobbered by a target.
-  int parked[64];
-  for (int i = 0; i < c->fd_count; ++i) {
-    parked[i] = ::fcntl(c->sources[i], F_DUPFD_CLOEXEC, kHighFdBase);
-    if (parked[i] < 0) child_fail(c, "dup fd");
-  }
-  for (int i = 0; i < c->fd_count; ++i) {
-    if (::dup2(parked[i], c->targets[i]) < 0) child_fail(c, "dup2");
-  }
-  // The pid is ours only now; the slots live in the parent's memory, which we share until exec.
-  if (c->pid_slot_count > 0) {
-    char digits[16];
-    int n = 0;
-    for (long pid = ::syscall(SYS_getpid); pid > 0; pid /= 10) digits[n++] = static_cast<char>('0' + pid % 10);
-    for (int s = 0; s < c->pid_slot_count; ++s) {
-      char* p = c->pid_slots[s];
-      while (*p != '=') ++p;
-      ++p;
-      for (int i = n; i-- > 0;) *p++ = digits[i];
-      *p = '\0';
-    }
-  }
-  if (c->workdir && ::chdir(c->workdir) < 0) child_fail(c, "chdir");
-  if (c->set_umask) ::umask(c->umask_value);
-  if (c->nofile_soft != 0) {
-    rlimit limit{};
-    if (::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, nullptr, &limit) == 0 && limit.rlim_cur > c->nofile_soft) {
-      limit.rlim_cur = c->nofile_soft;
-      ::syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, &limit, nullptr);
-    }
-  }
-  // Raw syscalls: glibc's set*id wrappers would try to synchronise the parent's threads.
-  if (c->set_gid) {
-    if (::syscall(SYS_setgroups, c->group_count, c->groups) < 0) child_fail(c, "setgroups");
-    if (::syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0) child_fail(c, "setgid");
-  }
-  if (c->set_uid && ::syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0) child_fail(c, "setuid");
-  sigset_t none;
-  sigemptyset(&none);
-  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, _NSIG / 8);
-  ::execve(c->path, c->argv, c->envp);
-  child_fail(c, "exec");
-}
 
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
@@ -171,7 +96,14 @@ spawn_result spawn_process(const spawn_spec& spec) {
       return result;
     }
   }
-  auto argv = c_strings(spec.argv);
+  // With a minimal init, dynamod-nsinit is PID 1 of the new pid namespace and starts the service itself.
+  const bool minimal_init = spec.isolation && spec.isolation->minimal_init;
+  std::vector<std::string> args = spec.argv;
+  if (minimal_init) {
+    args.insert(args.begin(), {spec.nsinit, path});
+    path = spec.nsinit;
+  }
+  auto argv = c_strings(args);
   std::vector<std::string> env = spec.env;
   for (const auto& name : spec.pid_variables) env.push_back(name + "=" + std::string(12, ' '));
   auto envp = c_strings(env);
@@ -186,7 +118,7 @@ spawn_result spawn_process(const spawn_spec& spec) {
   for (int i = 0; i < 3; ++i) ctx->targets[i] = i;
   ctx->fd_count = 3;
   for (const auto& [target, source] : spec.extra_fds) {
-    if (ctx->fd_count == 64 || target < 3 || target >= kHighFdBase) continue;
+    if (ctx->fd_count == spawn_internal::kMaxFds || target < 3 || target >= 1000) continue;
     ctx->targets[ctx->fd_count] = target;
     ctx->sources[ctx->fd_count++] = source;
   }
@@ -204,13 +136,48 @@ spawn_result spawn_process(const spawn_spec& spec) {
   ctx->set_umask = spec.umask.has_value();
   ctx->umask_value = spec.umask.value_or(022);
   ctx->nofile_soft = g_service_nofile;
+  ctx->cgroup_procs_fd = spec.cgroup_procs_fd;
+  ctx->last_capability = last_capability();
+  std::string uid_map, gid_map;
+  int clone_flags = 0;
+  if (spec.isolation) {
+    const isolation_plan& iso = *spec.isolation;
+    clone_flags = iso.clone_flags;
+    ctx->cgroup_namespace = iso.cgroup_namespace;
+    for (const auto& m : iso.mounts) {
+      if (ctx->mount_count == spawn_internal::kMaxMounts) break;
+      ctx->mounts[ctx->mount_count++] = {static_cast<int>(m.what), m.target.c_str(), m.source.c_str(), m.optional};
+    }
+    ctx->hostname = iso.hostname.empty() ? nullptr : iso.hostname.c_str();
+    ctx->loopback_up = iso.loopback_up;
+    ctx->drop_bounding = iso.bounding.has_value();
+    ctx->bounding_keep = iso.bounding.value_or(~uint64_t{0});
+    ctx->ambient = iso.ambient;
+    ctx->user_namespace = iso.user_namespace;
+    uid_map = "0 " + std::to_string(spec.uid.value_or(0)) + " 1\n";
+    gid_map = "0 " + std::to_string(spec.gid.value_or(0)) + " 1\n";
+    ctx->uid_map = uid_map.c_str();
+    ctx->gid_map = gid_map.c_str();
+    ctx->no_new_privs = iso.no_new_privs;
+    for (const auto& r : iso.rlimits) {
+      if (ctx->rlimit_count == spawn_internal::kMaxRlimits) break;
+      ctx->rlimits[ctx->rlimit_count++] = {r.resource, r.soft, r.hard};
+    }
+  }
+  sock_fprog filter{};
+  if (spec.seccomp && !spec.seccomp->code.empty()) {
+    filter.len = static_cast<unsigned short>(spec.seccomp->code.size());
+    filter.filter = const_cast<sock_filter*>(spec.seccomp->code.data());
+    ctx->seccomp = &filter;
+  }
 
   auto stack = std::make_unique<char[]>(kChildStackSize);
   // No signal handler may run on the child's stack while it shares our memory.
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = ::clone(child_main, stack.get() + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD, ctx.get());
+  const pid_t pid =
+      ::clone(child_main, stack.get() + kChildStackSize, CLONE_VM | CLONE_VFORK | SIGCHLD | clone_flags, ctx.get());
   const int clone_errno = errno;
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (devnull >= 0) ::close(devnull);

@@ -11,6 +11,9 @@
 
 namespace dynamod {
 
+struct isolation_plan;
+struct seccomp_program;
+
 struct spawn_spec {
   std::vector<std::string> argv;  // argv[0]: absolute path, or a name looked up in PATH
   std::vector<std::string> env;   // complete environment, KEY=VALUE
@@ -26,6 +29,11 @@ struct spawn_spec {
   std::vector<gid_t> supplementary_groups;  // applied when gid is set
   std::optional<mode_t> umask;
   bool new_session = true;  // setsid(): the service gets its own session and process group
+  // Isolation (all optional; the pointers must stay valid for the call):
+  int cgroup_procs_fd = -1;                    // the service cgroup's cgroup.procs: joined before anything else
+  const isolation_plan* isolation = nullptr;   // namespaces, mounts, capabilities, rlimits
+  const seccomp_program* seccomp = nullptr;    // loaded last, just before exec
+  std::string nsinit;                          // dynamod-nsinit, for isolation->minimal_init
 };
 
 struct spawn_result {

@@ -213,3 +213,37 @@ TEST(ServiceLifecycle, ForkingDaemonThatNeverAppearsFailsAtTheStartTimeout) {
   s.on_exit({process_end::how::exited, 0});
   EXPECT_EQ(quit_code(s.on_timer(action::timer::start)), end_reason::code::start_failed);
 }
+
+TEST(ServiceLifecycle, AnOomKillEndsTheServiceWithReasonOom) {
+  auto s = running_service();
+  auto a = s.on_oom();
+  EXPECT_TRUE(has(a, action::kind::signal, 9)) << "whatever is left in the cgroup goes";
+  EXPECT_EQ(s.state(), lifecycle_state::stopping);
+  EXPECT_TRUE(s.on_oom().empty()) << "a second kill in the same episode changes nothing";
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 9})), end_reason::code::oom);
+}
+
+TEST(ServiceLifecycle, AnOomKillOfTheMainProcessItselfIsOomToo) {
+  // The actor learns of the OOM kill when the main process's exit arrives (memory.events is read then).
+  auto s = running_service();
+  s.on_oom();
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::exited, 137})), end_reason::code::oom);
+}
+
+TEST(ServiceLifecycle, AnOomKillDuringAStopIsPartOfTheStop) {
+  auto s = running_service();
+  s.on_stop();
+  EXPECT_TRUE(s.on_oom().empty());
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::killed, 9})), end_reason::code::shutdown);
+}
+
+TEST(ServiceLifecycle, AnOomKillBeforeTheStartOrAfterADoneOneshotIsIgnored) {
+  service_lifecycle waiting{{}};
+  EXPECT_TRUE(waiting.on_oom().empty());
+  lifecycle_options o;
+  o.oneshot = true;
+  auto s = running_service(o);
+  s.on_exit({process_end::how::exited, 0});
+  ASSERT_EQ(s.state(), lifecycle_state::done);
+  EXPECT_TRUE(s.on_oom().empty());
+}

@@ -1,0 +1,151 @@
+#include "actors/cgroup_watcher_actor.hpp"
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "actors/messages.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
+#include "runtime/cgroup/cgroup_settings.hpp"
+#include "runtime/io/event_loop.hpp"
+
+namespace dynamod {
+
+namespace {
+
+enum watch_tag : uint64_t { events_file = 1, memory_events_file = 2 };
+
+struct watcher_state {
+  cgroup_watcher_args args;
+  caf::actor service;
+  int events_fd = -1;
+  int memory_events_fd = -1;
+  bool populated = false;
+  uint64_t oom_kills = 0;
+  static inline const char* name = "cgroup_watcher";
+
+  ~watcher_state() {
+    for (int fd : {events_fd, memory_events_fd}) {
+      if (fd < 0) continue;
+      args.context->loop->forget(fd);
+      ::close(fd);
+    }
+  }
+};
+
+using self_ptr = caf::stateful_actor<watcher_state>*;
+
+std::string read_fd(int fd) {
+  std::string out;
+  char buf[1024];
+  ssize_t n;
+  off_t off = 0;
+  while ((n = ::pread(fd, buf, sizeof buf, off)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+    off += n;
+  }
+  return out;
+}
+
+void arm(self_ptr self, int fd, watch_tag tag) {
+  if (fd >= 0) self->state.args.context->loop->watch(fd, EPOLLPRI, caf::actor_cast<caf::actor>(self), tag);
+}
+
+// Reading resets the kernel's "changed" mark; then the watch is re-armed.
+void check_events(self_ptr self) {
+  auto& st = self->state;
+  const bool populated = parse_flat_keyed(read_fd(st.events_fd))["populated"] != 0;
+  if (populated != st.populated) {
+    st.populated = populated;
+    self->send(st.service, populated_atom_v, populated);
+  }
+  arm(self, st.events_fd, events_file);
+}
+
+void check_memory_events(self_ptr self) {
+  auto& st = self->state;
+  const uint64_t kills = parse_flat_keyed(read_fd(st.memory_events_fd))["oom_kill"];
+  if (kills > st.oom_kills) {
+    st.oom_kills = kills;
+    self->send(st.service, oom_atom_v, kills);
+  }
+  arm(self, st.memory_events_fd, memory_events_file);
+}
+
+// "/dynamod/web/httpd": the path as /proc/PID/cgroup shows it.
+std::string display_path(const std::string& dir) {
+  const std::string mount = "/sys/fs/cgroup";
+  return dir.rfind(mount, 0) == 0 ? dir.substr(mount.size()) : dir;
+}
+
+nlohmann::json limit_json(const std::optional<std::string>& text) {
+  if (!text) return nullptr;
+  auto v = parse_limit(*text);
+  return v ? nlohmann::json(*v) : nlohmann::json("max");
+}
+
+nlohmann::json stats(self_ptr self) {
+  const std::string& dir = self->state.args.dir;
+  nlohmann::json j{{"cgroup", display_path(dir)}, {"populated", self->state.populated}};
+  auto number = [&](const char* file) -> nlohmann::json {
+    auto text = read_cgroup_file(dir, file);
+    if (!text) return nullptr;
+    auto v = parse_limit(*text);
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  j["memory_current"] = number("memory.current");
+  j["memory_peak"] = number("memory.peak");  // Linux 5.19 and later
+  j["memory_max"] = limit_json(read_cgroup_file(dir, "memory.max"));
+  j["memory_high"] = limit_json(read_cgroup_file(dir, "memory.high"));
+  j["pids_current"] = number("pids.current");
+  j["pids_max"] = limit_json(read_cgroup_file(dir, "pids.max"));
+  if (auto cpu = read_cgroup_file(dir, "cpu.stat")) j["cpu_usage_usec"] = parse_flat_keyed(*cpu)["usage_usec"];
+  if (auto cpu_max = read_cgroup_file(dir, "cpu.max")) {
+    std::string v = *cpu_max;
+    while (!v.empty() && v.back() == '\n') v.pop_back();
+    j["cpu_max"] = v;
+  }
+  if (auto mem = read_cgroup_file(dir, "memory.events")) j["oom_kills"] = parse_flat_keyed(*mem)["oom_kill"];
+  return j;
+}
+
+}  // namespace
+
+static caf::behavior cgroup_watcher(self_ptr self, caf::actor service, cgroup_watcher_args args) {
+  auto& st = self->state;
+  st.args = std::move(args);
+  st.service = std::move(service);
+  st.events_fd = ::open((st.args.dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+  st.memory_events_fd = ::open((st.args.dir + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC);
+  // The starting point: the process may already be in (or gone) before the first notification.
+  if (st.events_fd >= 0) st.populated = parse_flat_keyed(read_fd(st.events_fd))["populated"] != 0;
+  if (st.memory_events_fd >= 0) st.oom_kills = parse_flat_keyed(read_fd(st.memory_events_fd))["oom_kill"];
+  arm(self, st.events_fd, events_file);
+  arm(self, st.memory_events_fd, memory_events_file);
+  return {
+      [=](io_ready_atom, uint64_t tag, uint32_t) {
+        if (tag == events_file) check_events(self);
+        if (tag == memory_events_file) check_memory_events(self);
+      },
+      [=](cg_stats_atom) { return stats(self).dump(); },
+      [=](tree_atom) {
+        const std::string& dir = self->state.args.dir;
+        return nlohmann::json{{"kind", "cgroup_watcher"},
+                              {"name", display_path(dir)},
+                              {"state", self->state.populated ? "populated" : "empty"},
+                              {"oom_kills", self->state.oom_kills},
+                              {"mailbox", self->mailbox().size()},
+                              {"children", nlohmann::json::array()}}
+            .dump();
+      },
+  };
+}
+
+caf::actor spawn_cgroup_watcher(caf::event_based_actor* service, cgroup_watcher_args args) {
+  return service->spawn<caf::linked>(cgroup_watcher, caf::actor_cast<caf::actor>(service), std::move(args));
+}
+
+}  // namespace dynamod

@@ -1,0 +1,121 @@
+// The service's cgroup: created with its limits before the process starts, watched while it runs, used to
+// signal and kill every process of the service, emptied before the incarnation ends (so nothing a service
+// double-forked survives a stop or a restart), and removed.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "actors/cgroup_watcher_actor.hpp"
+#include "actors/service_state.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
+#include "runtime/cgroup/cgroup_settings.hpp"
+
+namespace dynamod::service {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kDrainTimeout = 5s;  // after cgroup.kill the processes are gone within milliseconds
+
+uint64_t oom_kill_count(const std::string& dir) {
+  auto text = read_cgroup_file(dir, "memory.events");
+  return text ? parse_flat_keyed(*text)["oom_kill"] : 0;
+}
+
+}  // namespace
+
+std::optional<int> prepare_cgroup(self_ptr self, std::string& error) {
+  auto& st = self->state;
+  const auto& c = config(self);
+  if (context(self).cgroup_base.empty()) {
+    if (!c.uses_cgroup_limits()) return -1;
+    error = "its [cgroup] limits need cgroup v2, which is not available here";
+    return std::nullopt;
+  }
+  st.cgroup_dir = context(self).cgroup_base + "/" + st.args.cgroup_path;
+  if (!create_cgroup(context(self).cgroup_base, st.args.cgroup_path, error)) return std::nullopt;
+  for (const auto& [file, value] : cgroup_settings(c)) {
+    if (!write_cgroup_file(st.cgroup_dir, file, value, error)) {
+      error = "cgroup limit " + error;
+      return std::nullopt;
+    }
+  }
+  st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
+  const int fd = ::open((st.cgroup_dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = st.cgroup_dir + "/cgroup.procs: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return fd;
+}
+
+void watch_cgroup(self_ptr self) {
+  auto& st = self->state;
+  if (context(self).cgroup_base.empty() || st.cgroup_watcher) return;
+  if (st.cgroup_dir.empty()) st.cgroup_dir = context(self).cgroup_base + "/" + st.args.cgroup_path;  // adopted
+  if (::access(st.cgroup_dir.c_str(), F_OK) != 0) {
+    st.cgroup_dir.clear();  // an adopted process from a runtime that had no cgroups
+    return;
+  }
+  st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
+  st.cgroup_watcher = spawn_cgroup_watcher(self, cgroup_watcher_args{st.cgroup_dir, st.args.context});
+}
+
+void signal_service(self_ptr self, int signo) {
+  auto& st = self->state;
+  if (signo == SIGKILL && !st.cgroup_dir.empty()) {
+    kill_cgroup(st.cgroup_dir);
+    return;
+  }
+  const pid_t pid = st.pid;
+  if (pid > 0) {
+    // The service leads its own process group (setsid): signal the group, so the helpers it forked go too.
+    if (::kill(-pid, signo) < 0) ::kill(pid, signo);
+  }
+  // And what left the group but not the cgroup (a double-forked daemon), as systemd's KillMode=control-group;
+  // in a pid namespace dynamod-nsinit passes the signal on, and its end takes the namespace with it.
+  const auto& ns = config(self).namespaces;
+  const bool nsinit = std::find(ns.begin(), ns.end(), "pid") != ns.end() && !config(self).service_is_pid1;
+  if (!st.cgroup_dir.empty() && signo != SIGABRT && !nsinit) signal_cgroup(st.cgroup_dir, signo, pid);
+  if (signo == SIGTERM || signo == SIGHUP || signo == SIGINT) {
+    if (pid > 0) ::kill(-pid, SIGCONT);  // a stopped process cannot act on the signal
+    if (!st.cgroup_dir.empty() && !nsinit) signal_cgroup(st.cgroup_dir, SIGCONT, pid);
+  }
+}
+
+bool oom_struck(self_ptr self) {
+  auto& st = self->state;
+  if (st.cgroup_dir.empty()) return false;
+  const uint64_t kills = oom_kill_count(st.cgroup_dir);
+  if (kills <= st.oom_kills_seen) return false;
+  st.oom_kills_seen = kills;
+  return true;
+}
+
+bool drain_cgroup(self_ptr self) {
+  auto& st = self->state;
+  if (st.cgroup_dir.empty() || !cgroup_populated(st.cgroup_dir)) return false;
+  const auto left = cgroup_pids(st.cgroup_dir).size();
+  // Worth a warning: something escaped the main process's group (a daemon that double-forked, a stray child).
+  spdlog::warn("{}: killing {} process(es) left in its cgroup", config(self).name, left);
+  kill_cgroup(st.cgroup_dir);
+  self->delayed_send(self, kDrainTimeout, timeout_atom_v, kDrainTimer, ++st.timer_generation[kDrainTimer]);
+  return true;
+}
+
+void remove_service_cgroup(self_ptr self) {
+  auto& st = self->state;
+  if (st.cgroup_dir.empty()) return;
+  if (cgroup_populated(st.cgroup_dir)) {
+    spdlog::warn("{}: processes are still in {} after SIGKILL", config(self).name, st.cgroup_dir);
+    return;
+  }
+  remove_cgroup(st.cgroup_dir);
+}
+
+}  // namespace dynamod::service

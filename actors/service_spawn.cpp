@@ -1,0 +1,210 @@
+// Starting the service's processes: the main process with its environment, credentials, cgroup and
+// isolation; the stop command; finding a forking service's daemon.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "actors/log_sink_actor.hpp"
+#include "actors/service_state.hpp"
+#include "runtime/process/credentials.hpp"
+#include "runtime/process/isolation_plan.hpp"
+#include "runtime/process/service_environment.hpp"
+#include "runtime/process/spawn.hpp"
+#include "runtime/process/wait_status.hpp"
+#include "runtime/security/syscall_filter.hpp"
+
+namespace dynamod::service {
+
+using behaviours::lifecycle_state;
+
+namespace {
+
+constexpr uint32_t kNobody = 65534;
+
+std::optional<std::map<std::string, std::string>> read_environment_file(const std::string& path, std::string& error) {
+  if (path.empty()) return std::map<std::string, std::string>{};
+  std::ifstream in(path);
+  if (!in) {
+    error = "environment-file " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::vector<std::string> problems;
+  auto env = parse_environment_file(ss.str(), problems);
+  for (const auto& p : problems) spdlog::warn("{}: {}: {}", path, p, "ignored");
+  return env;
+}
+
+// Opens the write side of a log FIFO read-write, so the service never sees EPIPE (see log_sink_actor).
+int open_log_fifo(self_ptr self, bool err) {
+  const std::string path = log_fifo_path(context(self).paths, config(self).name, err);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd >= 0 || errno != ENOENT || !ensure_log_fifo(path)) return fd;  // the log sink may not have run yet
+  return ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+}
+
+// A forking service's daemon: the pid in its pid file, or else the process left in the session we created
+// for the launcher (daemons that setsid again must use a pid file or MAINPID=).
+std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
+  const auto& c = config(self);
+  if (!c.pid_file.empty()) {
+    std::ifstream in(c.pid_file);
+    long pid = 0;
+    if (in >> pid && pid > 1) {
+      auto proc = read_proc_status(static_cast<pid_t>(pid));
+      if (proc && !proc->zombie) return static_cast<pid_t>(pid);
+    }
+    return std::nullopt;
+  }
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string text;
+    std::getline(in, text);
+    const auto close = text.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(text.substr(close + 2));
+    std::string state, ppid, pgrp, session;
+    fields >> state >> ppid >> pgrp >> session;
+    if (session == std::to_string(launcher) && state != "Z") return static_cast<pid_t>(std::stol(name));
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void spawn_main_process(self_ptr self) {
+  auto& st = self->state;
+  const auto& c = config(self);
+  std::string error;
+  auto creds = resolve_credentials(c.user, c.group, c.supplementary_groups, error);
+  auto from_file = creds ? read_environment_file(c.environment_file, error) : std::nullopt;
+  if (!creds || !from_file) {
+    execute(self, st.lifecycle->on_spawn_failed(error));
+    return;
+  }
+  st.invocation_id = new_invocation_id();
+  environment_inputs in;
+  in.notify_socket = context(self).notify ? context(self).paths.state_dir + "/notify" : "";
+  in.invocation_id = st.invocation_id;
+  in.home = creds->home;
+  in.user = creds->user_name;
+  in.from_file = std::move(*from_file);
+  if (c.watchdog) in.watchdog_usec = c.watchdog->count() * 1000;
+  int ready_pipe[2] = {-1, -1};
+  if (c.readiness == readiness_type::fd) {
+    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) {
+      execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
+      return;
+    }
+    in.ready_fd = c.ready_fd;
+  }
+  st.environment = build_environment(c, in);
+
+  // A user namespace without a user: root inside is nobody outside.
+  const bool user_ns = std::find(c.namespaces.begin(), c.namespaces.end(), "user") != c.namespaces.end();
+  if (user_ns && !creds->uid) {
+    creds->uid = kNobody;
+    creds->gid = kNobody;
+    creds->groups.clear();
+  }
+  const bool drops_root = creds->uid && *creds->uid != 0;
+  const isolation_plan isolation = plan_isolation(c, context(self).inaccessible_file, drops_root);
+  auto filter = build_seccomp_program({c.seccomp_allow, c.seccomp_deny, c.seccomp_kill}, error);
+  auto cgroup_fd = filter ? prepare_cgroup(self, error) : std::nullopt;
+  if (!filter || !cgroup_fd) {
+    spdlog::error("{}: cannot start: {}", c.name, error);
+    execute(self, st.lifecycle->on_spawn_failed(error));
+    return;
+  }
+
+  spawn_spec spec;
+  spec.argv = c.exec;
+  spec.env = st.environment;
+  spec.workdir = c.workdir;
+  spec.uid = creds->uid;
+  spec.gid = creds->gid;
+  spec.supplementary_groups = creds->groups;
+  spec.umask = c.umask;
+  spec.cgroup_procs_fd = *cgroup_fd;
+  spec.isolation = &isolation;
+  spec.seccomp = &*filter;
+  spec.nsinit = context(self).nsinit;
+  if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
+  const int out = open_log_fifo(self, false);
+  const int err = open_log_fifo(self, true);
+  spec.stdout_fd = out;
+  spec.stderr_fd = err >= 0 ? err : out;
+  if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
+  const spawn_result r = spawn_process(spec);
+  for (int fd : {out, err, ready_pipe[1], *cgroup_fd}) {
+    if (fd >= 0) ::close(fd);
+  }
+  if (!r.ok()) {
+    if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
+    spdlog::error("{}: cannot start {}: {}", c.name, c.exec.front(), r.describe());
+    execute(self, st.lifecycle->on_spawn_failed(r.describe()));
+    return;
+  }
+  st.pid = r.pid;
+  if (auto proc = read_proc_status(r.pid)) st.proc_start_time = proc->start_time;
+  watch_process(self, r.pid);
+  watch_cgroup(self);
+  spdlog::info("{}: started {} (pid {})", c.name, c.exec.front(), r.pid);
+  save_adoption_record(self);
+  // The environment is needed again only by exec readiness checks and stop commands.
+  if (c.readiness != readiness_type::exec && c.stop_exec.empty()) std::vector<std::string>().swap(st.environment);
+  if (ready_pipe[0] >= 0) {
+    ::fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
+    st.ready_read_fd = ready_pipe[0];  // handed to the probe by the start_probe action that follows
+  }
+  execute(self, st.lifecycle->on_spawned());
+}
+
+void run_stop_command(self_ptr self) {
+  auto& st = self->state;
+  spawn_spec spec;
+  spec.argv = config(self).stop_exec;
+  spec.env = st.environment;
+  spec.env.push_back("MAINPID=" + std::to_string(st.pid));
+  std::string error;
+  auto cgroup_fd = prepare_cgroup(self, error);  // the stop command runs where the service runs
+  spec.cgroup_procs_fd = cgroup_fd.value_or(-1);
+  const spawn_result r = spawn_process(spec);
+  if (spec.cgroup_procs_fd >= 0) ::close(spec.cgroup_procs_fd);
+  if (!r.ok()) {
+    spdlog::warn("{}: stop command failed ({}); sending {}", config(self).name, r.describe(), config(self).stop_signal);
+    signal_service(self, config(self).stop_signal);
+    return;
+  }
+  st.stop_pid = r.pid;
+  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), caf::actor_cast<caf::actor>(self));
+}
+
+void look_for_daemon(self_ptr self) {
+  auto& st = self->state;
+  if (st.lifecycle->state() != lifecycle_state::starting) return;
+  if (auto pid = find_daemon(self, st.launcher_pid)) {
+    spdlog::info("{}: daemon is pid {}", config(self).name, *pid);
+    st.pid = *pid;
+    if (auto proc = read_proc_status(*pid)) st.proc_start_time = proc->start_time;
+    watch_process(self, *pid);
+    save_adoption_record(self);
+    execute(self, st.lifecycle->on_main_pid_found());
+  } else if (config(self).pid_file.empty()) {
+    execute(self, st.lifecycle->on_main_pid_missing("the launcher exited and left no daemon in its session"));
+  } else {
+    self->delayed_send(self, std::chrono::milliseconds(100), delay_done_atom_v, true);  // the pid file may come late
+  }
+}
+
+}  // namespace dynamod::service

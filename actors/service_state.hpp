@@ -1,0 +1,87 @@
+// Internal to the service actor's files (service_actor.cpp: behaviour and lifecycle actions;
+// service_spawn.cpp: starting processes; service_cgroup.cpp: the service's cgroup): its state and the
+// helpers they share.
+#pragma once
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "actors/messages.hpp"
+#include "actors/service_actor.hpp"
+#include "behaviours/service_lifecycle.hpp"
+#include "runtime/io/event_loop.hpp"
+#include "runtime/state/adoption_record.hpp"
+
+namespace dynamod::service {
+
+struct service_state {
+  service_args args;
+  std::unique_ptr<behaviours::service_lifecycle> lifecycle;
+  pid_t pid = 0;
+  uint64_t proc_start_time = 0;
+  pid_t stop_pid = 0;          // a running stop-exec
+  int pidfd = -1;              // an adopted process that is not our child (user mode without PID 1)
+  int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
+  pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in
+  caf::actor probe;
+  uint64_t timer_generation[4] = {0, 0, 0, 0};  // start, stop, watchdog, cgroup drain
+  std::vector<std::string> environment;
+  std::string invocation_id;
+  std::string status_text;
+  int status_errno = 0;
+  bool ready = false;
+  bool watching_deps = false;
+  std::string last_state;
+  std::string detail;
+  // The service's cgroup (empty: none) and what its watcher told us.
+  std::string cgroup_dir;
+  caf::actor cgroup_watcher;
+  uint64_t oom_kills_seen = 0;
+  std::optional<behaviours::end_reason> draining;  // ended; waiting for the cgroup to empty before quitting
+  static inline const char* name = "service";
+
+  ~service_state() {
+    if (ready_read_fd >= 0) ::close(ready_read_fd);
+    if (pidfd >= 0) {
+      args.context->loop->forget(pidfd);
+      ::close(pidfd);
+    }
+  }
+};
+
+using self_ptr = caf::stateful_actor<service_state>*;
+
+inline const service_config& config(self_ptr self) { return *self->state.args.config; }
+inline const runtime_context& context(self_ptr self) { return *self->state.args.context; }
+inline adoption_store store(self_ptr self) { return adoption_store{context(self).paths.state_dir + "/services"}; }
+
+// service_actor.cpp
+void execute(self_ptr self, const behaviours::actions& todo);
+void report(self_ptr self);
+void save_adoption_record(self_ptr self);
+void watch_process(self_ptr self, pid_t pid);
+void forget_process(self_ptr self, pid_t pid);
+
+// service_spawn.cpp
+void spawn_main_process(self_ptr self);
+void run_stop_command(self_ptr self);
+void look_for_daemon(self_ptr self);  // forking: find the daemon the launcher left
+
+// service_cgroup.cpp
+constexpr uint8_t kDrainTimer = 3;  // index into timer_generation
+// Creates the cgroup and writes the limits; returns the cgroup.procs fd for the child (or -1 without
+// cgroups), or nullopt with `error` set.
+std::optional<int> prepare_cgroup(self_ptr self, std::string& error);
+void watch_cgroup(self_ptr self);          // spawns the watcher once the cgroup exists
+void signal_service(self_ptr self, int signo);
+bool oom_struck(self_ptr self);            // memory.events says the OOM killer acted since we last looked
+// Called when the incarnation ends: kills what is left in the cgroup and returns true if we must wait for
+// it to empty (the watcher's `populated false`, or the drain timer) before quitting.
+bool drain_cgroup(self_ptr self);
+void remove_service_cgroup(self_ptr self);
+
+}  // namespace dynamod::service
