@@ -40,7 +40,7 @@ struct child_spec {
   std::string id;
   restart_type restart = restart_type::permanent;
   std::optional<intensity_limit> own_limit;  // dynamod: the service's own max-restarts / window
-  std::vector<std::string> depends_on;       // siblings it needs (by_dependencies termination)
+  std::vector<std::string> depends_on{};     // siblings it needs (by_dependencies termination)
 };
 
 struct command {
