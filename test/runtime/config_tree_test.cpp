@@ -6,28 +6,13 @@
 #include <fstream>
 
 #include "runtime/config/config_parser.hpp"
+#include "test/runtime/config_builders.hpp"
 
 using namespace dynamod;
+using dynamod::testing::sup;
+using dynamod::testing::svc;
 
 namespace {
-
-service_config svc(const std::string& name, std::vector<std::string> requires_ = {}, const std::string& sup = "root") {
-  service_config s;
-  s.name = name;
-  s.file = name + ".toml";
-  s.exec = {"/bin/true"};
-  s.requires_ = std::move(requires_);
-  s.supervisor = sup;
-  return s;
-}
-
-supervisor_config sup(const std::string& name, const std::string& parent = "root") {
-  supervisor_config s;
-  s.name = name;
-  s.file = name + ".toml";
-  s.parent = parent;
-  return s;
-}
 
 std::string errors_of(const config_tree& t) {
   std::string out;

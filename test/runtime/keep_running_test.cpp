@@ -2,27 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "test/runtime/config_builders.hpp"
+
 using namespace dynamod;
+using dynamod::testing::sup;
+using dynamod::testing::svc;
 
 namespace {
-
-service_config svc(const std::string& name, std::vector<std::string> requires_ = {}, const std::string& sup = "root") {
-  service_config s;
-  s.name = name;
-  s.file = name + ".toml";
-  s.exec = {"/bin/true"};
-  s.requires_ = std::move(requires_);
-  s.supervisor = sup;
-  return s;
-}
-
-supervisor_config sup(const std::string& name, const std::string& parent = "root") {
-  supervisor_config s;
-  s.name = name;
-  s.file = name + ".toml";
-  s.parent = parent;
-  return s;
-}
 
 plan_node running(std::vector<service_config> services, std::vector<supervisor_config> supervisors) {
   return make_supervision_plan(check_config_tree(std::move(services), std::move(supervisors), {}));
