@@ -50,21 +50,25 @@ class Zombies(GuestTestCase):
         for i in $(seq 200); do (sleep 1 &); done
         sleep 3
         echo "CHECK zombies-after-runtime: $(zombies)"
-        # Orphans whose subreaper dies go to PID 1, the reaper of last resort.
-        for i in $(seq 200); do (sleep 4 &); done
+        # Orphans whose subreaper dies go to PID 1, the reaper of last resort. They sleep long enough to be
+        # counted however slowly the guest forks, then the script ends them and PID 1 must reap them all.
+        sleepers() { ps -o pid,ppid,args | awk '$3 == "sleep" && $4 == "41" {print $1, $2}'; }
+        for i in $(seq 200); do (sleep 41 &); done
         kill -9 $(pidof dynamod-runtime)
         sleep 1
-        echo "CHECK sleepers-owned-by-pid1: $(ps -o ppid,comm | awk '$1 == 1 && $2 == "sleep"' | wc -l)"
-        sleep 5
+        echo "CHECK sleepers-owned-by-pid1: $(sleepers | awk '$2 == 1' | wc -l)"
+        kill $(sleepers | awk '{print $1}')
+        sleep 3
         echo "CHECK zombies-after-pid1: $(zombies)"
-        echo "CHECK sleepers-left: $(pidof sleep | wc -w)"
+        echo "CHECK sleepers-left: $(sleepers | wc -l)"
         """
         guest = self.boot("orphans", script, timeout=120)
         self.assertPoweredOff(guest)
         self.assertInLog(guest, r"DYNAMOD-TEST: PASS")
         self.assertEqual(guest.check("zombies-after-runtime"), "0")
-        self.assertGreaterEqual(int(guest.check("sleepers-owned-by-pid1") or 0), 200)
+        self.assertEqual(guest.check("sleepers-owned-by-pid1"), "200")
         self.assertEqual(guest.check("zombies-after-pid1"), "0")
+        self.assertEqual(guest.check("sleepers-left"), "0")
 
 
 class MissingRuntime(GuestTestCase):
