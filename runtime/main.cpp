@@ -25,6 +25,7 @@
 #include "runtime/config/supervision_plan.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
+#include "runtime/process/fd_slots.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/runtime_options.hpp"
 
@@ -143,7 +144,10 @@ int main(int argc, char** argv) {
   }
   if (!opts.check_dir.empty()) return check_config(opts.check_dir);
 
+  // Before anything else opens a descriptor (and before any thread exists): see fd_slots.hpp.
+  const bool fd_slots = reserve_fd_slots();
   setup_logging(opts);
+  if (!fd_slots) spdlog::info("close_range(CLOSE_RANGE_UNSHARE) unavailable: spawns copy the descriptor table");
   // Few threads allocate; more arenas would only spread a thousand services' state over more memory.
   ::mallopt(M_ARENA_MAX, 2);
   spdlog::info("dynamod-runtime starting ({} mode, config {}, state {})", opts.user_mode ? "user" : "system",

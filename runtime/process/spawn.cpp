@@ -14,6 +14,7 @@
 
 #include <memory>
 
+#include "runtime/process/fd_slots.hpp"
 #include "runtime/process/isolation_plan.hpp"
 #include "runtime/process/spawn_child.hpp"
 #include "runtime/security/capabilities.hpp"
@@ -169,6 +170,20 @@ spawn_result spawn_process(const spawn_spec& spec) {
     filter.len = static_cast<unsigned short>(spec.seccomp->code.size());
     filter.filter = const_cast<sock_filter*>(spec.seccomp->code.data());
     ctx->seccomp = &filter;
+  }
+
+  // Hand the child its descriptors through reserved low slots and share our table until it unshares the
+  // part below them (fd_slots.hpp); if no slots are free, clone copies the table as fork() does.
+  fd_slot_lease lease;
+  int handed[spawn_internal::kMaxFds + 1];
+  int handed_count = ctx->fd_count;
+  for (int i = 0; i < ctx->fd_count; ++i) handed[i] = ctx->sources[i];
+  if (ctx->cgroup_procs_fd >= 0) handed[handed_count++] = ctx->cgroup_procs_fd;
+  if (lease.place(handed, handed_count)) {
+    for (int i = 0; i < ctx->fd_count; ++i) ctx->sources[i] = handed[i];
+    if (ctx->cgroup_procs_fd >= 0) ctx->cgroup_procs_fd = handed[ctx->fd_count];
+    ctx->unshare_fds_below = fd_slot_lease::unshare_below();
+    clone_flags |= CLONE_FILES;
   }
 
   auto stack = std::make_unique<char[]>(kChildStackSize);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -151,6 +152,11 @@ void write_pid_slots(child_context* c) {
 
 int child_main(void* arg) {
   auto* c = static_cast<child_context*>(arg);
+  // First, while the table is still the runtime's: a private one with only the low fds (fd_slots.hpp).
+  if (c->unshare_fds_below > 0 &&
+      ::syscall(SYS_close_range, static_cast<unsigned>(c->unshare_fds_below), ~0U, CLOSE_RANGE_UNSHARE) < 0) {
+    fail(c, "unsharing the descriptor table");
+  }
   // Into the service's cgroup before anything else: nothing this process becomes ever runs outside it.
   if (c->cgroup_procs_fd >= 0 && ::write(c->cgroup_procs_fd, "0", 1) != 1) fail(c, "joining the service's cgroup");
   if (c->cgroup_namespace && ::unshare(CLONE_NEWCGROUP) < 0) fail(c, "cgroup namespace");

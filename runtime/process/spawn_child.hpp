@@ -23,7 +23,8 @@ struct child_mount {
 };
 
 struct child_context {
-  const char* path;  // what to exec (the service, or dynamod-nsinit)
+  int unshare_fds_below;  // > 0: cloned with CLONE_FILES; keep a private copy of only the fds below this
+  const char* path;       // what to exec (the service, or dynamod-nsinit)
   char* const* argv;
   char* const* envp;
   const char* workdir;

@@ -387,6 +387,37 @@ class ProcessSetup(RuntimeTestCase):
         self.assertRegex(line, r"out\| uid=65534 gid=65534 dir=/tmp umask=0027 from_file=from file table=from-table "
                                r"notify=set invocation=32")
 
+    def test_a_service_gets_exactly_its_descriptors_and_none_of_the_runtimes(self):
+        # The runtime holds two log FIFOs per service; a service must see only stdin, stdout, stderr (and its
+        # readiness fd), however the spawn hands them over (fd_slots.hpp).
+        services = {f"filler{i}": f"""
+            [service]
+            name = "filler{i}"
+            exec = ["/bin/sleep", "1000"]
+            """ for i in range(20)}
+        services["plain"] = """
+            [service]
+            name = "plain"
+            exec = ["/bin/sleep", "1000"]
+            """
+        services["withfd"] = f"""
+            [service]
+            name = "withfd"
+            exec = {sh("echo >&5; exec sleep 1000")}
+            [readiness]
+            type = "fd"
+            fd = 5
+            """
+        rt = self.runtime(services)
+        for name, expected in (("plain", ["0", "1", "2"]), ("withfd", ["0", "1", "2", "5"])):
+            rt.wait_state(name, "running")
+            pid = rt.service(name)["pid"]
+            fds = sorted(os.listdir(f"/proc/{pid}/fd"), key=int)
+            self.assertEqual(fds, expected, f"{name}: " + ", ".join(f"{fd} -> {os.readlink(f'/proc/{pid}/fd/{fd}')}" for fd in fds))
+            self.assertEqual(os.readlink(f"/proc/{pid}/fd/0"), "/dev/null")
+            self.assertTrue(os.readlink(f"/proc/{pid}/fd/1").endswith(f"/{name}.stdout"), os.readlink(f"/proc/{pid}/fd/1"))
+            self.assertTrue(os.readlink(f"/proc/{pid}/fd/2").endswith(f"/{name}.stderr"), os.readlink(f"/proc/{pid}/fd/2"))
+
     def test_a_missing_binary_fails_the_start_with_the_reason(self):
         rt = self.runtime({"ghost": """
             [service]
