@@ -309,6 +309,8 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
   st.parent = st.args.parent;
   const auto& cfg = *st.args.node.supervisor;
   std::vector<behaviours::child_spec> specs;
+  specs.reserve(st.args.node.children.size());
+  st.children.reserve(st.args.node.children.size());
   for (auto& n : st.args.node.children) {
     specs.push_back(spec_for(n));
     child_record r;

@@ -5,7 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <algorithm>
+#include <vector>
 
 namespace dynamod::behaviours {
 
@@ -21,9 +22,11 @@ class restart_intensity {
   // Records a restart-eligible exit at `now_seconds` (floor of the monotonic clock). Returns false when
   // the limit is exceeded: the supervisor must give up and the child is not restarted.
   bool add(int64_t now_seconds) {
-    // OTP: drop entries strictly older than now - MaxT, then prepend now.
-    while (!entries_.empty() && entries_.back() < now_seconds - limit_.period_seconds) entries_.pop_back();
-    entries_.push_front(now_seconds);
+    // OTP: drop entries strictly older than now - MaxT, then add now.
+    const auto first_kept = std::find_if(entries_.begin(), entries_.end(),
+                                         [&](int64_t t) { return t >= now_seconds - limit_.period_seconds; });
+    entries_.erase(entries_.begin(), first_kept);
+    entries_.push_back(now_seconds);
     return static_cast<int>(entries_.size()) <= limit_.max_restarts;
   }
 
@@ -32,7 +35,8 @@ class restart_intensity {
 
  private:
   intensity_limit limit_;
-  std::deque<int64_t> entries_;  // newest first
+  // Oldest first. A vector, not a deque: an empty deque already holds 512 bytes, once per child.
+  std::vector<int64_t> entries_;
 };
 
 }  // namespace dynamod::behaviours

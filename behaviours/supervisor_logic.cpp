@@ -17,6 +17,7 @@ const char* to_string(child_state s) {
 supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
                                    termination_order order)
     : strategy_(s), order_(order), intensity_(limit) {
+  children_.reserve(children.size());
   for (auto& c : children) {
     index_.emplace(c.id, children_.size());
     children_.emplace_back(std::move(c));

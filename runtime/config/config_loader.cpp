@@ -169,6 +169,7 @@ config_tree check_config_tree(std::vector<service_config> services, std::vector<
     }
   }
 
+  tree.services.reserve(order.size());  // no growth copies of a thousand configs during start-up
   for (const auto& n : order) {
     if (!tree.disabled.count(n)) tree.services.push_back(std::move(by_name.at(n)));
   }

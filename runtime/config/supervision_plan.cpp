@@ -91,6 +91,7 @@ plan_node make_supervision_plan(config_tree&& tree) {
     plan_node n;
     n.name = s.name;
     const std::string supervisor = s.supervisor;
+    s.positions = {};  // only error messages of the checks, done by now; a few hundred bytes per service
     n.service = std::make_shared<const service_config>(std::move(s));
     services.push_back(n.service);
     sups.at(supervisor).children.push_back(std::move(n));
