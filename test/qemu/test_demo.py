@@ -58,6 +58,12 @@ class Demo(unittest.TestCase):
             listing = plain(mark).decode(errors="replace")
             for name in ["console", "heartbeat", "httpd", "syslogd"]:
                 self.assertRegex(listing, name + r" +running +\d+")
+            mark = len(out)
+            type_line("dynamodctl status httpd")
+            expect(r"Tasks:.*\n(.|\n)*/ # ", 30, mark)
+            status = plain(mark).decode(errors="replace")
+            self.assertRegex(status, r"CGroup: +/dynamod/web/httpd", "the demo's web server runs in its own cgroup")
+            self.assertRegex(status, r"Memory: +[\d.]+[KMB].*max 32\.0M", "with the demo's memory limit")
             type_line("dynamodctl shutdown poweroff")
             expect(r"reboot: Power down", 120, mark)
             self.assertEqual(proc.wait(timeout=60), 0)
