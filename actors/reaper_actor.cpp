@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <deque>
 #include <sys/wait.h>
 #include <unordered_map>
@@ -15,8 +16,13 @@ namespace dynamod {
 struct reaper_state {
   std::unordered_map<int, caf::actor> owners;
   // Exits that arrived before their owner registered (a fast-failing child), or of processes nobody
-  // owns (orphans of services that the runtime, as subreaper, inherited). Bounded, oldest dropped.
-  std::unordered_map<int, int> unclaimed;
+  // owns (orphans of services that the runtime, as subreaper, inherited). Kept briefly and bounded: an old
+  // entry must never be handed to a new process that happens to get the same pid.
+  struct unclaimed_exit {
+    int status;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::unordered_map<int, unclaimed_exit> unclaimed;
   std::deque<int> unclaimed_order;
   caf::actor pid1_link;
   uint64_t reaped = 0;
@@ -25,6 +31,19 @@ struct reaper_state {
 
 namespace {
 constexpr size_t kMaxUnclaimed = 4096;
+constexpr auto kUnclaimedLifetime = std::chrono::seconds(10);  // an owner registers within milliseconds
+
+void forget_old_unclaimed(reaper_state& st) {
+  const auto now = std::chrono::steady_clock::now();
+  while (!st.unclaimed_order.empty()) {
+    auto it = st.unclaimed.find(st.unclaimed_order.front());
+    if (it != st.unclaimed.end() && now - it->second.at < kUnclaimedLifetime && st.unclaimed.size() < kMaxUnclaimed) {
+      break;
+    }
+    if (it != st.unclaimed.end()) st.unclaimed.erase(it);
+    st.unclaimed_order.pop_front();
+  }
+}
 
 void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
   auto& st = self->state;
@@ -35,11 +54,10 @@ void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
     if (st.pid1_link) self->send(st.pid1_link, untrack_atom_v, pid);
     return;
   }
-  if (st.unclaimed.size() >= kMaxUnclaimed) {
-    st.unclaimed.erase(st.unclaimed_order.front());
-    st.unclaimed_order.pop_front();
-  }
-  if (st.unclaimed.emplace(pid, status).second) st.unclaimed_order.push_back(pid);
+  forget_old_unclaimed(st);
+  // A pid seen again replaces its old entry (and moves to the back of the order).
+  st.unclaimed[pid] = reaper_state::unclaimed_exit{status, std::chrono::steady_clock::now()};
+  st.unclaimed_order.push_back(pid);
 }
 }  // namespace
 
@@ -57,9 +75,10 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
       },
       [=](watch_pid_atom, int pid, caf::actor owner) {
         auto& st = self->state;
+        forget_old_unclaimed(st);
         auto it = st.unclaimed.find(pid);
         if (it != st.unclaimed.end()) {
-          self->send(owner, child_exit_atom_v, pid, it->second);
+          self->send(owner, child_exit_atom_v, pid, it->second.status);
           st.unclaimed.erase(it);
           return;
         }

@@ -111,13 +111,25 @@ caf::error to_caf_error(const end_reason& r) {
   return make_error(service_exit::lost, std::string{"unknown end"});
 }
 
+void complete_finish(self_ptr self, const end_reason& why);
+
 // The incarnation is over: its cgroup is emptied first, so a restart never meets the previous one's leftovers.
 void finish(self_ptr self, const end_reason& why) {
   auto& st = self->state;
-  if (!st.draining && drain_cgroup(self)) {
-    st.draining = why;  // quit once the watcher says the cgroup is empty (or the drain timer fires)
+  if (st.draining) return;  // already finishing
+  if (drain_cgroup(self)) {
+    // Quit once the watcher says the cgroup is empty (or the drain timer fires). The main process is gone:
+    // nothing may signal its pid meanwhile, and lifecycle events are ignored (execute).
+    st.draining = why;
+    forget_process(self, st.pid);
+    st.pid = 0;
     return;
   }
+  complete_finish(self, why);
+}
+
+void complete_finish(self_ptr self, const end_reason& why) {
+  auto& st = self->state;
   st.draining.reset();
   ++st.timer_generation[kDrainTimer];
   remove_service_cgroup(self);
@@ -147,6 +159,7 @@ void finish(self_ptr self, const end_reason& why) {
 
 void execute(self_ptr self, const actions& todo) {
   auto& st = self->state;
+  if (st.draining) return;  // the lifecycle has ended; only the drain's end matters now
   for (const action& a : todo) {
     switch (a.what) {
       case action::kind::spawn: spawn_main_process(self); break;
@@ -280,7 +293,7 @@ caf::behavior service_behavior(self_ptr self) {
       },
       [=](populated_atom, bool populated) {
         auto& st = self->state;
-        if (!populated && st.draining) finish(self, *st.draining);
+        if (!populated && st.draining) complete_finish(self, *st.draining);
       },
       [=](io_ready_atom, uint64_t, uint32_t) {
         // The adopted process (not our child) is gone; its exit status cannot be known.
@@ -300,7 +313,7 @@ caf::behavior service_behavior(self_ptr self) {
         auto& st = self->state;
         if (which > kDrainTimer || generation != st.timer_generation[which]) return;
         if (which == kDrainTimer) {
-          if (st.draining) finish(self, *st.draining);
+          if (st.draining) complete_finish(self, *st.draining);
           return;
         }
         execute(self, st.lifecycle->on_timer(static_cast<action::timer>(which)));

@@ -68,11 +68,14 @@ void watch_cgroup(self_ptr self) {
 
 void signal_service(self_ptr self, int signo) {
   auto& st = self->state;
+  const pid_t pid = st.pid;
   if (signo == SIGKILL && !st.cgroup_dir.empty()) {
     kill_cgroup(st.cgroup_dir);
+    // And the main process directly, should it be outside the cgroup (adopted from an older layout, a
+    // MAINPID= elsewhere): a stop must end it.
+    if (pid > 0 && ::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
     return;
   }
-  const pid_t pid = st.pid;
   if (pid > 0) {
     // The service leads its own process group (setsid): signal the group, so the helpers it forked go too.
     if (::kill(-pid, signo) < 0) ::kill(pid, signo);

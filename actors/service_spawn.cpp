@@ -13,6 +13,7 @@
 
 #include "actors/log_sink_actor.hpp"
 #include "actors/service_state.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/process/credentials.hpp"
 #include "runtime/process/isolation_plan.hpp"
 #include "runtime/process/service_environment.hpp"
@@ -60,7 +61,13 @@ std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
     long pid = 0;
     if (in >> pid && pid > 1) {
       auto proc = read_proc_status(static_cast<pid_t>(pid));
-      if (proc && !proc->zombie) return static_cast<pid_t>(pid);
+      // With a cgroup, a stale pid file naming some other (reused) pid is caught: the daemon must be ours.
+      const auto& dir = self->state.cgroup_dir;
+      const bool ours = dir.empty() || [&] {
+        const auto pids = cgroup_pids(dir);
+        return std::find(pids.begin(), pids.end(), static_cast<pid_t>(pid)) != pids.end();
+      }();
+      if (proc && !proc->zombie && ours) return static_cast<pid_t>(pid);
     }
     return std::nullopt;
   }
@@ -122,6 +129,9 @@ void spawn_main_process(self_ptr self) {
   auto filter = build_seccomp_program({c.seccomp_allow, c.seccomp_deny, c.seccomp_kill}, error);
   auto cgroup_fd = filter ? prepare_cgroup(self, error) : std::nullopt;
   if (!filter || !cgroup_fd) {
+    for (int fd : ready_pipe) {
+      if (fd >= 0) ::close(fd);
+    }
     spdlog::error("{}: cannot start: {}", c.name, error);
     execute(self, st.lifecycle->on_spawn_failed(error));
     return;

@@ -57,7 +57,8 @@ isolation_plan plan_isolation(const service_config& c, const std::string& inacce
     for (const auto& path : c.read_only_paths) p.mounts.push_back({mount_step::kind::read_only, path});
     for (const auto& b : c.bind_mounts) {
       p.mounts.push_back({mount_step::kind::bind, b.target, b.source});
-      if (!b.writable) p.mounts.push_back({mount_step::kind::read_only, b.target});
+      // A bind copies its source mount's flags, read-only under protect-system: set either way.
+      p.mounts.push_back({b.writable ? mount_step::kind::writable : mount_step::kind::read_only, b.target});
     }
     if (c.private_tmp) p.mounts.push_back({mount_step::kind::tmpfs, "/tmp"});
     for (const auto& path : c.inaccessible_paths) {

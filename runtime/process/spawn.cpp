@@ -44,7 +44,7 @@ void set_service_file_limit(unsigned long soft) { g_service_nofile = soft; }
 
 std::string spawn_result::describe() const {
   if (ok()) return "running";
-  return std::string{step} + ": " + std::strerror(error);
+  return step + ": " + std::strerror(error);
 }
 
 std::string find_executable(const std::string& name, const std::string& path_variable) {
@@ -205,10 +205,13 @@ spawn_result spawn_process(const spawn_spec& spec) {
   // CLONE_VFORK: the child has exec'd or exited by now. A failed child is reaped here (unless the
   // reaper's waitpid(-1) was faster; it drops exits nobody claims).
   if (ctx->step != nullptr) {
+    // Reaped here, waiting: vfork resumes us before the child is a zombie, and an exit left for the reaper
+    // would linger unclaimed. ECHILD if the reaper's waitpid(-1) was faster (it drops exits nobody claims).
     int status;
-    ::waitpid(pid, &status, WNOHANG);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     result.error = ctx->error;
-    result.step = ctx->step;
+    result.step = ctx->step;  // copied: it may point into ctx, which goes with this function
     return result;
   }
   result.pid = pid;

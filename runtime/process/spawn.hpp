@@ -39,7 +39,7 @@ struct spawn_spec {
 struct spawn_result {
   pid_t pid = -1;
   int error = 0;             // errno of the failed step
-  const char* step = "";     // "fork", "exec", "chdir", ...
+  std::string step;          // "fork", "exec", "chdir", "read-only /srv", ...
   bool ok() const { return pid > 0; }
   std::string describe() const;  // "exec /usr/bin/x: No such file or directory"
 };

@@ -58,14 +58,28 @@ touch /tmp/written-inside && echo "NS tmp=$(ls /tmp | tr '\n' ,)"
 echo "NS srv-read=$(cat /srv/data.txt)"
 touch /srv/new 2>/dev/null && echo "NS srv-write=allowed" || echo "NS srv-write=refused"
 echo "NS secret=$(cat /secret/key.txt 2>/dev/null || echo unreadable)"
+touch /etc/new 2>/dev/null && echo "NS etc-write=allowed" || echo "NS etc-write=refused"
+touch /data/new 2>/dev/null && echo "NS data-write=allowed" || echo "NS data-write=refused"
 echo "NS done"
 exec sleep 100000''']
 [namespace]
 enable = ["pid", "mnt", "net", "uts", "ipc"]
 hostname = "sandbox"
 private-tmp = true
+protect-system = "strict"
 read-only-paths = ["/srv"]
 inaccessible-paths = ["/secret"]
+bind-mounts = [{ source = "/var/lib/sandbox-data", target = "/data", writable = true }]
+""",
+    "badmount": """
+[service]
+name = "badmount"
+exec = ["/bin/sleep", "1000"]
+[namespace]
+enable = ["mnt"]
+bind-mounts = [{ source = "/nonexistent", target = "/srv" }]
+[restart]
+policy = "temporary"
 """,
     "sc-deny": """
 [service]
@@ -169,6 +183,10 @@ echo "CHECK host-tmp: $(ls /tmp | grep -c written-inside || true)"
 echo "CHECK host-hostname: $(hostname)"
 echo "CHECK host-secret: $(cat /secret/key.txt)"
 
+echo "CHECK host-data: $(ls /var/lib/sandbox-data)"
+wait_for 30 not_running badmount
+json_line badmount
+
 # seccomp: deny-list with EPERM, allow-list, and kill.
 wait_for 30 logs_have sc-deny "SYSCALLS done"
 wait_for 30 logs_have sc-allow "SYSCALLS done"
@@ -214,6 +232,8 @@ class Isolation(GuestTestCase):
             tree = os.path.join(work, "tree")
             os.makedirs(os.path.join(tree, "srv"))
             os.makedirs(os.path.join(tree, "secret"))
+            os.makedirs(os.path.join(tree, "var", "lib", "sandbox-data"))
+            os.makedirs(os.path.join(tree, "data"))
             with open(os.path.join(tree, "srv", "data.txt"), "w") as f:
                 f.write("data\n")
             with open(os.path.join(tree, "secret", "key.txt"), "w") as f:
@@ -282,6 +302,13 @@ class Isolation(GuestTestCase):
         self.assertEqual(self.guest.check("host-tmp"), "0", "the host's /tmp is untouched")
         self.assertNotEqual(self.guest.check("host-hostname"), "sandbox")
         self.assertEqual(self.guest.check("host-secret"), "hidden")
+        self.assertEqual(ns["etc-write"], "refused", "protect-system = strict")
+        self.assertEqual(ns["data-write"], "allowed", "a writable bind mount stays writable under strict")
+        self.assertEqual(self.guest.check("host-data"), "new", "written through the bind mount")
+
+    def test_a_failed_mount_step_fails_the_start_naming_the_step(self):
+        bad = guest_json(self.guest, "badmount")
+        self.assertEqual(bad["last_exit"], "start failed: bind-mount onto /srv: No such file or directory")
 
     def test_seccomp_deny_list_allow_list_and_kill(self):
         deny = prefixed(self.guest, "DENY SYSCALL")

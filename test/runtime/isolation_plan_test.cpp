@@ -62,17 +62,19 @@ TEST(IsolationPlan, ReadOnlyComesFirstSoLaterMountsKeepTheirOwnMode) {
   c.inaccessible_paths = {"/root"};
   auto p = plan_isolation(c, "/run/dynamod/inaccessible", false);
   EXPECT_EQ(p.hostname, "box");
-  ASSERT_EQ(p.mounts.size(), 11u);
+  ASSERT_EQ(p.mounts.size(), 12u);
   EXPECT_EQ(p.mounts[0], (mount_step{kind::make_slave, "/"}));
   EXPECT_EQ(p.mounts[1], (mount_step{kind::read_only, "/"}));
   EXPECT_EQ(p.mounts[2], (mount_step{kind::writable, "/dev", "", true}));
   EXPECT_EQ(p.mounts[4], (mount_step{kind::writable, "/sys", "", true}));
   EXPECT_EQ(p.mounts[5], (mount_step{kind::read_only, "/srv"}));
   EXPECT_EQ(p.mounts[6], (mount_step{kind::bind, "/data", "/var/lib/a"}));
-  EXPECT_EQ(p.mounts[7], (mount_step{kind::bind, "/etc/a", "/etc/a"}));
-  EXPECT_EQ(p.mounts[8], (mount_step{kind::read_only, "/etc/a"})) << "a bind mount is read-only unless writable";
-  EXPECT_EQ(p.mounts[9], (mount_step{kind::tmpfs, "/tmp"}));
-  EXPECT_EQ(p.mounts[10], (mount_step{kind::inaccessible, "/root", "/run/dynamod/inaccessible"}));
+  EXPECT_EQ(p.mounts[7], (mount_step{kind::writable, "/data"}))
+      << "a bind copies the read-only flag of its source's mount (here /, made read-only)";
+  EXPECT_EQ(p.mounts[8], (mount_step{kind::bind, "/etc/a", "/etc/a"}));
+  EXPECT_EQ(p.mounts[9], (mount_step{kind::read_only, "/etc/a"})) << "a bind mount is read-only unless writable";
+  EXPECT_EQ(p.mounts[10], (mount_step{kind::tmpfs, "/tmp"}));
+  EXPECT_EQ(p.mounts[11], (mount_step{kind::inaccessible, "/root", "/run/dynamod/inaccessible"}));
 }
 
 TEST(IsolationPlan, ProtectSystemFullCoversUsrBootEfiAndEtcWhereTheyExist) {
