@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/cgroup/cgroup_settings.hpp"
@@ -130,16 +131,15 @@ static caf::behavior cgroup_watcher(self_ptr self, caf::actor service, cgroup_wa
         if (tag == events_file) check_events(self);
         if (tag == memory_events_file) check_memory_events(self);
       },
-      [=](cg_stats_atom) { return stats(self).dump(); },
+      [=](cg_stats_atom) { return json_text(stats(self)); },
       [=](tree_atom) {
         const std::string& dir = self->state.args.dir;
-        return nlohmann::json{{"kind", "cgroup_watcher"},
+        return json_text(nlohmann::json{{"kind", "cgroup_watcher"},
                               {"name", display_path(dir)},
                               {"state", self->state.populated ? "populated" : "empty"},
                               {"oom_kills", self->state.oom_kills},
                               {"mailbox", self->mailbox().size()},
-                              {"children", nlohmann::json::array()}}
-            .dump();
+                              {"children", nlohmann::json::array()}});
       },
   };
 }

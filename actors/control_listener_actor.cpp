@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "actors/control_session_actor.hpp"
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io/event_loop.hpp"
 
@@ -90,10 +91,9 @@ static caf::behavior control_listener_actor(caf::stateful_actor<control_listener
       },
       [=](tree_atom) {
         auto& st = self->state;
-        return nlohmann::json{{"kind", "control_listener"}, {"name", context->paths.control_socket}, {"state", "listening"},
+        return json_text(nlohmann::json{{"kind", "control_listener"}, {"name", context->paths.control_socket}, {"state", "listening"},
                               {"sessions", st.sessions.size()}, {"accepted", st.accepted},
-                              {"mailbox", self->mailbox().size()}}
-            .dump();
+                              {"mailbox", self->mailbox().size()}});
       },
   };
 }

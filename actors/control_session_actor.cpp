@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "protocol/control_messages.hpp"
 #include "protocol/init_messages.hpp"
@@ -112,7 +113,7 @@ void reply(self_ptr self, uint32_t id, reply_kind kind, uint8_t code, std::strin
 }
 
 void reply_error(self_ptr self, uint32_t id, uint8_t code, const std::string& message) {
-  reply(self, id, reply_kind::error, code, nlohmann::json{{"error", message}}.dump());
+  reply(self, id, reply_kind::error, code, json_text(nlohmann::json{{"error", message}}));
 }
 
 std::string error_text(const caf::error& e) {
@@ -161,7 +162,7 @@ void operate(self_ptr self, const control_request& req) {
     if (--*pending > 0) return;
     --self->state.in_flight;
     reply(self, id, *worst == ok ? reply_kind::result : reply_kind::error, *worst,
-          nlohmann::json{{"results", *results}}.dump());
+          json_text(nlohmann::json{{"results", *results}}));
     arm(self);
   };
   for (size_t i = 0; i < req.args.size(); ++i) {
@@ -208,11 +209,11 @@ void logs(self_ptr self, const control_request& req) {
                     [=](const std::vector<std::string>& tail) {
                       --self->state.in_flight;
                       if (follow) {
-                        for (const auto& line : tail) reply(self, id, reply_kind::event, ok, nlohmann::json{{"line", line}}.dump());
+                        for (const auto& line : tail) reply(self, id, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
                         self->state.following = id;
                         self->send(sink, log_follow_atom_v, caf::actor_cast<caf::actor>(self));
                       } else {
-                        reply(self, id, reply_kind::result, ok, nlohmann::json{{"service", name}, {"lines", tail}}.dump());
+                        reply(self, id, reply_kind::result, ok, json_text(nlohmann::json{{"service", name}, {"lines", tail}}));
                       }
                       arm(self);
                     },
@@ -305,7 +306,7 @@ void dispatch(self_ptr self, const control_request& req) {
     }
     spdlog::info("shutdown ({}) requested by uid {} pid {}", req.args[0], self->state.client.uid, self->state.client.pid);
     self->send(self->state.runtime, shutdown_atom_v, static_cast<uint8_t>(mode));
-    reply(self, id, reply_kind::result, ok, nlohmann::json{{"shutdown", req.args[0]}}.dump());
+    reply(self, id, reply_kind::result, ok, json_text(nlohmann::json{{"shutdown", req.args[0]}}));
   }
 }
 
@@ -370,7 +371,7 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
       [=](log_line_atom, const std::string& line) {
         auto& st = self->state;
         if (st.following == 0) return;
-        reply(self, st.following, reply_kind::event, ok, nlohmann::json{{"line", line}}.dump());
+        reply(self, st.following, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
         arm(self);
       },
   };

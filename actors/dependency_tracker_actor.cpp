@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/deps/dependency_graph.hpp"
@@ -158,10 +159,9 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
         auto& st = self->state;
         size_t ready = 0;
         for (const auto& [name, s] : st.states) ready += s == dependency_state::ready;
-        return nlohmann::json{{"kind", "dependency_tracker"}, {"name", "boot coordinator"}, {"state", "running"},
+        return json_text(nlohmann::json{{"kind", "dependency_tracker"}, {"name", "boot coordinator"}, {"state", "running"},
                               {"services", st.configs.size()}, {"ready", ready}, {"waiting", st.waiting.size()},
-                              {"mailbox", self->mailbox().size()}}
-            .dump();
+                              {"mailbox", self->mailbox().size()}});
       },
   };
 }

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io/event_loop.hpp"
 
@@ -225,9 +226,8 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
       },
       [=](tree_atom) {
         auto& st = self->state;
-        return nlohmann::json{{"kind", "log_sink"}, {"name", st.args.file}, {"state", "open"}, {"lines", st.lines},
-                              {"followers", st.followers.size()}, {"mailbox", self->mailbox().size()}}
-            .dump();
+        return json_text(nlohmann::json{{"kind", "log_sink"}, {"name", st.args.file}, {"state", "open"}, {"lines", st.lines},
+                              {"followers", st.followers.size()}, {"mailbox", self->mailbox().size()}});
       },
       [=](log_follow_atom, caf::actor subscriber) {
         // Followers are monitored: one that goes away stops receiving (dynamodctl logs -f).

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <unordered_map>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/state/adoption_record.hpp"
@@ -213,10 +214,9 @@ static caf::behavior notify_socket(self_ptr self, int fd, runtime_context_ptr co
       [=](io_ready_atom, uint64_t, uint32_t) { receive(self); },
       [=](tree_atom) {
         auto& st = self->state;
-        return nlohmann::json{{"kind", "notify_socket"}, {"name", st.context->paths.state_dir + "/notify"}, {"state", "listening"},
+        return json_text(nlohmann::json{{"kind", "notify_socket"}, {"name", st.context->paths.state_dir + "/notify"}, {"state", "listening"},
                               {"registered", st.owners.size()}, {"received", st.received}, {"pending", st.pending.size()},
-                              {"unattributed", st.unattributed}, {"mailbox", self->mailbox().size()}}
-            .dump();
+                              {"unattributed", st.unattributed}, {"mailbox", self->mailbox().size()}});
       },
       [=](watch_pid_atom, int pid, caf::actor owner) {
         self->state.owners[pid] = std::move(owner);

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "protocol/init_messages.hpp"
 #include "runtime/io/event_loop.hpp"
@@ -85,9 +86,8 @@ static caf::behavior pid1_link_actor(caf::stateful_actor<pid1_link_state>* self,
   return {
       [=](reaper_atom, caf::actor reaper) { self->state.reaper = std::move(reaper); },
       [=](tree_atom) {
-        return nlohmann::json{{"kind", "pid1_link"}, {"name", "dynamod-init link"}, {"state", "connected"},
-                              {"generation", self->state.generation}, {"pid", 1}, {"mailbox", self->mailbox().size()}}
-            .dump();
+        return json_text(nlohmann::json{{"kind", "pid1_link"}, {"name", "dynamod-init link"}, {"state", "connected"},
+                              {"generation", self->state.generation}, {"pid", 1}, {"mailbox", self->mailbox().size()}});
       },
       [=](io_ready_atom, uint64_t, uint32_t) {
         auto& st = self->state;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unordered_map>
 
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 
 namespace dynamod {
@@ -87,9 +88,8 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
       },
       [=](tree_atom) {
         auto& st = self->state;
-        return nlohmann::json{{"kind", "reaper"}, {"name", "reaper"}, {"state", "running"}, {"watched_pids", st.owners.size()},
-                              {"reaped", st.reaped}, {"mailbox", self->mailbox().size()}}
-            .dump();
+        return json_text(nlohmann::json{{"kind", "reaper"}, {"name", "reaper"}, {"state", "running"}, {"watched_pids", st.owners.size()},
+                              {"reaped", st.reaped}, {"mailbox", self->mailbox().size()}});
       },
       // Forwarded by the PID 1 link: a re-adopted service process was reaped by PID 1.
       [=](child_exit_atom, int pid, int status) { deliver(self, pid, status); },

@@ -9,10 +9,12 @@
 #include <filesystem>
 #include <set>
 #include <unistd.h>
+#include <utility>
 
 #include "actors/control_listener_actor.hpp"
 #include "actors/dependency_tracker_actor.hpp"
 #include "actors/exit_reasons.hpp"
+#include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "actors/notify_socket_actor.hpp"
 #include "actors/pid1_link_actor.hpp"
@@ -38,10 +40,17 @@ struct runtime_state {
   std::vector<caf::actor> system_actors;        // shown in the live tree
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
+  bool stopped_reported = false;
   static inline const char* name = "runtime";
 };
 
 using self_ptr = caf::stateful_actor<runtime_state>*;
+
+void report_stopped_and_quit(self_ptr self) {
+  if (std::exchange(self->state.stopped_reported, true)) return;
+  if (self->state.context->pid1_link) self->send(self->state.context->pid1_link, stopped_atom_v);
+  self->quit(caf::exit_reason::user_shutdown);
+}
 
 // Stops every service in order, then tells PID 1 (if any) and quits.
 void stop_everything(self_ptr self, const std::string& why) {
@@ -49,10 +58,7 @@ void stop_everything(self_ptr self, const std::string& why) {
   if (st.stopping) return;
   st.stopping = true;
   spdlog::info("stopping all services ({})", why);
-  auto done = [=] {
-    if (self->state.context->pid1_link) self->send(self->state.context->pid1_link, stopped_atom_v);
-    self->quit(caf::exit_reason::user_shutdown);
-  };
+  auto done = [=] { report_stopped_and_quit(self); };
   self->request(st.root, caf::infinite, stop_all_atom_v)
       .then([=](stopped_atom) {
         spdlog::info("all services stopped");
@@ -125,7 +131,7 @@ void live_tree(self_ptr self, caf::typed_response_promise<std::string> promise) 
       for (auto& s : *slots) {
         if (!s.is_null()) (*node)["children"].push_back(std::move(s));
       }
-      rp->deliver(node->dump());
+      rp->deliver(json_text(*node));
     };
     self->request(parts[i], std::chrono::seconds(10), tree_atom_v)
         .then([=](const std::string& json) { done(nlohmann::json::parse(json, nullptr, false)); },
@@ -175,7 +181,12 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
     if (msg.source == st.root.address()) {
-      if (st.stopping) return;  // expected: the root quits once it stopped everything
+      if (st.stopping) {
+        // Expected: the root quits once it stopped everything. Whether or not its answer came first (a
+        // give-up racing with the stop), the stop is over.
+        report_stopped_and_quit(self);
+        return;
+      }
       const std::string why = describe_exit(msg.reason);
       spdlog::critical("the root supervisor gave up: {}", why);
       if (ctx->pid1_link) self->send(ctx->pid1_link, give_up_atom_v, why);
@@ -234,7 +245,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         auto d = self->state.disabled.find(name);
         if (d != self->state.disabled.end() && !self->state.directory.count(name)) {
           auto rp = self->make_response_promise();
-          rp.deliver(nlohmann::json{{"name", name}, {"state", "disabled"}, {"pid", 0}, {"detail", d->second}}.dump());
+          rp.deliver(json_text(nlohmann::json{{"name", name}, {"state", "disabled"}, {"pid", 0}, {"detail", d->second}}));
           return {};
         }
         return to_owner(self, name, status_atom_v, name);
@@ -250,12 +261,11 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       },
       [=](check_atom) {
         config_tree tree = load_config_tree(self->state.context->paths.config_dir);
-        return nlohmann::json{{"config_dir", self->state.context->paths.config_dir},
+        return json_text(nlohmann::json{{"config_dir", self->state.context->paths.config_dir},
                               {"services", tree.services.size()},
                               {"supervisors", tree.supervisors.size()},
                               {"errors", describe_errors(tree)},
-                              {"disabled", tree.disabled}}
-            .dump();
+                              {"disabled", tree.disabled}});
       },
       [=](reload_atom) -> caf::result<std::string> {
         auto& st = self->state;
@@ -278,8 +288,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
                   diff["errors"] = errors;
                   diff["disabled"] = disabled;
                   diff["kept"] = kept;
-                  spdlog::info("reload: {}", diff.dump());
-                  rp.deliver(diff.dump());
+                  spdlog::info("reload: {}", json_text(diff));
+                  rp.deliver(json_text(diff));
                 },
                 [=](caf::error& err) mutable { rp.deliver(err); });
         return rp;
@@ -293,7 +303,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
             list.push_back({{"name", name}, {"state", "disabled"}, {"pid", 0}, {"restarts", 0}, {"detail", why},
                             {"supervisor", ""}, {"last_exit", ""}, {"status_text", ""}});
           }
-          rp.deliver(list.dump());
+          rp.deliver(json_text(list));
         };
         self->request(self->state.root, std::chrono::seconds(10), list_atom_v)
             .then(add_disabled, [=](caf::error&) mutable { add_disabled("[]"); });

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "actors/exit_reasons.hpp"
+#include "actors/json_text.hpp"
 #include "actors/readiness_probe_actor.hpp"
 #include "actors/service_state.hpp"
 #include "runtime/console_status.hpp"
@@ -212,6 +213,7 @@ void begin_waiting(self_ptr self) {
 
 void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   auto& st = self->state;
+  if (st.draining) return;  // ended: a late MAINPID= or READY=1 must not revive it
   bool status_changed = false;
   for (const auto& [key, value] : fields) {
     if (key == "READY" && value == "1") {
@@ -251,7 +253,9 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
 caf::behavior service_behavior(self_ptr self) {
   return {
       [=](delay_done_atom) { begin_waiting(self); },
-      [=](delay_done_atom, bool) { look_for_daemon(self); },
+      [=](delay_done_atom, bool) {
+        if (!self->state.draining) look_for_daemon(self);
+      },
       [=](deps_atom, uint8_t verdict, const std::string& on, const std::string& why) {
         auto& st = self->state;
         if (verdict == 1) {
@@ -330,7 +334,7 @@ caf::behavior service_behavior(self_ptr self) {
           node["children"].push_back({{"kind", "readiness_probe"}, {"name", describe_readiness(config(self))},
                                       {"state", "probing"}});
         }
-        if (!st.cgroup_watcher) return node.dump();
+        if (!st.cgroup_watcher) return json_text(node);
         auto rp = self->make_response_promise<std::string>();
         self->request(st.cgroup_watcher, std::chrono::seconds(2), tree_atom_v)
             .then(
@@ -338,9 +342,9 @@ caf::behavior service_behavior(self_ptr self) {
                   auto j = nlohmann::json::parse(child, nullptr, false);
                   auto n = node;
                   if (j.is_object()) n["children"].push_back(j);
-                  rp.deliver(n.dump());
+                  rp.deliver(json_text(n));
                 },
-                [=](caf::error&) mutable { rp.deliver(node.dump()); });
+                [=](caf::error&) mutable { rp.deliver(json_text(node)); });
         return rp;
       },
       [=](status_atom) -> caf::result<std::string> {
@@ -353,7 +357,7 @@ caf::behavior service_behavior(self_ptr self) {
                          {"invocation_id", st.invocation_id},
                          {"readiness", describe_readiness(config(self))}};
         if (st.lifecycle->state() == lifecycle_state::blocked) j["blocked_on"] = st.lifecycle->blocked_on();
-        if (!st.cgroup_watcher) return j.dump();
+        if (!st.cgroup_watcher) return json_text(j);
         auto rp = self->make_response_promise<std::string>();
         self->request(st.cgroup_watcher, std::chrono::seconds(2), cg_stats_atom_v)
             .then(
@@ -361,9 +365,9 @@ caf::behavior service_behavior(self_ptr self) {
                   auto with = j;
                   auto c = nlohmann::json::parse(stats, nullptr, false);
                   if (c.is_object()) with["cgroup"] = c;
-                  rp.deliver(with.dump());
+                  rp.deliver(json_text(with));
                 },
-                [=](caf::error&) mutable { rp.deliver(j.dump()); });
+                [=](caf::error&) mutable { rp.deliver(json_text(j)); });
         return rp;
       },
   };
@@ -384,6 +388,8 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     } catch (...) {
     }
     spdlog::error("{}: internal error: {}", config(self).name, what);
+    // The incarnation dies; its process must not outlive it, or the restart would run a second copy.
+    signal_service(self, SIGKILL);
     return make_error(service_exit::start_failed, "internal error: " + what);
   });
 

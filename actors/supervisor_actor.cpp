@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/exit_reasons.hpp"
+#include "actors/json_text.hpp"
 #include "actors/log_sink_actor.hpp"
 #include "actors/service_actor.hpp"
 #include "actors/supervisor_state.hpp"
@@ -94,9 +95,12 @@ void start_child(self_ptr self, child_record& c) {
     c.incarnation = spawn_service(self, std::move(a));
     c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
   } else {
-    // Only the first start after a runtime restart adopts; a restart (escalation) begins afresh.
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context, self->state.args.adopt && !restart,
-                                                           {}, child_cgroup_path(self, c.id())});
+    // The first start after a runtime restart adopts what the predecessor left running. So does a restart:
+    // a sub-supervisor that crashed took its service actors along but not their processes (records are
+    // checked against /proc); one that gave up stopped its children first, leaving nothing to adopt.
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context,
+                                                           self->state.args.adopt || restart, {},
+                                                           child_cgroup_path(self, c.id())});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
   c.state_since = clock::now();
@@ -110,8 +114,8 @@ void resolve(child_record& c, pending_request::kind what, const std::string& res
       continue;
     }
     if (error.empty()) {
-      it->promise.deliver(nlohmann::json{{"service", c.id()}, {"result", result}, {"state", c.last.state},
-                                         {"pid", c.last.pid}}.dump());
+      it->promise.deliver(json_text(nlohmann::json{{"service", c.id()}, {"result", result}, {"state", c.last.state},
+                                         {"pid", c.last.pid}}));
     } else {
       it->promise.deliver(caf::make_error(caf::sec::runtime_error, error));
     }
@@ -189,7 +193,7 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
   const auto state = st.logic->state(name);
   const bool running = state == behaviours::child_state::running;
   auto answer = [&](const std::string& result) {
-    return nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}}.dump();
+    return json_text(nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}});
   };
   if (state == behaviours::child_state::removed && what != pending_request::kind::stop) {
     // A temporary service that ended left the tree (OTP drops its spec); starting it puts it back.
@@ -274,6 +278,9 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
         if (auto* c = find(self, cmd.child); c && c->incarnation) {
           self->send(c->incarnation, stop_atom_v);
           c->last.state = "stopping";
+        } else {
+          // Nothing left to stop (its exit was already handled): terminated now, or the run would wait forever.
+          execute(self, self->state.logic->on_terminated(cmd.child));
         }
         break;
       case command::kind::exit: {
@@ -287,6 +294,9 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
           // OTP: a supervisor that gives up exits with `shutdown`; its parent applies its own strategy.
           spdlog::error("supervisor {} gave up: {}", my_name(self), cmd.note);
           context(self).console->failed("Supervisor " + my_name(self) + " gave up: " + cmd.note + ".");
+          // Its children are stopped by now: a stop_all that raced with the give-up has its answer.
+          for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
+          st.stop_promises.clear();
           self->quit(make_error(service_exit::escalated, my_name(self) + ": " + cmd.note));
         }
         return;

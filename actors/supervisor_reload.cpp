@@ -4,6 +4,7 @@
 // settings are unchanged apply the same to their children; changed ones are restarted with fresh children.
 #include <spdlog/spdlog.h>
 
+#include "actors/json_text.hpp"
 #include "actors/supervisor_state.hpp"
 
 namespace dynamod::supervision {
@@ -83,7 +84,7 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
 
   auto pending = std::make_shared<size_t>(forward.size() + 1);
   auto finish = [=] {
-    if (--*pending == 0) rp->deliver(diff->dump());
+    if (--*pending == 0) rp->deliver(json_text(*diff));
   };
   for (auto& [sub, node] : forward) {
     self->request(sub, std::chrono::seconds(30), reload_atom_v, std::move(node))

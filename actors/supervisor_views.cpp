@@ -2,6 +2,7 @@
 // actor tree. Each view is assembled from the child records plus requests to the live actors concerned.
 #include <spdlog/spdlog.h>
 
+#include "actors/json_text.hpp"
 #include "actors/supervisor_state.hpp"
 #include "runtime/config/service_config.hpp"
 
@@ -52,7 +53,7 @@ void collect_list(self_ptr self, caf::response_promise promise) {
       subs.push_back(c.incarnation);
     }
   }
-  auto g = std::make_shared<gather>(gather{subs.size() + 1, [=] { rp->deliver(result->dump()); }});
+  auto g = std::make_shared<gather>(gather{subs.size() + 1, [=] { rp->deliver(json_text(*result)); }});
   for (const auto& sub : subs) {
     auto merge = [=](const std::string& json) {
       auto part = nlohmann::json::parse(json, nullptr, false);
@@ -77,7 +78,7 @@ void collect_status(self_ptr self, child_record& c, caf::response_promise promis
   (*out)["after"] = cfg.after;
   (*out)["wants"] = cfg.wants;
   (*out)["log"] = nlohmann::json::array();
-  auto g = std::make_shared<gather>(gather{3, [=] { rp->deliver(out->dump()); }});
+  auto g = std::make_shared<gather>(gather{3, [=] { rp->deliver(json_text(*out)); }});
   if (c.incarnation) {
     self->request(c.incarnation, kQueryTimeout, status_atom_v)
         .then(
@@ -130,7 +131,7 @@ void collect_tree(self_ptr self, caf::response_promise promise) {
                                              for (auto& s : *slots) {
                                                if (!s.is_null()) (*node)["children"].push_back(std::move(s));
                                              }
-                                             rp->deliver(node->dump());
+                                             rp->deliver(json_text(*node));
                                            }});
   for (size_t i = 0; i < st.children.size(); ++i) {
     const auto& c = st.children[i];

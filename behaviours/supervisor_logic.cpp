@@ -252,6 +252,20 @@ std::vector<command> supervisor_logic::advance() {
   std::vector<command> out;
   auto& s = *sequence_;
   // Drop what needs no termination any more (died meanwhile, or removed).
+  // A child whose exit is still queued (it died while an earlier run went on) is already gone: skipped as in
+  // OTP s22, never sent a terminate that no incarnation would answer.
+  for (auto it = deferred_.begin(); it != deferred_.end();) {
+    const bool due = it->what == deferred::kind::exit &&
+                     std::find(s.to_terminate.begin(), s.to_terminate.end(), it->id) != s.to_terminate.end();
+    if (!due) {
+      ++it;
+      continue;
+    }
+    if (child* c = find(it->id); c && c->state == child_state::running) {
+      c->state = c->spec.restart == restart_type::temporary ? child_state::removed : child_state::stopped;
+    }
+    it = deferred_.erase(it);
+  }
   for (auto it = s.to_terminate.begin(); it != s.to_terminate.end();) {
     const child* c = find(*it);
     it = (!c || c->state != child_state::running) ? s.to_terminate.erase(it) : it + 1;

@@ -442,3 +442,15 @@ TEST(ChildApi, ReplacingAStoppedChildKeepsItsPlace) {
   EXPECT_EQ(sup.children(), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_TRUE(sup.on_exit("b", exit_kind::normal, 0).empty()) << "the new spec (transient) applies";
 }
+
+TEST(Shutdown, AChildThatDiedDuringAnEarlierStopIsSkippedNotWaitedFor) {
+  // The operator stops a; while a is still stopping, b crashes (its exit waits behind a's stop) and the
+  // system shutdown comes. b is already gone: the shutdown must not wait for b to answer a terminate.
+  auto sup = started(strategy::one_for_one, {10, 60}, workers({"a", "b", "c"}));
+  EXPECT_EQ(sup.terminate_child("a"), cmds{terminate("a")});
+  EXPECT_EQ(sup.on_exit("b", exit_kind::abnormal, 0), cmds{});
+  EXPECT_EQ(sup.shutdown(), cmds{});
+  auto out = sup.on_terminated("a");
+  EXPECT_EQ(out, cmds{terminate("c")}) << "b is skipped; a is already stopped";
+  EXPECT_EQ(sup.on_terminated("c"), cmds{exit_cmd()});
+}

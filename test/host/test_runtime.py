@@ -418,6 +418,30 @@ class ProcessSetup(RuntimeTestCase):
             self.assertTrue(os.readlink(f"/proc/{pid}/fd/1").endswith(f"/{name}.stdout"), os.readlink(f"/proc/{pid}/fd/1"))
             self.assertTrue(os.readlink(f"/proc/{pid}/fd/2").endswith(f"/{name}.stderr"), os.readlink(f"/proc/{pid}/fd/2"))
 
+    def test_output_and_status_that_are_not_utf8_break_nothing(self):
+        # Latin-1 in its output and in STATUS=: replies replace the bytes; nothing crashes, nothing restarts.
+        rt = self.runtime({"latin": r"""
+            [service]
+            name = "latin"
+            exec = ["/usr/bin/python3", "-c", '''
+import os, socket, sys
+sys.stdout.buffer.write(b"caf\xe9 au lait\n"); sys.stdout.flush()
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"STATUS=d\xe9j\xe0 vu", os.environ["NOTIFY_SOCKET"])
+os.execv("/bin/sleep", ["sleep", "1000"])
+''']
+            """})
+        rt.wait_state("latin", "running")
+        pid = rt.service("latin")["pid"]
+        rt.wait_for(lambda: "vu" in (rt.service("latin") or {}).get("status_text", ""), 10, "the STATUS= text")
+        for args in (["status", "latin"], ["--json", "status", "latin"], ["list"], ["logs", "latin"], ["tree"]):
+            r = rt.ctl(*args)
+            self.assertEqual(r.returncode, 0, f"dynamodctl {' '.join(args)}: {r.stderr}")
+        self.assertIn("caf\ufffd au lait", rt.ctl("logs", "latin").stdout)
+        self.assertEqual(rt.service("latin")["status_text"], "d\ufffdj\ufffd vu")
+        self.assertEqual(rt.service("latin")["pid"], pid, "the same process, never restarted")
+        self.assertEqual(rt.service("latin")["restarts"], 0)
+
     def test_a_missing_binary_fails_the_start_with_the_reason(self):
         rt = self.runtime({"ghost": """
             [service]
