@@ -55,6 +55,7 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
       continue;
     }
     if (same_node(c->node, n)) {
+      st.logic->set_dependencies(n.name, spec_for(n).depends_on);  // its siblings may have changed
       if (c->is_service()) {
         (*diff)["unchanged"].push_back(n.name);
         c->node.needs = n.needs;

@@ -225,6 +225,14 @@ bool supervisor_logic::replace_child(child_spec spec) {
   return true;
 }
 
+bool supervisor_logic::set_dependencies(const std::string& id, std::vector<std::string> depends_on) {
+  child* c = find(id);
+  if (!c) return false;
+  c->spec.depends_on = std::move(depends_on);
+  rebuild_needed_by();
+  return true;
+}
+
 void supervisor_logic::rebuild_needed_by() {
   needed_by_.clear();
   for (const auto& c : children_) {

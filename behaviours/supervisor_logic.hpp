@@ -78,6 +78,8 @@ class supervisor_logic {
   bool add_child(child_spec spec);
   bool delete_child(const std::string& id);
   bool replace_child(child_spec spec);  // new spec for a stopped child (keeps its place)
+  // The siblings a child needs changed (an unchanged child whose neighbours did): later runs order by these.
+  bool set_dependencies(const std::string& id, std::vector<std::string> depends_on);
 
   child_state state(const std::string& id) const;
   std::vector<std::string> children() const;  // start order, removed children excluded

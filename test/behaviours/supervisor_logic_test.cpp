@@ -454,3 +454,15 @@ TEST(Shutdown, AChildThatDiedDuringAnEarlierStopIsSkippedNotWaitedFor) {
   EXPECT_EQ(out, cmds{terminate("c")}) << "b is skipped; a is already stopped";
   EXPECT_EQ(sup.on_terminated("c"), cmds{exit_cmd()});
 }
+
+TEST(Reload, ChangedDependenciesOrderTheNextShutdown) {
+  // b did not need a at first; after a reload it does, so the shutdown stops b before a.
+  std::vector<child_spec> specs{{"a", restart_type::permanent, std::nullopt, {}}, {"b", restart_type::permanent, std::nullopt, {}}};
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, specs, termination_order::by_dependencies};
+  sup.start();
+  ASSERT_TRUE(sup.set_dependencies("b", {"a"}));
+  EXPECT_EQ(sup.shutdown(), cmds{terminate("b")});
+  EXPECT_EQ(sup.on_terminated("b"), cmds{terminate("a")});
+  EXPECT_EQ(sup.on_terminated("a"), cmds{exit_cmd()});
+  EXPECT_FALSE(sup.set_dependencies("nobody", {}));
+}
