@@ -79,7 +79,10 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
   for (const auto& c : st.children) {
     if (c.remove_now) now.push_back(c.id());
   }
-  for (const auto& id : now) drop_child(self, id);
+  for (const auto& id : now) {
+    // Being stopped by a group run: it goes when that run is done, and is not started again with the group.
+    if (!drop_child(self, id)) st.logic->retire_child(id);
+  }
   st.args.node = std::move(fresh);
   register_services(self);
 

@@ -89,8 +89,7 @@ std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind 
     if (it != s.to_terminate.end()) {
       // OTP s22: a child due for termination died first; it is skipped (and restarted with the group).
       s.to_terminate.erase(it);
-      c->state = child_state::stopped;
-      if (c->spec.restart == restart_type::temporary) c->state = child_state::removed;
+      c->state = c->after_stop();
       return {};
     }
     deferred_.push_back({deferred::kind::exit, id, kind, now_seconds});
@@ -101,6 +100,10 @@ std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind 
 
 std::vector<command> supervisor_logic::handle_exit(child& c, exit_kind kind, int64_t now) {
   c.state = child_state::stopped;
+  if (c.retiring) {
+    c.state = child_state::removed;
+    return {};
+  }
   // OTP §2: temporary children are never restarted and their spec is dropped; transient ones are
   // restarted only after an abnormal exit. Neither adds an intensity entry.
   if (c.spec.restart == restart_type::temporary) {
@@ -207,7 +210,19 @@ bool supervisor_logic::add_child(child_spec spec) {
   return true;
 }
 
+bool supervisor_logic::retire_child(const std::string& id) {
+  child* c = find(id);
+  if (!c) return false;
+  if (in_sequence(id)) {
+    c->retiring = true;
+    return true;
+  }
+  return delete_child(id);
+}
+
 bool supervisor_logic::delete_child(const std::string& id) {
+  // A child already removed (a temporary one that ended, a retired one) is deleted already: fine.
+  if (auto it = index_.find(id); it != index_.end() && children_[it->second].state == child_state::removed) return true;
   child* c = find(id);
   if (!c || c->state != child_state::stopped || in_sequence(id)) return false;
   c->state = child_state::removed;
@@ -269,9 +284,7 @@ std::vector<command> supervisor_logic::advance() {
       ++it;
       continue;
     }
-    if (child* c = find(it->id); c && c->state == child_state::running) {
-      c->state = c->spec.restart == restart_type::temporary ? child_state::removed : child_state::stopped;
-    }
+    if (child* c = find(it->id); c && c->state == child_state::running) c->state = c->after_stop();
     it = deferred_.erase(it);
   }
   for (auto it = s.to_terminate.begin(); it != s.to_terminate.end();) {
@@ -342,7 +355,7 @@ std::vector<command> supervisor_logic::advance() {
 std::vector<command> supervisor_logic::on_terminated(const std::string& id) {
   if (!sequence_) {
     // A termination we no longer track (e.g. after give-up began). Keep the state honest anyway.
-    if (child* c = find(id); c && c->state == child_state::terminating) c->state = child_state::stopped;
+    if (child* c = find(id); c && c->state == child_state::terminating) c->state = c->after_stop();
     return {};
   }
   auto& s = *sequence_;
@@ -351,7 +364,7 @@ std::vector<command> supervisor_logic::on_terminated(const std::string& id) {
   s.outstanding.erase(it);
   if (child* c = find(id)) {
     // OTP s19: temporary children terminated as part of a group are dropped, not restarted.
-    c->state = c->spec.restart == restart_type::temporary ? child_state::removed : child_state::stopped;
+    c->state = c->after_stop();
   }
   return advance();
 }

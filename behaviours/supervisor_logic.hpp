@@ -80,6 +80,9 @@ class supervisor_logic {
   bool replace_child(child_spec spec);  // new spec for a stopped child (keeps its place)
   // The siblings a child needs changed (an unchanged child whose neighbours did): later runs order by these.
   bool set_dependencies(const std::string& id, std::vector<std::string> depends_on);
+  // Removes a child now if it is stopped, or, if a run is stopping it, once that run has (it is not started
+  // again with its group). False if it runs outside any run: terminate_child it first.
+  bool retire_child(const std::string& id);
 
   child_state state(const std::string& id) const;
   std::vector<std::string> children() const;  // start order, removed children excluded
@@ -92,7 +95,12 @@ class supervisor_logic {
   struct child {
     child_spec spec;
     child_state state = child_state::stopped;
+    bool retiring = false;  // removed from the configuration while a run is stopping it: never started again
     restart_intensity own;
+    // Where a stop leaves it: temporary and retiring children are dropped (OTP), others wait stopped.
+    child_state after_stop() const {
+      return spec.restart == restart_type::temporary || retiring ? child_state::removed : child_state::stopped;
+    }
     explicit child(child_spec s)
         : spec(std::move(s)), own(spec.own_limit.value_or(intensity_limit{1000000, 1})) {}
   };

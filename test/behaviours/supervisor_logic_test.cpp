@@ -466,3 +466,34 @@ TEST(Reload, ChangedDependenciesOrderTheNextShutdown) {
   EXPECT_EQ(sup.on_terminated("a"), cmds{exit_cmd()});
   EXPECT_FALSE(sup.set_dependencies("nobody", {}));
 }
+
+TEST(Reload, AChildRemovedWhileItsGroupRestartsIsNotStartedAgain) {
+  // one_for_all: c crashes, the group is being restarted (b is stopping); the reload removes b meanwhile.
+  auto sup = started(strategy::one_for_all, {10, 60}, workers({"a", "b", "c"}));
+  auto out = sup.on_exit("c", exit_kind::abnormal, 0);
+  ASSERT_FALSE(out.empty());
+  EXPECT_TRUE(sup.retire_child("b"));
+  // Finish the run: whatever is terminated, b must not be among the starts.
+  for (int guard = 0; guard < 10 && !out.empty(); ++guard) {
+    cmds next;
+    for (const auto& cmd : out) {
+      EXPECT_FALSE(cmd.what == command::kind::start && cmd.child == "b") << "b was removed from the configuration";
+      if (cmd.what == command::kind::terminate) {
+        auto more = sup.on_terminated(cmd.child);
+        next.insert(next.end(), more.begin(), more.end());
+      }
+    }
+    out = next;
+  }
+  EXPECT_EQ(sup.state("b"), child_state::removed);
+  EXPECT_EQ(sup.state("a"), child_state::running);
+  EXPECT_EQ(sup.state("c"), child_state::running);
+  EXPECT_TRUE(sup.delete_child("b")) << "deleting a removed child is fine";
+}
+
+TEST(Reload, ATemporaryChildThatEndedCanBeDeleted) {
+  auto sup = started(strategy::one_for_one, {10, 60}, workers({"t"}, restart_type::temporary));
+  EXPECT_EQ(sup.on_exit("t", exit_kind::normal, 0), cmds{});
+  EXPECT_EQ(sup.state("t"), child_state::removed);
+  EXPECT_TRUE(sup.delete_child("t"));
+}
