@@ -237,8 +237,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       [=](child_of_atom, const std::string& name, const caf::actor& supervisor) {
         if (supervisor) {
           self->state.directory[name] = supervisor;
-        } else {
-          self->state.directory.erase(name);
+        } else if (auto it = self->state.directory.find(name); it != self->state.directory.end()) {
+          // Only its owner lets go: a service moved to another supervisor by a reload may be registered
+          // there already.
+          if (it->second.address() == self->current_sender()) self->state.directory.erase(it);
         }
       },
       [=](status_atom, const std::string& name) -> caf::delegated<caf::message> {

@@ -146,7 +146,7 @@ void complete_finish(self_ptr self, const end_reason& why) {
                  config(self).memory_max.set ? std::to_string(config(self).memory_max.bytes) : "unset");
   }
   forget_process(self, st.pid);
-  store(self).remove(config(self).name);
+  store(self).remove_if(config(self).name, st.invocation_id);
   stop_probe(self);
   // The last word to the tracker: dependents waiting on us need to know how it ended.
   const bool clean = classify(reason) != exit_class::abnormal;
@@ -396,6 +396,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
   if (st.args.adopt) {
     // The previous runtime started this process; it is still the same one (checked against /proc).
     const adoption_record& a = *st.args.adopt;
+    st.invocation_id = a.invocation_id;
     if (a.done) {
       spdlog::info("{}: completed under the previous runtime", config(self).name);
       st.ready = true;

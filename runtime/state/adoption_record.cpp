@@ -120,4 +120,9 @@ void adoption_store::remove(const std::string& service) const {
   std::filesystem::remove(path(service), ec);
 }
 
+void adoption_store::remove_if(const std::string& service, const std::string& invocation_id) const {
+  if (auto r = load(service); r && r->invocation_id != invocation_id) return;
+  remove(service);
+}
+
 }  // namespace dynamod

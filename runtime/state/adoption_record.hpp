@@ -40,6 +40,9 @@ class adoption_store {
   // The record if its process is still the one that was recorded (not exited, not a reused pid).
   std::optional<adoption_record> load_live(const std::string& service) const;
   void remove(const std::string& service) const;
+  // Removes the record only if it is this incarnation's (a newer one, e.g. of a service a reload moved to
+  // another supervisor, may have replaced it).
+  void remove_if(const std::string& service, const std::string& invocation_id) const;
   const std::string& dir() const { return dir_; }
 
  private:
