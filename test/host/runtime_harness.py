@@ -16,6 +16,7 @@ import subprocess
 import tempfile
 import textwrap
 import time
+import unittest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("DYNAMOD_BUILD_DIR", os.path.join(REPO, "build"))
@@ -219,3 +220,15 @@ class Runtime:
             if pid <= 1:
                 return False
         return False
+
+
+def sh(script):
+    """A TOML exec array running `script` with /bin/sh."""
+    return '["/bin/sh", "-c", ' + '"' + script.replace("\\", "\\\\").replace('"', '\\"') + '"]'
+
+
+class RuntimeTestCase(unittest.TestCase):
+    def runtime(self, services, wait=True, **kw):
+        rt = Runtime(services, **kw)
+        self.addCleanup(rt.cleanup)
+        return rt.start(wait=wait)
