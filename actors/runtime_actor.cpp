@@ -70,8 +70,10 @@ void stop_everything(self_ptr self, const std::string& why) {
             });
 }
 
-// Processes recorded by a previous runtime for services that no longer exist are ours to stop.
-void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan) {
+// Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
+// file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
+void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+                            const std::map<std::string, std::string>& disabled) {
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
   const adoption_store store{paths.state_dir + "/services"};
@@ -80,7 +82,13 @@ void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan) {
     if (entry.path().extension() != ".state") continue;
     const std::string name = entry.path().stem().string();
     if (known.count(name)) continue;
-    if (auto r = store.load_live(name)) {
+    auto r = store.load_live(name);
+    if (r && !r->done && disabled.count(name)) {
+      spdlog::warn("{} (pid {}) keeps running unmanaged: {}; fix it and reload to manage it again", name, r->pid,
+                   disabled.at(name));
+      continue;
+    }
+    if (r) {
       spdlog::warn("{} (pid {}) is no longer configured: stopping it", name, r->pid);
       ::kill(-r->pid, SIGTERM);
       ::kill(r->pid, SIGTERM);
@@ -165,7 +173,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  stop_orphaned_services(args.paths, args.plan);
+  stop_orphaned_services(args.paths, args.plan, args.disabled);
   const size_t count = services_in_order(args.plan).size();
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});

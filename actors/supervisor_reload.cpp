@@ -6,6 +6,7 @@
 
 #include "actors/json_text.hpp"
 #include "actors/supervisor_state.hpp"
+#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod::supervision {
 
@@ -49,6 +50,10 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
       child_record r;
       r.node = n;
       r.last = service_report{n.name, "waiting", 0, {}, {}};
+      if (n.service) {
+        // Still running from before its file broke (kept across a runtime restart): take it over.
+        r.adopt = adoption_store{st.args.context->paths.state_dir + "/services"}.load_live(n.name);
+      }
       st.children.push_back(std::move(r));
       st.logic->add_child(spec_for(n));
       execute(self, st.logic->start_child(n.name));

@@ -318,6 +318,26 @@ class Adoption(RuntimeTestCase):
         self.assertEqual(rt.shutdown(), 0)
 
 
+    def test_a_service_whose_file_broke_while_the_runtime_was_down_keeps_running(self):
+        good = '[service]\nname = "keeper"\nexec = ["/bin/sleep", "1000"]\n'
+        rt = self.runtime({"keeper": good})
+        rt.wait_state("keeper", "running")
+        pid = rt.service("keeper")["pid"]
+        rt.kill()
+        rt.write_service("keeper", '[service]\nname = "keeper"\nexec = "not an array"\n')
+        rt.start()
+        rt.wait_state("keeper", "disabled")
+        self.assertTrue(os.path.exists(f"/proc/{pid}"), "the process is not stopped because its file broke")
+        self.assertIn(f"keeper (pid {pid}) keeps running unmanaged", rt.runtime_log())
+        # Fixed and reloaded: the same process is managed again, not a second one started.
+        rt.write_service("keeper", good)
+        self.assertEqual(rt.ctl("reload").returncode, 0)
+        rt.wait_state("keeper", "running")
+        self.assertEqual(rt.service("keeper")["pid"], pid)
+        self.assertEqual(rt.shutdown(), 0)
+        rt.wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10, "keeper to be stopped with the rest")
+
+
 class BadConfiguration(RuntimeTestCase):
     def test_a_broken_file_disables_it_and_its_dependents_only(self):
         rt = self.runtime({
