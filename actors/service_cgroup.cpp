@@ -46,6 +46,12 @@ std::optional<int> prepare_cgroup(self_ptr self, std::string& error) {
     }
   }
   st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
+  return join_cgroup_fd(self, error);
+}
+
+std::optional<int> join_cgroup_fd(self_ptr self, std::string& error) {
+  auto& st = self->state;
+  if (st.cgroup_dir.empty()) return -1;
   const int fd = ::open((st.cgroup_dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0) {
     error = st.cgroup_dir + "/cgroup.procs: " + std::strerror(errno);
@@ -57,12 +63,14 @@ std::optional<int> prepare_cgroup(self_ptr self, std::string& error) {
 void watch_cgroup(self_ptr self) {
   auto& st = self->state;
   if (context(self).cgroup_base.empty() || st.cgroup_watcher) return;
-  if (st.cgroup_dir.empty()) st.cgroup_dir = context(self).cgroup_base + "/" + st.args.cgroup_path;  // adopted
-  if (::access(st.cgroup_dir.c_str(), F_OK) != 0) {
-    st.cgroup_dir.clear();  // an adopted process from a runtime that had no cgroups
-    return;
+  if (st.cgroup_dir.empty()) {  // adopted: the cgroup the previous runtime made, if it made one
+    st.cgroup_dir = context(self).cgroup_base + "/" + st.args.cgroup_path;
+    if (::access(st.cgroup_dir.c_str(), F_OK) != 0) {
+      st.cgroup_dir.clear();
+      return;
+    }
+    st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
   }
-  st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
   st.cgroup_watcher = spawn_cgroup_watcher(self, cgroup_watcher_args{st.cgroup_dir, st.args.context});
 }
 

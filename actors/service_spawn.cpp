@@ -187,7 +187,7 @@ void run_stop_command(self_ptr self) {
   spec.env = st.environment;
   spec.env.push_back("MAINPID=" + std::to_string(st.pid));
   std::string error;
-  auto cgroup_fd = prepare_cgroup(self, error);  // the stop command runs where the service runs
+  auto cgroup_fd = join_cgroup_fd(self, error);  // the stop command runs where the service runs
   spec.cgroup_procs_fd = cgroup_fd.value_or(-1);
   const spawn_result r = spawn_process(spec);
   if (spec.cgroup_procs_fd >= 0) ::close(spec.cgroup_procs_fd);

@@ -76,6 +76,8 @@ constexpr uint8_t kDrainTimer = 3;  // index into timer_generation
 // Creates the cgroup and writes the limits; returns the cgroup.procs fd for the child (or -1 without
 // cgroups), or nullopt with `error` set.
 std::optional<int> prepare_cgroup(self_ptr self, std::string& error);
+// cgroup.procs of the existing cgroup for a child to join (-1: the service has none).
+std::optional<int> join_cgroup_fd(self_ptr self, std::string& error);
 void watch_cgroup(self_ptr self);          // spawns the watcher once the cgroup exists
 void signal_service(self_ptr self, int signo);
 bool oom_struck(self_ptr self);            // memory.events says the OOM killer acted since we last looked
