@@ -18,15 +18,7 @@ bool valid_name(const std::string& s) {
 }
 
 std::optional<std::vector<std::string>> names(toml_reader& r, const char* key) {
-  auto v = r.string_array(key);
-  if (!v) return v;
-  for (const auto& n : *v) {
-    if (!valid_name(n)) {
-      r.error(key, "'" + n + "' is not a valid service name");
-      return std::nullopt;
-    }
-  }
-  return v;
+  return r.string_array_of(key, valid_name, "is not a valid service name");
 }
 
 void read_service(toml_reader& r, service_config& s) {

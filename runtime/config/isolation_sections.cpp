@@ -18,22 +18,13 @@ const std::vector<std::string> kRlimits = {"as",     "core",     "cpu",  "data",
                                            "memlock", "msgqueue", "nice", "nofile", "nproc",     "rss",
                                            "rtprio", "rttime",   "sigpending", "stack"};
 
-bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
-
 void read_limit(toml_reader& r, const char* key, optional_limit& out) {
   if (auto v = r.size(key)) out = optional_limit{true, v->is_max, v->bytes};
 }
 
 std::optional<std::vector<std::string>> capabilities(toml_reader& r, const char* key) {
-  auto v = r.string_array(key);
-  if (!v) return v;
-  for (const auto& c : *v) {
-    if (!capability_number(c)) {
-      r.error(key, "'" + c + "' is not a capability (e.g. \"CAP_NET_BIND_SERVICE\")");
-      return std::nullopt;
-    }
-  }
-  return v;
+  return r.string_array_of(key, [](const std::string& c) { return capability_number(c).has_value(); },
+                           "is not a capability (e.g. \"CAP_NET_BIND_SERVICE\")");
 }
 
 std::optional<std::vector<std::string>> syscall_list(toml_reader& r, const char* key) {
@@ -116,8 +107,8 @@ void read_namespace_section(toml_reader& r, service_config& s) {
       if (auto v = m.string("source", true)) b.source = *v;
       if (auto v = m.string("target", true)) b.target = *v;
       if (auto v = m.boolean("writable")) b.writable = *v;
-      if (!b.source.empty() && !is_absolute(b.source)) m.error("source", "must be an absolute path");
-      if (!b.target.empty() && !is_absolute(b.target)) m.error("target", "must be an absolute path");
+      if (!b.source.empty() && !is_absolute_path(b.source)) m.error("source", "must be an absolute path");
+      if (!b.target.empty() && !is_absolute_path(b.target)) m.error("target", "must be an absolute path");
       m.finish();
       s.bind_mounts.push_back(b);
     }

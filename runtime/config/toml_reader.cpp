@@ -188,19 +188,20 @@ std::optional<int> toml_reader::signal(const char* key) {
 
 std::optional<std::string> toml_reader::absolute_path(const char* key) {
   auto v = string(key);
-  if (v && (v->empty() || (*v)[0] != '/')) {
+  if (v && !is_absolute_path(*v)) {
     error(key, "'" + *v + "' must be an absolute path");
     return std::nullopt;
   }
   return v;
 }
 
-std::optional<std::vector<std::string>> toml_reader::absolute_paths(const char* key) {
+std::optional<std::vector<std::string>> toml_reader::string_array_of(
+    const char* key, const std::function<bool(const std::string&)>& valid, const std::string& problem) {
   auto v = string_array(key);
   if (!v) return v;
-  for (const auto& p : *v) {
-    if (p.empty() || p[0] != '/') {
-      error(key, "'" + p + "' must be an absolute path");
+  for (const auto& e : *v) {
+    if (!valid(e)) {
+      error(key, "'" + e + "' " + problem);
       return std::nullopt;
     }
   }

@@ -29,9 +29,16 @@ class toml_reader {
   std::optional<std::chrono::milliseconds> duration(const char* key);
   std::optional<size_value> size(const char* key);
   std::optional<int> signal(const char* key);
+  // A string array each element of which passes `valid`; the first that does not is reported as
+  // "'<element>' <problem>".
+  std::optional<std::vector<std::string>> string_array_of(const char* key,
+                                                         const std::function<bool(const std::string&)>& valid,
+                                                         const std::string& problem);
   // Paths that must be absolute.
   std::optional<std::string> absolute_path(const char* key);
-  std::optional<std::vector<std::string>> absolute_paths(const char* key);
+  std::optional<std::vector<std::string>> absolute_paths(const char* key) {
+    return string_array_of(key, is_absolute_path, "must be an absolute path");
+  }
   // A string that must be one of `choices`.
   std::optional<std::string> choice(const char* key, const std::vector<std::string>& choices);
   const toml::table* table(const char* key);

@@ -29,4 +29,6 @@ std::optional<int> signal_from_number(int64_t number);
 // "022", "0027": an octal mode up to 0777.
 std::optional<unsigned> parse_umask(const std::string& text);
 
+inline bool is_absolute_path(const std::string& p) { return !p.empty() && p[0] == '/'; }
+
 }  // namespace dynamod
