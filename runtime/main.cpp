@@ -69,8 +69,6 @@ void setup_logging(const runtime_options& opts) {
   spdlog::set_default_logger(logger);
 }
 
-// Thousands of services and clients each hold descriptors here; services get the original soft limit back
-// (spawn_process), as many programs still assume select()'s 1024.
 // System mode on a cgroup2 host: services get cgroups under /sys/fs/cgroup/dynamod. Otherwise (user mode,
 // or a v1/hybrid host) none, and services with [cgroup] limits refuse to start rather than run unlimited.
 std::string prepare_cgroups(const runtime_options& opts) {
@@ -106,6 +104,8 @@ std::string make_inaccessible_file(const std::string& state_dir) {
   return path;
 }
 
+// Thousands of services and clients each hold descriptors here; services get the original soft limit back
+// (spawn_process), as many programs still assume select()'s 1024.
 void raise_file_limit() {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return;

@@ -17,8 +17,11 @@ namespace dynamod {
 
 namespace {
 
-bool make_dir(const std::string& dir, std::string& error) {
-  if (::mkdir(dir.c_str(), 0755) == 0 || errno == EEXIST) return true;
+// Creates `dir` unless it exists; `created` says which.
+bool make_dir(const std::string& dir, std::string& error, bool* created = nullptr) {
+  const bool made = ::mkdir(dir.c_str(), 0755) == 0;
+  if (created) *created = made;
+  if (made || errno == EEXIST) return true;
   error = "mkdir " + dir + ": " + std::strerror(errno);
   return false;
 }
@@ -54,8 +57,11 @@ bool create_cgroup(const std::string& base, const std::string& relative, std::st
     size_t slash = relative.find('/', start);
     if (slash == std::string::npos) slash = relative.size();
     dir += "/" + relative.substr(start, slash - start);
-    if (!make_dir(dir, error)) return false;
-    if (slash < relative.size()) enable_controllers(dir);  // a supervisor's directory: only children below
+    bool created = false;
+    if (!make_dir(dir, error, &created)) return false;
+    // A supervisor's directory (only children below): its controllers are enabled once, when it is made,
+    // not again at every start of a service under it.
+    if (created && slash < relative.size()) enable_controllers(dir);
     start = slash + 1;
   }
   return true;
