@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
-#include <deque>
 #include <sys/wait.h>
 #include <unordered_map>
 
@@ -24,7 +24,6 @@ struct reaper_state {
     std::chrono::steady_clock::time_point at;
   };
   std::unordered_map<int, unclaimed_exit> unclaimed;
-  std::deque<int> unclaimed_order;
   caf::actor pid1_link;
   uint64_t reaped = 0;
   static inline const char* name = "reaper";
@@ -34,16 +33,14 @@ namespace {
 constexpr size_t kMaxUnclaimed = 4096;
 constexpr auto kUnclaimedLifetime = std::chrono::seconds(10);  // an owner registers within milliseconds
 
+// Drops entries past their lifetime and, if still full, the oldest: a rare path (orphans, fast failures).
 void forget_old_unclaimed(reaper_state& st) {
   const auto now = std::chrono::steady_clock::now();
-  while (!st.unclaimed_order.empty()) {
-    auto it = st.unclaimed.find(st.unclaimed_order.front());
-    if (it != st.unclaimed.end() && now - it->second.at < kUnclaimedLifetime && st.unclaimed.size() < kMaxUnclaimed) {
-      break;
-    }
-    if (it != st.unclaimed.end()) st.unclaimed.erase(it);
-    st.unclaimed_order.pop_front();
-  }
+  std::erase_if(st.unclaimed, [&](const auto& e) { return now - e.second.at >= kUnclaimedLifetime; });
+  if (st.unclaimed.size() < kMaxUnclaimed) return;
+  st.unclaimed.erase(std::min_element(st.unclaimed.begin(), st.unclaimed.end(), [](const auto& a, const auto& b) {
+    return a.second.at < b.second.at;
+  }));
 }
 
 void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
@@ -56,9 +53,7 @@ void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
     return;
   }
   forget_old_unclaimed(st);
-  // A pid seen again replaces its old entry (and moves to the back of the order).
   st.unclaimed[pid] = reaper_state::unclaimed_exit{status, std::chrono::steady_clock::now()};
-  st.unclaimed_order.push_back(pid);
 }
 }  // namespace
 
