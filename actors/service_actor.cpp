@@ -250,6 +250,24 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   }
 }
 
+// A reply of `base` with the cgroup watcher's answer to `question` merged in (`base` alone without a
+// watcher, or if it does not answer).
+template <class Question, class Merge>
+caf::result<std::string> with_cgroup_watcher(self_ptr self, nlohmann::json base, Question question, Merge merge) {
+  if (!self->state.cgroup_watcher) return json_text(base);
+  auto rp = self->make_response_promise<std::string>();
+  self->request(self->state.cgroup_watcher, std::chrono::seconds(2), question)
+      .then(
+          [=](const std::string& answer) mutable {
+            auto reply = base;
+            auto w = nlohmann::json::parse(answer, nullptr, false);
+            if (w.is_object()) merge(reply, std::move(w));
+            rp.deliver(json_text(reply));
+          },
+          [=](caf::error&) mutable { rp.deliver(json_text(base)); });
+  return rp;
+}
+
 caf::behavior service_behavior(self_ptr self) {
   return {
       [=](delay_done_atom) { begin_waiting(self); },
@@ -334,18 +352,8 @@ caf::behavior service_behavior(self_ptr self) {
           node["children"].push_back({{"kind", "readiness_probe"}, {"name", describe_readiness(config(self))},
                                       {"state", "probing"}});
         }
-        if (!st.cgroup_watcher) return json_text(node);
-        auto rp = self->make_response_promise<std::string>();
-        self->request(st.cgroup_watcher, std::chrono::seconds(2), tree_atom_v)
-            .then(
-                [=](const std::string& child) mutable {
-                  auto j = nlohmann::json::parse(child, nullptr, false);
-                  auto n = node;
-                  if (j.is_object()) n["children"].push_back(j);
-                  rp.deliver(json_text(n));
-                },
-                [=](caf::error&) mutable { rp.deliver(json_text(node)); });
-        return rp;
+        return with_cgroup_watcher(self, std::move(node), tree_atom_v,
+                                   [](nlohmann::json& n, nlohmann::json w) { n["children"].push_back(std::move(w)); });
       },
       [=](status_atom) -> caf::result<std::string> {
         auto& st = self->state;
@@ -357,18 +365,8 @@ caf::behavior service_behavior(self_ptr self) {
                          {"invocation_id", st.invocation_id},
                          {"readiness", describe_readiness(config(self))}};
         if (st.lifecycle->state() == lifecycle_state::blocked) j["blocked_on"] = st.lifecycle->blocked_on();
-        if (!st.cgroup_watcher) return json_text(j);
-        auto rp = self->make_response_promise<std::string>();
-        self->request(st.cgroup_watcher, std::chrono::seconds(2), cg_stats_atom_v)
-            .then(
-                [=](const std::string& stats) mutable {
-                  auto with = j;
-                  auto c = nlohmann::json::parse(stats, nullptr, false);
-                  if (c.is_object()) with["cgroup"] = c;
-                  rp.deliver(json_text(with));
-                },
-                [=](caf::error&) mutable { rp.deliver(json_text(j)); });
-        return rp;
+        return with_cgroup_watcher(self, std::move(j), cg_stats_atom_v,
+                                   [](nlohmann::json& n, nlohmann::json w) { n["cgroup"] = std::move(w); });
       },
   };
 }
