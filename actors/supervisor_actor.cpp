@@ -245,6 +245,21 @@ bool drop_child(self_ptr self, const std::string& id) {
   return true;
 }
 
+child_record new_child_record(self_ptr self, const plan_node& n, bool adopt) {
+  child_record r;
+  r.node = n;
+  r.last = service_report{n.name, "waiting", 0, {}, {}};
+  if (adopt && n.service) {
+    r.adopt = adoption_store{self->state.args.context->paths.state_dir + "/services"}.load_live(n.name);
+    // Until its incarnation reports, show what is still running, not "waiting".
+    if (r.adopt) {
+      r.last.state = r.adopt->done ? "done" : r.adopt->ready ? "running" : "starting";
+      r.last.pid = r.adopt->done ? 0 : r.adopt->pid;
+    }
+  }
+  return r;
+}
+
 behaviours::child_spec spec_for(const plan_node& n) {
   behaviours::child_spec s;
   s.id = n.name;
@@ -323,18 +338,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
   st.children.reserve(st.args.node.children.size());
   for (auto& n : st.args.node.children) {
     specs.push_back(spec_for(n));
-    child_record r;
-    r.node = n;
-    r.last = service_report{n.name, "waiting", 0, {}, {}};
-    if (st.args.adopt && n.service) {
-      r.adopt = adoption_store{st.args.context->paths.state_dir + "/services"}.load_live(n.name);
-      // Until its incarnation reports, show what the previous runtime left running, not "waiting".
-      if (r.adopt) {
-        r.last.state = r.adopt->done ? "done" : r.adopt->ready ? "running" : "starting";
-        r.last.pid = r.adopt->done ? 0 : r.adopt->pid;
-      }
-    }
-    st.children.push_back(std::move(r));
+    st.children.push_back(new_child_record(self, n, st.args.adopt));
   }
   st.logic = std::make_unique<behaviours::supervisor_logic>(
       to_logic(cfg.strategy),

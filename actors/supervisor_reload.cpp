@@ -6,7 +6,6 @@
 
 #include "actors/json_text.hpp"
 #include "actors/supervisor_state.hpp"
-#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod::supervision {
 
@@ -47,14 +46,8 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
     if (c == nullptr || c->remove_after_stop) {
       if (c != nullptr) continue;  // a name reused by another kind of child: handled next reload
       (*diff)["added"].push_back(n.name);
-      child_record r;
-      r.node = n;
-      r.last = service_report{n.name, "waiting", 0, {}, {}};
-      if (n.service) {
-        // Still running from before its file broke (kept across a runtime restart): take it over.
-        r.adopt = adoption_store{st.args.context->paths.state_dir + "/services"}.load_live(n.name);
-      }
-      st.children.push_back(std::move(r));
+      // Adopting: it may still run from before its file broke (kept across a runtime restart).
+      st.children.push_back(new_child_record(self, n, true));
       st.logic->add_child(spec_for(n));
       execute(self, st.logic->start_child(n.name));
       continue;

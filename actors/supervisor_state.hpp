@@ -65,6 +65,8 @@ const std::string& my_name(self_ptr self);
 child_record* find(self_ptr self, const std::string& id);
 bool drop_child(self_ptr self, const std::string& id);  // a stopped child leaves the tree (reload)
 behaviours::child_spec spec_for(const plan_node& n);
+// A record for a plan node; with `adopt`, it takes over a process a predecessor left running (checked).
+child_record new_child_record(self_ptr self, const plan_node& n, bool adopt);
 void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
 void register_services(self_ptr self);
 
