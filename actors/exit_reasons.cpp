@@ -39,9 +39,15 @@ std::string render_service_exit(uint8_t code, caf::atom_value, const caf::messag
   return "unknown exit reason " + std::to_string(code);
 }
 
+bool is_service_exit(const caf::error& reason) { return reason && reason.category() == service_exit_category(); }
+
+bool is_service_exit(const caf::error& reason, service_exit code) {
+  return is_service_exit(reason) && reason.code() == static_cast<uint8_t>(code);
+}
+
 std::string describe_exit(const caf::error& reason) {
   if (!reason) return "exited with status 0";
-  if (reason.category() == service_exit_category()) {
+  if (is_service_exit(reason)) {
     return render_service_exit(reason.code(), reason.category(), reason.context());
   }
   if (reason == caf::exit_reason::user_shutdown) return "shutdown";
@@ -51,7 +57,7 @@ std::string describe_exit(const caf::error& reason) {
 
 exit_class classify(const caf::error& reason) {
   if (!reason) return exit_class::normal;
-  if (reason.category() == service_exit_category()) {
+  if (is_service_exit(reason)) {
     const auto code = static_cast<service_exit>(reason.code());
     if (code == service_exit::shutdown || code == service_exit::escalated) return exit_class::shutdown;
     return exit_class::abnormal;

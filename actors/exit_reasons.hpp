@@ -31,6 +31,11 @@ caf::error make_error(service_exit code, int value);
 caf::atom_value service_exit_category();
 std::string render_service_exit(uint8_t code, caf::atom_value, const caf::message& context);
 
+// Whether `reason` is one of ours (with `code`, if given). Safe on an empty error, whose category() CAF 0.17
+// would dereference as null.
+bool is_service_exit(const caf::error& reason);
+bool is_service_exit(const caf::error& reason, service_exit code);
+
 // "exited with status 3", "killed by SIGKILL", "start failed: exec: No such file or directory", "shutdown".
 std::string describe_exit(const caf::error& reason);
 

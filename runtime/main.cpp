@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
       self->monitor(runtime);
       self->receive([&](caf::down_msg& down) {
         // The root supervisor gave up: PID 1 has been told; a distinct status makes it visible there too.
-        if (down.reason.category() == service_exit_category()) exit_code = 3;
+        if (is_service_exit(down.reason)) exit_code = 3;
       });
     }
     loop.stop();

@@ -39,6 +39,9 @@ class Adoption(GuestTestCase):
         self.assertEqual(guest.check("syslogd-processes"), "1")
         self.assertEqual(guest.check("http"), "<h1>dynamod demo</h1>")
         self.assertInLog(guest, r"dynamod-init: runtime ready \(pid \d+, generation 2,")
+        # The adopting runtime then stops everything (the one-shot that finished before it, too) and exits cleanly.
+        self.assertInLog(guest, r"dynamod-init: runtime reports every service stopped")
+        self.assertInLog(guest, r"dynamod-init: runtime \(pid \d+\) exited with status 0 after")
 
 
 if __name__ == "__main__":
