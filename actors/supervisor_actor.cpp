@@ -90,10 +90,14 @@ void start_child(self_ptr self, child_record& c) {
     std::chrono::milliseconds delay{0};
     if (c.delay_next) delay = restart_delay(c);
     c.delay_next = false;
+    const bool adopting = c.adopt.has_value();
     service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), c.node.waits, self->state.args.context,
                    caf::actor_cast<caf::actor>(self), child_cgroup_path(self, c.id())};
     c.incarnation = spawn_service(self, std::move(a));
-    c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
+    // An adopted one keeps what new_child_record showed (running, its pid) until its incarnation reports.
+    if (!adopting) {
+      c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
+    }
   } else {
     // The first start after a runtime restart adopts what the predecessor left running. So does a restart:
     // a sub-supervisor that crashed took its service actors along but not their processes (records are
@@ -127,7 +131,7 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   auto& st = self->state;
   c.incarnation = nullptr;
   c.last_exit = describe_exit(reason);
-  if (reason.category() == service_exit_category() && reason.code() == static_cast<uint8_t>(service_exit::oom)) ++c.oom_kills;
+  if (is_service_exit(reason, service_exit::oom)) ++c.oom_kills;
   c.last.state = classify(reason) == exit_class::abnormal ? "failed" : "stopped";
   c.last.pid = 0;
   c.last.detail = c.last_exit;
