@@ -234,7 +234,7 @@ struct command_spec {
   const char* name;
   size_t min_args;
   size_t max_args;  // SIZE_MAX: any number
-  bool mutates;
+  bool needs_root;  // changes something, or (check) reads every configuration file, which may be root's alone
   const char* usage;
 };
 
@@ -247,7 +247,7 @@ const command_spec kCommands[] = {
     {"tree", 0, 0, false, "tree"},
     {"logs", 1, 2, false, "logs SERVICE [LINES]"},
     {"reload", 0, 0, true, "reload"},
-    {"check", 0, 0, false, "check"},
+    {"check", 0, 0, true, "check"},
     {"shutdown", 1, 1, true, "shutdown poweroff|reboot|halt"},
 };
 
@@ -265,7 +265,7 @@ void dispatch(self_ptr self, const control_request& req) {
     reply_error(self, id, usage, std::string{"usage: "} + spec->usage);
     return;
   }
-  if (spec->mutates && !may_mutate(self)) {
+  if (spec->needs_root && !may_mutate(self)) {
     spdlog::warn("control: uid {} (pid {}) may not {}", self->state.client.uid, self->state.client.pid, req.command);
     reply_error(self, id, permission_denied, "permission denied: '" + req.command + "' needs root");
     return;

@@ -11,6 +11,7 @@
 
 #include "dynamodctl/control_client.hpp"
 #include "dynamodctl/render.hpp"
+#include "protocol/terminal_text.hpp"
 
 using namespace dynamod;
 using json = nlohmann::json;
@@ -57,6 +58,15 @@ struct options {
   std::vector<std::string> words;
 };
 
+// A service's output as it wrote it when piped; on a terminal its control characters are shown escaped, so
+// a service cannot drive the operator's terminal (tabs pass).
+std::string log_line(const json& line) {
+  if (!line.is_string()) return line.dump();
+  static const bool on_terminal = ::isatty(STDOUT_FILENO) == 1;
+  const auto& text = line.get_ref<const std::string&>();
+  return on_terminal ? terminal_safe(text, true) : text;
+}
+
 int run_once(control_client& client, const options& o, const std::string& command, const std::vector<std::string>& args,
              const ctl::style& st) {
   uint32_t flags = 0;
@@ -68,18 +78,19 @@ int run_once(control_client& client, const options& o, const std::string& comman
     if (o.as_json) {
       std::cout << r.json << std::endl;
     } else if (j.is_object() && j.contains("line")) {
-      std::cout << j.value("line", "") << std::endl;
+      std::cout << log_line(j.at("line")) << std::endl;
     }
   };
   auto reply = client.call(command, args, flags, error, on_event);
   if (!reply) {
-    std::cerr << "dynamodctl: " << error << "\n";
+    std::cerr << "dynamodctl: " << terminal_safe(error) << "\n";
     return 1;
   }
   json body = json::parse(reply->json, nullptr, false);
   const bool per_service_results = body.is_object() && body.contains("results");
   if (reply->kind == protocol::reply_kind::error && !per_service_results) {
-    std::cerr << "dynamodctl: " << (body.is_object() ? body.value("error", reply->json) : reply->json) << "\n";
+    const bool has_error = body.is_object() && body.contains("error") && body.at("error").is_string();
+    std::cerr << "dynamodctl: " << terminal_safe(has_error ? body.at("error").get<std::string>() : reply->json) << "\n";
     return reply->exit_code ? reply->exit_code : 1;
   }
   if (o.as_json) {
@@ -88,7 +99,11 @@ int run_once(control_client& client, const options& o, const std::string& comman
   }
   if (command == "list" && body.is_array()) {
     if (o.names_only) {
-      for (const auto& s : body) std::cout << s.value("name", "") << "\n";
+      for (const auto& s : body) {
+        if (s.is_object() && s.contains("name") && s.at("name").is_string()) {
+          std::cout << terminal_safe(s.at("name").get<std::string>()) << "\n";
+        }
+      }
     } else {
       std::cout << ctl::render_list(body, st);
     }
@@ -100,7 +115,7 @@ int run_once(control_client& client, const options& o, const std::string& comman
     (reply->exit_code == 0 ? std::cout : std::cerr) << ctl::render_operation(command, body, st);
   } else if (command == "logs") {
     if (body.is_object() && body.contains("lines")) {
-      for (const auto& l : body.at("lines")) std::cout << l.get<std::string>() << "\n";
+      for (const auto& l : body.at("lines")) std::cout << log_line(l) << "\n";
     }
   } else if (command == "reload") {
     std::cout << ctl::render_reload(body, st);

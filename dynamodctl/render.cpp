@@ -1,5 +1,7 @@
 #include "dynamodctl/render.hpp"
 
+#include "protocol/terminal_text.hpp"
+
 #include <cstdio>
 #include <algorithm>
 #include <sstream>
@@ -15,10 +17,15 @@ std::string paint(bool on, const char* code, const std::string& s) {
   return on ? std::string{"\033["} + code + "m" + s + "\033[0m" : s;
 }
 
+// Every string the runtime sends may quote a file, a service or a client: shown escaped (terminal_safe).
+std::string text(const json& v, bool keep_tabs = false) {
+  return v.is_string() ? terminal_safe(v.get_ref<const std::string&>(), keep_tabs) : v.dump();
+}
+
 std::string str(const json& j, const char* key) {
   if (!j.is_object() || !j.contains(key)) return {};
   const json& v = j.at(key);
-  if (v.is_string()) return v.get<std::string>();
+  if (v.is_string()) return text(v);
   if (v.is_null()) return {};
   return v.dump();
 }
@@ -110,7 +117,7 @@ std::string render_list(const json& services, const style& st) {
 namespace {
 
 std::string bytes_text(const json& v) {
-  if (!v.is_number()) return v.is_string() ? v.get<std::string>() : "-";
+  if (!v.is_number()) return v.is_string() ? text(v) : "-";
   const double b = v.get<double>();
   char buf[32];
   if (b >= 1024.0 * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1fG", b / (1024.0 * 1024 * 1024));
@@ -185,13 +192,13 @@ std::string render_status(const json& s, const style& st) {
   if (!str(s, "restart_policy").empty()) rows.push_back({"Policy:", str(s, "restart_policy")});
   if (s.contains("exec") && s.at("exec").is_array()) {
     std::string cmd;
-    for (const auto& a : s.at("exec")) cmd += (cmd.empty() ? "" : " ") + a.get<std::string>();
+    for (const auto& a : s.at("exec")) cmd += (cmd.empty() ? "" : " ") + text(a);
     rows.push_back({"Exec:", cmd});
   }
   for (const char* key : {"requires", "wants", "after"}) {
     if (!s.contains(key) || !s.at(key).is_array() || s.at(key).empty()) continue;
     std::string list;
-    for (const auto& a : s.at(key)) list += (list.empty() ? "" : ", ") + a.get<std::string>();
+    for (const auto& a : s.at(key)) list += (list.empty() ? "" : ", ") + text(a);
     std::string label = key;
     label[0] = static_cast<char>(std::toupper(label[0]));
     rows.push_back({label + ":", list});
@@ -208,7 +215,7 @@ std::string render_status(const json& s, const style& st) {
   while (std::getline(lines, line)) out << "  " << line << "\n";
   if (s.contains("log") && s.at("log").is_array() && !s.at("log").empty()) {
     out << "\n";
-    for (const auto& l : s.at("log")) out << st.dim(l.get<std::string>()) << "\n";
+    for (const auto& l : s.at("log")) out << st.dim(text(l, true)) << "\n";
   }
   return out.str();
 }
@@ -297,18 +304,18 @@ std::string render_operation(const std::string& command, const json& reply, cons
 
 std::string render_reload(const json& diff, const style& st) {
   std::ostringstream out;
-  for (const auto& e : member(diff, "errors")) out << st.state("failed") << " " << e.get<std::string>() << "\n";
+  for (const auto& e : member(diff, "errors")) out << st.state("failed") << " " << text(e) << "\n";
   const json& disabled = member(diff, "disabled");
   if (disabled.is_object()) {
-    for (const auto& [name, why] : disabled.items()) out << st.dim("disabled " + name + ": " + why.get<std::string>()) << "\n";
+    for (const auto& [name, why] : disabled.items()) out << st.dim("disabled " + terminal_safe(name) + ": " + text(why)) << "\n";
   }
   const json& kept = member(diff, "kept");
   if (kept.is_object()) {
-    for (const auto& [name, why] : kept.items()) out << paint(st.colour, "33", "! " + name) << "  " << why.get<std::string>() << "\n";
+    for (const auto& [name, why] : kept.items()) out << paint(st.colour, "33", "! " + terminal_safe(name)) << "  " << text(why) << "\n";
   }
-  for (const auto& n : member(diff, "added")) out << paint(st.colour, "32", "+ " + n.get<std::string>()) << "  (started)\n";
-  for (const auto& n : member(diff, "removed")) out << paint(st.colour, "31", "- " + n.get<std::string>()) << "  (stopped)\n";
-  for (const auto& n : member(diff, "changed")) out << paint(st.colour, "33", "~ " + n.get<std::string>()) << "  (restarted)\n";
+  for (const auto& n : member(diff, "added")) out << paint(st.colour, "32", "+ " + text(n)) << "  (started)\n";
+  for (const auto& n : member(diff, "removed")) out << paint(st.colour, "31", "- " + text(n)) << "  (stopped)\n";
+  for (const auto& n : member(diff, "changed")) out << paint(st.colour, "33", "~ " + text(n)) << "  (restarted)\n";
   out << "= " << member(diff, "unchanged").size() << " unchanged\n";
   return out.str();
 }
@@ -316,10 +323,10 @@ std::string render_reload(const json& diff, const style& st) {
 std::string render_check(const json& c, const style& st) {
   std::ostringstream out;
   const json& errors = member(c, "errors");
-  for (const auto& e : errors) out << st.state("failed") << " " << e.get<std::string>() << "\n";
+  for (const auto& e : errors) out << st.state("failed") << " " << text(e) << "\n";
   const json& disabled = member(c, "disabled");
   if (disabled.is_object()) {
-    for (const auto& [name, why] : disabled.items()) out << name << ": disabled: " << why.get<std::string>() << "\n";
+    for (const auto& [name, why] : disabled.items()) out << terminal_safe(name) << ": disabled: " << text(why) << "\n";
   }
   out << str(c, "config_dir") << ": " << num(c, "services") << " service(s), " << num(c, "supervisors")
       << " supervisor(s), " << errors.size() << " error(s)\n";

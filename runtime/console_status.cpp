@@ -4,6 +4,8 @@
 #include <string>
 #include <unistd.h>
 
+#include "protocol/terminal_text.hpp"
+
 namespace dynamod {
 
 console_status::console_status(int fd) : fd_(fd), colour_(::isatty(fd) && std::getenv("NO_COLOR") == nullptr) {}
@@ -20,7 +22,7 @@ void console_status::line(std::string_view tag, std::string_view colour, std::st
     out += tag;
   }
   out += "] ";
-  out += text;
+  out += terminal_safe(text);  // names, reasons and paths come from files and services
   out += '\n';
   std::lock_guard<std::mutex> guard{mutex_};
   size_t off = 0;

@@ -23,6 +23,7 @@
 #include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/config_loader.hpp"
 #include "runtime/config/supervision_plan.hpp"
+#include "runtime/safe_log_format.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/process/fd_slots.hpp"
@@ -50,14 +51,14 @@ void setup_logging(const runtime_options& opts) {
   const auto level = spdlog::level::from_str(opts.log_level);
   std::vector<spdlog::sink_ptr> sinks;
   auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-  console->set_pattern("dynamod-runtime[%P]: %^%l%$: %v");
+  console->set_formatter(std::make_unique<safe_log_format>("dynamod-runtime[%P]: %^%l%$: %v"));
   console->set_level(opts.user_mode ? level : std::max(level, spdlog::level::warn));
   sinks.push_back(console);
   std::error_code ec;
   std::filesystem::create_directories(opts.paths.state_dir, ec);
   try {
     auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(opts.paths.state_dir + "/runtime.log");
-    file->set_pattern("%Y-%m-%d %H:%M:%S.%e [%P] %l: %v");
+    file->set_formatter(std::make_unique<safe_log_format>("%Y-%m-%d %H:%M:%S.%e [%P] %l: %v"));
     file->set_level(level);
     sinks.push_back(file);
   } catch (const spdlog::spdlog_ex& e) {

@@ -1,38 +1,105 @@
 #include "runtime/config/config_loader.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "runtime/config/config_parser.hpp"
+#include "runtime/config/toml_limits.hpp"
 #include "runtime/deps/dependency_graph.hpp"
 
 namespace dynamod {
 
 namespace {
 
-std::vector<std::string> toml_files(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() == ".toml" && entry.is_regular_file(ec)) files.push_back(entry.path().string());
+// What a directory entry holds, or why it cannot be had.
+struct file_read {
+  std::string path;
+  std::string text;
+  std::string problem;  // empty when text is the file's content
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Reads one configuration file without ever blocking or reading without bound: a FIFO, a device or a
+// directory named x.toml is refused, and so is a file larger than toml_limits allows.
+file_read read_config_file(const std::string& path) {
+  file_read out{path, {}, {}};
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    const int err = errno;
+    struct stat link {};
+    if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
+      out.problem = "dangling symbolic link: " + errno_text(err);
+    } else {
+      out.problem = errno_text(err);
+    }
+    return out;
   }
-  std::sort(files.begin(), files.end());
-  return files;
+  struct stat st {};
+  const size_t limit = toml_limits{}.max_bytes;
+  if (::fstat(fd, &st) < 0) {
+    out.problem = errno_text(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    out.problem = "is a directory";
+  } else if (!S_ISREG(st.st_mode)) {
+    out.problem = "not a regular file";
+  } else if (static_cast<uint64_t>(st.st_size) > limit) {
+    out.problem = "the file is too large (" + std::to_string(st.st_size) + " bytes; at most " + std::to_string(limit) + ")";
+  } else {
+    char buffer[8192];
+    for (;;) {
+      const ssize_t n = ::read(fd, buffer, sizeof buffer);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        out.problem = errno_text(errno);
+        break;
+      }
+      if (n == 0) break;
+      out.text.append(buffer, static_cast<size_t>(n));
+      if (out.text.size() > limit) {  // it grew while we read
+        out.problem = "the file is too large (more than " + std::to_string(limit) + " bytes)";
+        break;
+      }
+    }
+  }
+  ::close(fd);
+  if (!out.problem.empty()) out.text.clear();
+  return out;
 }
 
-bool read_text(const std::string& path, std::string& out, config_errors& errors) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    errors.push_back({path, 0, 0, "", "cannot read the file"});
-    return false;
+// The *.toml files of `dir` in name order (hidden ones, such as editors' lock files, are skipped), each read or
+// with the reason it could not be. A directory that does not exist has no files; one that cannot be read is an error.
+std::vector<file_read> read_toml_files(const std::string& dir, config_errors& errors) {
+  std::vector<file_read> files;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) {
+    if (errno != ENOENT) errors.push_back({dir, 0, 0, "", "cannot read the directory: " + errno_text(errno)});
+    return files;
   }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
-  return true;
+  std::vector<std::string> names;
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d);
+    if (e == nullptr) {
+      if (errno != 0) errors.push_back({dir, 0, 0, "", "cannot read the directory: " + errno_text(errno)});
+      break;
+    }
+    const std::string name = e->d_name;
+    if (name.empty() || name[0] == '.' || name.size() <= 5 || name.compare(name.size() - 5, 5, ".toml") != 0) continue;
+    names.push_back(name);
+  }
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  for (const auto& name : names) files.push_back(read_config_file(dir + "/" + name));
+  return files;
 }
 
 // The service's name as declared in a file that failed to parse, so dependents can say why they wait.
@@ -135,18 +202,28 @@ config_tree check_config_tree(std::vector<service_config> services, std::vector<
       }
     }
   }
-  // Cycles make every member unstartable.
+  // Cycles make every member unstartable. Each is reported once, in the file of its first member, with a bounded
+  // text: a ring of thousands of services gives one line, not one per member with the whole ring in it.
   {
     std::vector<const service_config*> all;
     for (const auto& n : order) all.push_back(&by_name.at(n));
     dependency_graph graph{all};
-    for (const auto& cycle : graph.cycles()) {
-      const std::string text = format_cycle(cycle);
-      for (size_t i = 0; i + 1 < cycle.size(); ++i) {
-        const auto& s = by_name.at(cycle[i]);
-        tree.errors.push_back({s.file, 0, 0, "dependencies", "dependency cycle: " + text});
-        tree.disabled[cycle[i]] = "dependency cycle: " + text;
+    const auto cycles = graph.cycles();
+    size_t members = 0;
+    for (const auto& cycle : cycles) {
+      const auto& first = by_name.at(cycle[0]);
+      const size_t size = cycle.size() - 1;
+      members += size;
+      tree.errors.push_back({first.file, 0, 0, "dependencies",
+                             "dependency cycle of " + std::to_string(size) + " services: " + format_cycle(cycle)});
+      for (size_t i = 0; i < size; ++i) {
+        tree.disabled[cycle[i]] = "on a dependency cycle of " + std::to_string(size) + " services (see " +
+                                  first.file + ")";
       }
+    }
+    if (cycles.size() > 1) {
+      tree.errors.push_back({"", 0, 0, "", std::to_string(cycles.size()) + " dependency cycles in all, " +
+                                               std::to_string(members) + " services disabled by them"});
     }
   }
   for (bool changed = true; changed;) {
@@ -180,28 +257,51 @@ config_tree check_config_tree(std::vector<service_config> services, std::vector<
   return tree;
 }
 
-config_tree load_config_tree(const std::string& dir) {
-  config_errors errors;
-  std::map<std::string, std::string> disabled;
+config_tree load_config_texts(const std::vector<config_text>& supervisor_files,
+                              const std::vector<config_text>& service_files, config_errors errors,
+                              std::map<std::string, std::string> disabled) {
   std::vector<supervisor_config> sups;
-  for (const auto& f : toml_files(dir + "/supervisors")) {
-    std::string text;
-    if (!read_text(f, text, errors)) continue;
-    if (auto s = parse_supervisor(text, f, errors)) sups.push_back(std::move(*s));
+  for (const auto& f : supervisor_files) {
+    if (auto s = parse_supervisor(f.text, f.path, errors)) sups.push_back(std::move(*s));
   }
   std::vector<service_config> services;
-  for (const auto& f : toml_files(dir + "/services")) {
-    std::string text;
-    if (!read_text(f, text, errors)) continue;
+  for (const auto& f : service_files) {
     const size_t before = errors.size();
-    if (auto s = parse_service(text, f, errors)) {
+    if (auto s = parse_service(f.text, f.path, errors)) {
       services.push_back(std::move(*s));
     } else if (errors.size() > before) {
       // Dependents name the broken service by its file's stem (the naming convention).
-      disabled[stem(f)] = "its file " + f + " has errors";
+      disabled.emplace(stem(f.path), "its file " + f.path + " has errors");
     }
   }
   return check_config_tree(std::move(services), std::move(sups), std::move(errors), std::move(disabled));
+}
+
+config_tree load_config_tree(const std::string& dir) {
+  config_errors errors;
+  std::map<std::string, std::string> disabled;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) < 0) {
+    errors.push_back({dir, 0, 0, "", "cannot read the configuration directory: " + errno_text(errno)});
+  } else if (!S_ISDIR(st.st_mode)) {
+    errors.push_back({dir, 0, 0, "", "the configuration directory is not a directory"});
+  }
+  auto read_all = [&](const std::string& sub) {
+    std::vector<config_text> texts;
+    for (auto& f : read_toml_files(dir + "/" + sub, errors)) {
+      if (f.problem.empty()) {
+        texts.push_back({std::move(f.path), std::move(f.text)});
+        continue;
+      }
+      errors.push_back({f.path, 0, 0, "", "cannot read the file: " + f.problem});
+      // A service that requires it says which file and why, not "unknown service".
+      if (sub == "services") disabled.emplace(stem(f.path), "its file " + f.path + " cannot be read (" + f.problem + ")");
+    }
+    return texts;
+  };
+  auto sups = read_all("supervisors");
+  auto services = read_all("services");
+  return load_config_texts(sups, services, std::move(errors), std::move(disabled));
 }
 
 }  // namespace dynamod

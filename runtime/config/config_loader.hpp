@@ -19,7 +19,19 @@ struct config_tree {
   config_errors errors;
 };
 
+// Reads <dir>/supervisors/*.toml and <dir>/services/*.toml. A file or directory that cannot be read (missing
+// permission, a dangling symlink, a directory named x.toml, ...) is an error naming the path and the reason;
+// so is a `dir` that does not exist. Missing subdirectories are empty.
 config_tree load_config_tree(const std::string& dir);
+
+// The same on files already read (for the fuzzer and tests): `path` is used in messages and for the stem.
+struct config_text {
+  std::string path;
+  std::string text;
+};
+config_tree load_config_texts(const std::vector<config_text>& supervisor_files,
+                              const std::vector<config_text>& service_files, config_errors errors = {},
+                              std::map<std::string, std::string> disabled = {});
 
 // The same checks on already-parsed files (for tests): `errors` holds the files' own problems.
 config_tree check_config_tree(std::vector<service_config> services, std::vector<supervisor_config> supervisors,

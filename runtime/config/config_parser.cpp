@@ -1,10 +1,14 @@
 #include "runtime/config/config_parser.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 
-#include "runtime/config/toml_reader.hpp"
 #include "runtime/config/isolation_sections.hpp"
+#include "runtime/config/toml_limits.hpp"
+#include "runtime/config/toml_reader.hpp"
+#include "protocol/terminal_text.hpp"
 
 namespace dynamod {
 
@@ -15,6 +19,28 @@ bool valid_name(const std::string& s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '@';
   });
+}
+
+// A command line (exec, stop-exec, check-exec): a program that is an absolute path or a bare name looked up in
+// PATH at start; a relative path would depend on the working directory, and an empty one cannot run.
+std::optional<std::vector<std::string>> command_line(toml_reader& r, const char* key, bool required) {
+  auto v = r.string_array(key, required, false);
+  if (!v) return v;
+  const std::string& program = (*v)[0];
+  if (program.empty()) {
+    r.error(key, std::string{"the program ("} + key + "[0]) must not be empty");
+    return std::nullopt;
+  }
+  if (program.find('/') != std::string::npos && program[0] != '/') {
+    r.error(key, "'" + program + "' is a relative path: use an absolute path, or a bare name to search PATH");
+    return std::nullopt;
+  }
+  return v;
+}
+
+bool is_ip_address(const std::string& host) {
+  in6_addr buffer{};
+  return ::inet_pton(AF_INET, host.c_str(), &buffer) == 1 || ::inet_pton(AF_INET6, host.c_str(), &buffer) == 1;
 }
 
 std::optional<std::vector<std::string>> names(toml_reader& r, const char* key) {
@@ -34,10 +60,7 @@ void read_service(toml_reader& r, service_config& s) {
     else r.error("supervisor", "'" + *v + "' is not a valid supervisor name");
   }
   s.positions["service.supervisor"] = r.position("supervisor");
-  if (auto v = r.string_array("exec", true, false)) {
-    if ((*v)[0].empty()) r.error("exec", "the program (exec[0]) must not be empty");
-    else s.exec = *v;
-  }
+  if (auto v = command_line(r, "exec", true)) s.exec = *v;
   if (auto v = r.absolute_path("workdir")) s.workdir = *v;
   if (auto v = r.choice("type", {"simple", "oneshot", "forking", "notify"})) {
     s.type = *v == "oneshot" ? service_type::oneshot
@@ -102,8 +125,11 @@ void read_readiness(toml_reader& r, service_config& s) {
                                 : readiness_type::none;
   }
   if (auto v = r.integer("port", 1, 65535)) s.port = static_cast<int>(*v);
-  if (auto v = r.string("host")) s.host = *v;
-  if (auto v = r.string_array("check-exec", false, false)) s.check_exec = *v;
+  if (auto v = r.string("host")) {
+    if (is_ip_address(*v)) s.host = *v;
+    else r.error("host", "'" + *v + "' is not an IPv4 or IPv6 address (names are not resolved)");
+  }
+  if (auto v = command_line(r, "check-exec", false)) s.check_exec = *v;
   if (auto v = r.duration("interval")) {
     if (v->count() < 10) r.error("interval", "must be at least 10ms");
     else s.check_interval = *v;
@@ -147,7 +173,7 @@ void read_dependencies(toml_reader& r, service_config& s) {
 void read_shutdown(toml_reader& r, service_config& s) {
   if (auto v = r.signal("stop-signal")) s.stop_signal = *v;
   if (auto v = r.duration("stop-timeout")) s.stop_timeout = *v;
-  if (auto v = r.string_array("stop-exec", false, false)) s.stop_exec = *v;
+  if (auto v = command_line(r, "stop-exec", false)) s.stop_exec = *v;
 }
 
 void read_log(toml_reader& r, service_config& s) {
@@ -160,15 +186,43 @@ void read_log(toml_reader& r, service_config& s) {
   if (auto v = r.integer("keep", 0, 100)) s.log_keep = static_cast<int>(*v);
 }
 
-// Parses TOML; on a syntax error records it (toml++ gives the position) and returns nothing.
+// A NUL in a key or string would silently cut what reaches exec, the environment or a path.
+void reject_nul(const toml::node& node, const std::string& key_path, const std::string& path, config_errors& errors) {
+  auto here = [&](const toml::source_region& src, const std::string& key, const std::string& message) {
+    errors.push_back({path, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column), key, message});
+  };
+  if (const toml::table* t = node.as_table()) {
+    for (auto&& [k, v] : *t) {
+      const std::string key = key_path.empty() ? std::string{k.str()} : key_path + "." + std::string{k.str()};
+      if (k.str().find('\0') != std::string_view::npos) here(k.source(), key, "a key must not contain a NUL character");
+      reject_nul(v, key, path, errors);
+    }
+  } else if (const toml::array* a = node.as_array()) {
+    for (size_t i = 0; i < a->size(); ++i) reject_nul(*a->get(i), key_path + "[" + std::to_string(i) + "]", path, errors);
+  } else if (const auto* str = node.as_string()) {
+    if (str->get().find('\0') != std::string::npos) here(node.source(), key_path, "a string must not contain a NUL character");
+  }
+}
+
+// Parses TOML within toml_limits; a file beyond them, a syntax error (toml++ gives the position) or a NUL in a
+// key or string is recorded and nothing is returned. Every file goes through here before toml++ sees it.
 std::optional<toml::table> parse_toml(const std::string& text, const std::string& path, config_errors& errors) {
+  if (auto too_much = exceeds_toml_limits(text, path)) {
+    errors.push_back(std::move(*too_much));
+    return std::nullopt;
+  }
+  toml::table doc;
   try {
-    return toml::parse(text, path);
+    doc = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     errors.push_back({path, static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column), "",
                       "TOML syntax error: " + std::string{e.description()}});
     return std::nullopt;
   }
+  const size_t before = errors.size();
+  reject_nul(doc, "", path, errors);
+  if (errors.size() != before) return std::nullopt;
+  return doc;
 }
 
 template <class Fn>
@@ -257,11 +311,12 @@ std::optional<supervisor_config> parse_supervisor(const std::string& text, const
 }
 
 std::string config_error::describe() const {
-  std::string out = file;
+  // File names, keys and quoted values come from the files: escaped, so none can forge a line on a terminal.
+  std::string out = terminal_safe(file);
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
-  out += ": ";
-  if (!key.empty()) out += key + ": ";
-  return out + message;
+  if (!out.empty()) out += ": ";
+  if (!key.empty()) out += terminal_safe(key) + ": ";
+  return out + terminal_safe(message);
 }
 
 }  // namespace dynamod

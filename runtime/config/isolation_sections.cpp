@@ -37,6 +37,14 @@ std::optional<std::vector<std::string>> syscall_list(toml_reader& r, const char*
   return v;
 }
 
+// RFC 1123 labels, as sethostname(2) takes at most 64 bytes.
+bool valid_hostname(const std::string& h) {
+  if (h.empty() || h.size() > 64 || h.front() == '.' || h.front() == '-' || h.back() == '.') return false;
+  return std::all_of(h.begin(), h.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.';
+  });
+}
+
 bool valid_cpu_max(const std::string& s) {
   const auto space = s.find(' ');
   if (space == std::string::npos) return false;
@@ -115,10 +123,15 @@ void read_namespace_section(toml_reader& r, service_config& s) {
   }
   if (auto v = r.boolean("private-tmp")) s.private_tmp = *v;
   if (auto v = r.choice("protect-system", {"strict", "full"})) s.protect_system = *v;
-  if (auto v = r.string("hostname")) s.hostname = *v;
+  if (auto v = r.string("hostname")) {
+    if (valid_hostname(*v)) s.hostname = *v;
+    else r.error("hostname", "'" + *v + "' is not a valid hostname (1 to 64 letters, digits, '-' and '.')");
+  }
   if (auto v = r.absolute_paths("read-only-paths")) s.read_only_paths = *v;
   if (auto v = r.absolute_paths("inaccessible-paths")) s.inaccessible_paths = *v;
   auto enabled = [&](const char* ns) { return std::find(s.namespaces.begin(), s.namespaces.end(), ns) != s.namespaces.end(); };
+  // A pid namespace always comes with a mount namespace (its /proc must be remounted): pid implies mnt.
+  const bool has_mnt = enabled("mnt") || enabled("pid");
   if (auto v = r.boolean("service-is-pid1")) s.service_is_pid1 = *v;
   if (!s.hostname.empty() && !enabled("uts")) r.error("hostname", "needs \"uts\" in namespace.enable");
   if (s.service_is_pid1 && !enabled("pid")) r.error("service-is-pid1", "needs \"pid\" in namespace.enable");
@@ -128,7 +141,7 @@ void read_namespace_section(toml_reader& r, service_config& s) {
   }
   const bool needs_mnt = !s.bind_mounts.empty() || s.private_tmp || !s.protect_system.empty() ||
                          !s.read_only_paths.empty() || !s.inaccessible_paths.empty();
-  if (needs_mnt && !enabled("mnt")) {
+  if (needs_mnt && !has_mnt) {
     const char* key = "inaccessible-paths";  // name the first mount option present
     for (const char* k : {"bind-mounts", "private-tmp", "protect-system", "read-only-paths"}) {
       if (r.has(k)) {
@@ -136,7 +149,7 @@ void read_namespace_section(toml_reader& r, service_config& s) {
         break;
       }
     }
-    r.error(key, "needs \"mnt\" in namespace.enable");
+    r.error(key, "needs \"mnt\" (or \"pid\", which implies it) in namespace.enable");
   }
 }
 
@@ -144,6 +157,16 @@ void read_security_section(toml_reader& r, service_config& s) {
   if (auto v = r.boolean("no-new-privileges")) s.no_new_privileges = *v;
   if (auto v = capabilities(r, "capabilities")) s.capabilities = *v;
   if (auto v = capabilities(r, "ambient-capabilities")) s.ambient_capabilities = *v;
+  if (s.capabilities) {
+    // The kernel drops an ambient capability that is not in the bounding set: say so now, not silently at exec.
+    const uint64_t bounding = capability_mask(*s.capabilities);
+    for (const auto& c : s.ambient_capabilities) {
+      if ((capability_mask({c}) & bounding) == 0) {
+        r.error("ambient-capabilities", "'" + c + "' is not in the bounding set (security.capabilities)");
+        break;
+      }
+    }
+  }
   if (auto v = syscall_list(r, "seccomp-allow")) s.seccomp_allow = *v;
   if (auto v = syscall_list(r, "seccomp-deny")) s.seccomp_deny = *v;
   if (auto v = r.choice("seccomp-action", {"errno", "kill"})) s.seccomp_kill = *v == "kill";

@@ -1,7 +1,6 @@
 #include "runtime/deps/dependency_graph.hpp"
 
 #include <algorithm>
-#include <functional>
 #include <queue>
 #include <set>
 
@@ -98,65 +97,90 @@ std::vector<std::string> dependency_graph::frontier(const std::vector<std::strin
 }
 
 std::vector<std::vector<std::string>> dependency_graph::cycles() const {
-  // Tarjan's strongly connected components; every component with more than one node is a cycle.
+  // Tarjan's strongly connected components, iteratively (a ring of thousands of services must not exhaust
+  // the stack); every component with more than one node is a cycle.
   const size_t n = names_.size();
   std::vector<int> index(n, -1), low(n, 0);
   std::vector<bool> on_stack(n, false);
   std::vector<size_t> stack;
   std::vector<std::vector<size_t>> components;
   int counter = 0;
-  std::function<void(size_t)> strong = [&](size_t v) {
-    index[v] = low[v] = counter++;
-    stack.push_back(v);
-    on_stack[v] = true;
-    for (size_t w : edges_[v]) {
-      if (index[w] < 0) {
-        strong(w);
-        low[v] = std::min(low[v], low[w]);
-      } else if (on_stack[w]) {
-        low[v] = std::min(low[v], index[w]);
-      }
-    }
-    if (low[v] == index[v]) {
-      std::vector<size_t> component;
-      size_t w;
-      do {
-        w = stack.back();
-        stack.pop_back();
-        on_stack[w] = false;
-        component.push_back(w);
-      } while (w != v);
-      if (component.size() > 1) components.push_back(component);
-    }
+  struct frame {
+    size_t v;
+    size_t next_edge;
   };
-  for (size_t v = 0; v < n; ++v) {
-    if (index[v] < 0) strong(v);
+  for (size_t root = 0; root < n; ++root) {
+    if (index[root] >= 0) continue;
+    std::vector<frame> calls{{root, 0}};
+    index[root] = low[root] = counter++;
+    stack.push_back(root);
+    on_stack[root] = true;
+    while (!calls.empty()) {
+      frame& f = calls.back();
+      const size_t v = f.v;
+      if (f.next_edge < edges_[v].size()) {
+        const size_t w = edges_[v][f.next_edge++];
+        if (index[w] < 0) {
+          index[w] = low[w] = counter++;
+          stack.push_back(w);
+          on_stack[w] = true;
+          calls.push_back({w, 0});
+        } else if (on_stack[w]) {
+          low[v] = std::min(low[v], index[w]);
+        }
+        continue;
+      }
+      if (low[v] == index[v]) {
+        std::vector<size_t> component;
+        size_t w;
+        do {
+          w = stack.back();
+          stack.pop_back();
+          on_stack[w] = false;
+          component.push_back(w);
+        } while (w != v);
+        if (component.size() > 1) components.push_back(component);
+      }
+      calls.pop_back();
+      if (!calls.empty()) low[calls.back().v] = std::min(low[calls.back().v], low[v]);
+    }
   }
   std::vector<std::vector<std::string>> out;
+  auto by_name = [&](size_t a, size_t b) { return names_[a] < names_[b]; };
   for (const auto& component : components) {
     std::set<size_t> members(component.begin(), component.end());
-    size_t start = *std::min_element(component.begin(), component.end(),
-                                     [&](size_t a, size_t b) { return names_[a] < names_[b]; });
-    // Walk inside the component until we come back to the start: a concrete cycle to print.
+    const size_t start = *std::min_element(component.begin(), component.end(), by_name);
+    // A depth-first walk inside the component back to the start: a concrete cycle to print.
     std::vector<size_t> path{start};
+    std::vector<std::vector<size_t>> choices;  // per path element: the members still to try from it
     std::set<size_t> seen{start};
-    std::function<bool(size_t)> walk = [&](size_t v) -> bool {
+    auto next_of = [&](size_t v) {
       std::vector<size_t> next;
       for (size_t w : edges_[v]) {
         if (members.count(w)) next.push_back(w);
       }
-      std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return names_[a] < names_[b]; });
-      for (size_t w : next) {
-        if (w == start) return true;
-        if (seen.count(w)) continue;
+      std::sort(next.begin(), next.end(), [&](size_t a, size_t b) { return by_name(b, a); });  // pop smallest
+      return next;
+    };
+    choices.push_back(next_of(start));
+    bool closed = false;
+    while (!choices.empty() && !closed) {
+      auto& options = choices.back();
+      if (options.empty()) {
+        choices.pop_back();
+        path.pop_back();
+        continue;
+      }
+      const size_t w = options.back();
+      options.pop_back();
+      if (w == start) {
+        closed = true;
+      } else if (!seen.count(w)) {
         seen.insert(w);
         path.push_back(w);
-        if (walk(w)) return true;
-        path.pop_back();
+        choices.push_back(next_of(w));
       }
-      return false;
-    };
-    walk(start);
+    }
     std::vector<std::string> cycle;
     for (size_t v : path) cycle.push_back(names_[v]);
     cycle.push_back(names_[start]);
@@ -197,9 +221,16 @@ std::vector<std::string> dependency_graph::start_order() const {
   return order;
 }
 
-std::string format_cycle(const std::vector<std::string>& cycle) {
+std::string format_cycle(const std::vector<std::string>& cycle, size_t max_names) {
   std::string out;
-  for (const auto& c : cycle) out += (out.empty() ? "" : " -> ") + c;
+  const size_t members = cycle.empty() ? 0 : cycle.size() - 1;
+  for (size_t i = 0; i < cycle.size(); ++i) {
+    if (members > max_names && i == max_names - 1) {
+      out += " -> ... (" + std::to_string(members - max_names + 1) + " more)";
+      i = cycle.size() - 1;  // close the ring with its first name
+    }
+    out += (out.empty() ? "" : " -> ") + cycle[i];
+  }
   return out;
 }
 

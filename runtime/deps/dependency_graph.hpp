@@ -58,6 +58,7 @@ class dependency_graph {
   std::vector<std::vector<size_t>> edges_;  // i -> j: i waits for j (known services only)
 };
 
-std::string format_cycle(const std::vector<std::string>& cycle);  // "a -> b -> a"
+// "a -> b -> a"; a longer ring shows its first names: "a -> b -> ... (1995 more) -> a".
+std::string format_cycle(const std::vector<std::string>& cycle, size_t max_names = 8);
 
 }  // namespace dynamod

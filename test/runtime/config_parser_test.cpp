@@ -255,3 +255,86 @@ TEST(SupervisorValidation, BadValuesAreLocated) {
     EXPECT_EQ(errors[0].describe(), t.expected);
   }
 }
+
+// toml++ 3.3 recurses per dotted-key part, table-header part and nesting level without a limit: these files
+// overflowed the stack of `dynamod-runtime --check`, of the runtime at boot and of `reload` (SIGSEGV).
+TEST(ConfigLimits, KeysAndHeadersOfThousandsOfPartsAreRefusedNotParsed) {
+  std::string key = "a";
+  for (int i = 0; i < 35000; ++i) key += ".a";
+  for (const std::string& text : {key + " = 1\n", "[" + key + "]\n", "[[" + key + "]]\n",
+                                  "x = { " + key + " = 1 }\n"}) {
+    config_errors errors;
+    EXPECT_FALSE(parse_service(text, "deep.toml", errors).has_value());
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].describe().find("deep.toml:1:"), std::string::npos) << errors[0].describe();
+    EXPECT_NE(errors[0].message.find("more than 32 dotted parts"), std::string::npos) << errors[0].message;
+  }
+}
+
+TEST(ConfigLimits, DeepNestingIsRefusedNotParsed) {
+  for (const std::string& text : {"x = " + std::string(100000, '['), "x = " + std::string(50000, '{'),
+                                  [] {
+                                    std::string s = "x = ";
+                                    for (int i = 0; i < 20000; ++i) s += "{ a = [";
+                                    return s;
+                                  }()}) {
+    config_errors errors;
+    EXPECT_FALSE(parse_supervisor(text, "deep.toml", errors).has_value());
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_NE(errors[0].message.find("nested more than 32 deep"), std::string::npos) << errors[0].message;
+  }
+}
+
+TEST(ConfigLimits, ALargeFileIsRefusedWithItsSize) {
+  config_errors errors;
+  EXPECT_FALSE(parse_service(std::string((1 << 20) + 1, '\n'), "big.toml", errors).has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].describe(),
+            "big.toml: the file is too large (1048577 bytes; a configuration file may have at most 1048576)");
+}
+
+TEST(ConfigLimits, StringsAndCommentsDoNotCountAsStructure) {
+  // Dots and brackets inside strings, multi-line strings and comments are text, not keys or nesting.
+  const std::string dots(200, '.'), brackets(200, '[');
+  const std::string text = "# " + dots + brackets + "\n[service]\nname = \"a\"\nexec = [\"/bin/echo\", \"" + dots +
+                           brackets + "\", '" + dots + "', \"\"\"\n" + brackets + "\n\"\"\", '''" + dots + "''']\n" +
+                           "environment = { \"" + dots + "\" = \"x\\\"" + brackets + "\" }\n";
+  config_errors errors;
+  auto s = parse_service(text, "t.toml", errors);
+  ASSERT_TRUE(s.has_value()) << (errors.empty() ? "" : errors[0].describe());
+  EXPECT_EQ(s->exec.size(), 5u);
+}
+
+TEST(ConfigLimits, WithinTheBoundsDottedKeysAndNestingStillWork) {
+  std::string key = "x";
+  for (int i = 0; i < 30; ++i) key += ".x";
+  config_errors errors;
+  auto s = parse_supervisor("[supervisor]\nname = \"s\"\n", "s.toml", errors);
+  EXPECT_TRUE(s.has_value());
+  EXPECT_FALSE(parse_service("[service]\nname=\"a\"\nexec=[\"/bin/true\"]\n" + key + " = [[[[1]]]]\n", "t.toml", errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "unknown key") << "parsed, then rejected as an unknown key, not as too deep";
+}
+
+// The docs say pid implies mnt, and the original dynamod's nginx.toml is written so.
+TEST(ConfigValidation, MountOptionsWithOnlyAPidNamespaceAreAccepted) {
+  config_errors errors;
+  auto s = parse_service(
+      "[service]\nname = \"nginx\"\nexec = [\"/usr/sbin/nginx\", \"-g\", \"daemon off;\"]\n[namespace]\n"
+      "enable = [\"pid\"]\nprivate-tmp = true\nprotect-system = \"full\"\n"
+      "bind-mounts = [{ source = \"/srv\", target = \"/srv\" }]\n",
+      "nginx.toml", errors);
+  ASSERT_TRUE(s.has_value()) << (errors.empty() ? "" : errors[0].describe());
+  EXPECT_TRUE(s->private_tmp);
+}
+
+TEST(ConfigValidation, ProgramsAreAbsoluteOrBareNamesAndHostsAreAddresses) {
+  config_errors errors;
+  auto s = parse_service(
+      "[service]\nname = \"a\"\nexec = [\"sleep\", \"1\"]\n[readiness]\ntype = \"tcp-port\"\nport = 80\n"
+      "host = \"::1\"\n[shutdown]\nstop-exec = [\"/bin/kill\", \"-TERM\", \"1\"]\n",
+      "t.toml", errors);
+  ASSERT_TRUE(s.has_value()) << (errors.empty() ? "" : errors[0].describe());
+  EXPECT_EQ(s->host, "::1");
+  EXPECT_EQ(s->exec[0], "sleep");
+}

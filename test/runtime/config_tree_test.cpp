@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -56,9 +60,35 @@ TEST(ConfigTree, CyclesAreRejectedWithTheCyclePrinted) {
   auto t = check_config_tree({svc("a", {"b"}), svc("b", {"a"}), svc("c", {"a"}), svc("d")}, {}, {});
   ASSERT_EQ(t.services.size(), 1u);
   EXPECT_EQ(t.services[0].name, "d");
-  EXPECT_EQ(t.disabled.at("a"), "dependency cycle: a -> b -> a");
-  EXPECT_NE(errors_of(t).find("a.toml: dependencies: dependency cycle: a -> b -> a"), std::string::npos);
-  EXPECT_EQ(t.disabled.at("c").rfind("requires 'a', which is disabled (dependency cycle", 0), 0u);
+  EXPECT_EQ(t.disabled.at("a"), "on a dependency cycle of 2 services (see a.toml)");
+  EXPECT_EQ(t.disabled.at("b"), "on a dependency cycle of 2 services (see a.toml)");
+  EXPECT_EQ(errors_of(t), "a.toml: dependencies: dependency cycle of 2 services: a -> b -> a\n");
+  EXPECT_EQ(t.disabled.at("c").rfind("requires 'a', which is disabled (on a dependency cycle", 0), 0u);
+}
+
+// A ring of 2000 services printed 68 MB: each member's error held the whole ring. Now one error per cycle,
+// bounded, and a total when there are several.
+TEST(ConfigTree, ALongRingIsReportedOnceWithABoundedText) {
+  std::vector<service_config> ring;
+  const int n = 2000;
+  auto name = [](int i) { return "s" + std::to_string(10000 + i); };
+  for (int i = 0; i < n; ++i) ring.push_back(svc(name(i), {name((i + 1) % n)}));
+  ring.push_back(svc("x", {"y"}));
+  ring.push_back(svc("y", {"x"}));
+  auto t = check_config_tree(std::move(ring), {}, {});
+  EXPECT_TRUE(t.services.empty());
+  ASSERT_EQ(t.errors.size(), 3u) << errors_of(t).substr(0, 2000);
+  const std::string text = errors_of(t);
+  EXPECT_LT(text.size(), 600u) << text;
+  EXPECT_NE(text.find("s10000.toml: dependencies: dependency cycle of 2000 services: s10000 -> s10001 -> s10002 -> "
+                      "s10003 -> s10004 -> s10005 -> s10006 -> ... (1993 more) -> s10000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("x.toml: dependencies: dependency cycle of 2 services: x -> y -> x\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("2 dependency cycles in all, 2002 services disabled by them"), std::string::npos) << text;
+  size_t disabled_text = 0;
+  for (const auto& [svc_name, why] : t.disabled) disabled_text += why.size();
+  EXPECT_LT(disabled_text, 2002u * 80) << "each disabled service's reason stays short";
 }
 
 TEST(ConfigTree, DuplicateNamesKeepTheFirst) {
@@ -103,4 +133,96 @@ TEST(ConfigTree, TheShippedDemoConfigurationIsValid) {
   auto t = load_config_tree(std::string{DYNAMOD_SOURCE_DIR} + "/etc/dynamod");
   EXPECT_TRUE(t.errors.empty()) << errors_of(t);
   EXPECT_GE(t.services.size(), 4u);
+}
+
+// Every file or directory the loader cannot use is an error naming the path and the reason; none is skipped
+// silently, and none can make the loader hang (a FIFO) or read without bound (/dev/zero).
+class ConfigTreeFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir = std::filesystem::temp_directory_path() / ("dynamod-files-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir / "services");
+    std::filesystem::create_directories(dir / "supervisors");
+    write("good", "[service]\nname = \"good\"\nexec = [\"/bin/true\"]\n");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  void write(const std::string& name, const std::string& text) { std::ofstream(dir / "services" / (name + ".toml")) << text; }
+  std::string errors() { return errors_of(load_config_tree(dir.string())); }
+  std::filesystem::path dir;
+};
+
+TEST_F(ConfigTreeFiles, ADanglingSymlinkIsAnError) {
+  std::filesystem::create_symlink(dir / "nowhere.toml", dir / "services" / "gone.toml");
+  auto t = load_config_tree(dir.string());
+  EXPECT_EQ(errors_of(t), (dir / "services" / "gone.toml").string() +
+                              ": cannot read the file: dangling symbolic link: No such file or directory\n");
+  EXPECT_EQ(t.services.size(), 1u) << "the rest still loads";
+}
+
+TEST_F(ConfigTreeFiles, ASymlinkLoopIsAnError) {
+  std::filesystem::create_symlink(dir / "services" / "loop.toml", dir / "services" / "loop.toml");
+  EXPECT_EQ(errors(), (dir / "services" / "loop.toml").string() +
+                          ": cannot read the file: Too many levels of symbolic links\n");
+}
+
+TEST_F(ConfigTreeFiles, ADirectoryNamedLikeAFileIsAnError) {
+  std::filesystem::create_directories(dir / "services" / "x.toml");
+  EXPECT_EQ(errors(), (dir / "services" / "x.toml").string() + ": cannot read the file: is a directory\n");
+}
+
+TEST_F(ConfigTreeFiles, AFifoIsRefusedWithoutBlocking) {
+  ASSERT_EQ(::mkfifo((dir / "services" / "pipe.toml").c_str(), 0644), 0);
+  EXPECT_EQ(errors(), (dir / "services" / "pipe.toml").string() + ": cannot read the file: not a regular file\n");
+}
+
+TEST_F(ConfigTreeFiles, AnEndlessDeviceIsRefused) {
+  std::filesystem::create_symlink("/dev/zero", dir / "services" / "zero.toml");
+  EXPECT_EQ(errors(), (dir / "services" / "zero.toml").string() + ": cannot read the file: not a regular file\n");
+}
+
+TEST_F(ConfigTreeFiles, AnOversizedFileIsRefusedBeforeParsing) {
+  write("huge", std::string(2 << 20, '#'));
+  EXPECT_EQ(errors(), (dir / "services" / "huge.toml").string() +
+                          ": cannot read the file: the file is too large (2097152 bytes; at most 1048576)\n");
+}
+
+TEST_F(ConfigTreeFiles, ServicesBeingAFileIsAnError) {
+  std::filesystem::remove_all(dir / "services");
+  std::ofstream(dir / "services") << "oops";
+  EXPECT_EQ(errors(), (dir / "services").string() + ": cannot read the directory: Not a directory\n");
+}
+
+TEST_F(ConfigTreeFiles, AMissingConfigurationDirectoryIsAnError) {
+  auto t = load_config_tree((dir / "typo").string());
+  EXPECT_EQ(errors_of(t), (dir / "typo").string() +
+                              ": cannot read the configuration directory: No such file or directory\n");
+}
+
+TEST_F(ConfigTreeFiles, MissingSubdirectoriesAreEmptyNotErrors) {
+  std::filesystem::remove_all(dir / "supervisors");
+  EXPECT_EQ(errors(), "");
+}
+
+TEST_F(ConfigTreeFiles, HiddenFilesAreIgnored) {
+  // Editors' lock files (Emacs: .#web.toml, a dangling symlink) must not break a boot.
+  std::filesystem::create_symlink("user@host.1234", dir / "services" / ".#good.toml");
+  EXPECT_EQ(errors(), "");
+}
+
+TEST_F(ConfigTreeFiles, ADependentOfAnUnreadableFileSaysWhichFileAndWhy) {
+  std::filesystem::create_symlink(dir / "nowhere.toml", dir / "services" / "db.toml");
+  write("app", "[service]\nname = \"app\"\nexec = [\"/bin/true\"]\n[dependencies]\nrequires = [\"db\"]\n");
+  auto t = load_config_tree(dir.string());
+  EXPECT_EQ(t.disabled.at("app"), "requires 'db', which is disabled (its file " + (dir / "services" / "db.toml").string() +
+                                      " cannot be read (dangling symbolic link: No such file or directory))");
+  EXPECT_EQ(errors_of(t).find("unknown service"), std::string::npos) << errors_of(t);
+}
+
+TEST_F(ConfigTreeFiles, AFileNameWithControlCharactersIsEscapedInMessages) {
+  std::ofstream(dir / "services" / "a\nFORGED\033[2J.toml") << "[service]\nname = \"a\"\n";
+  const std::string text = errors();
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_NE(text.find("a\\nFORGED\\e[2J.toml:1:1: service.exec: required key is missing"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\033'), std::string::npos);
 }
