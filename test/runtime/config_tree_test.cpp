@@ -226,3 +226,31 @@ TEST_F(ConfigTreeFiles, AFileNameWithControlCharactersIsEscapedInMessages) {
   EXPECT_NE(text.find("a\\nFORGED\\e[2J.toml:1:1: service.exec: required key is missing"), std::string::npos) << text;
   EXPECT_EQ(text.find('\033'), std::string::npos);
 }
+
+// The original dynamod's format as its shipped trees use it (see original-format/README.md).
+TEST(ConfigTree, TheOriginalDynamodFormatLoadsUnchanged) {
+  auto t = load_config_tree(std::string{DYNAMOD_SOURCE_DIR} + "/test/runtime/original-format");
+  EXPECT_EQ(errors_of(t), "");
+  EXPECT_TRUE(t.disabled.empty());
+  EXPECT_EQ(t.services.size(), 10u);
+  ASSERT_EQ(t.supervisors.size(), 3u);
+  EXPECT_EQ(t.supervisors[0].max_restarts, 20);
+  auto find = [&](const std::string& name) -> const service_config& {
+    for (const auto& s : t.services) {
+      if (s.name == name) return s;
+    }
+    throw std::runtime_error("no " + name);
+  };
+  const auto& web = find("web");
+  EXPECT_EQ(web.namespaces, std::vector<std::string>{"pid"});
+  EXPECT_TRUE(web.private_tmp);
+  EXPECT_EQ(web.stop_signal, 3);  // SIGQUIT
+  EXPECT_EQ(web.memory_max.bytes, 512u << 20);
+  const auto& db = find("db");
+  ASSERT_EQ(db.bind_mounts.size(), 2u);
+  EXPECT_TRUE(db.bind_mounts[0].writable);
+  EXPECT_EQ(db.environment.at("LC_ALL"), "C.UTF-8");
+  EXPECT_EQ(db.max_restart_window, std::chrono::milliseconds{120000});
+  EXPECT_EQ(find("seats").supervisor, "session");
+  EXPECT_EQ(find("console").stop_signal, 1);  // SIGHUP
+}
