@@ -208,7 +208,8 @@ class Ctl(unittest.TestCase):
     def test_unprivileged_clients_may_read_but_not_change(self):
         r = self.rt.ctl("list", user=65534)
         self.assertEqual(r.returncode, 0, r.stderr)
-        for args in (["stop", "alpha"], ["start", "alpha"], ["restart", "alpha"], ["reload"], ["shutdown", "poweroff"]):
+        for args in (["stop", "alpha"], ["start", "alpha"], ["restart", "alpha"], ["reload"], ["check"],
+                     ["shutdown", "poweroff"]):
             r = self.rt.ctl(*args, user=65534)
             self.assertEqual(r.returncode, 4, args)
             self.assertIn(f"permission denied: '{args[0]}' needs root", r.stderr)

@@ -363,7 +363,7 @@ class BadConfiguration(RuntimeTestCase):
         from runtime_harness import RUNTIME
         r = subprocess.run([RUNTIME, "--check", rt.config], capture_output=True, text=True)
         self.assertEqual(r.returncode, 1)
-        self.assertIn("dependency cycle: a -> b -> a", r.stderr)
+        self.assertIn("dependency cycle of 2 services: a -> b -> a", r.stderr)
         self.assertRegex(r.stderr, r"c\.toml:4:8: service\.type: 'daemon' is not one of")
 
 
