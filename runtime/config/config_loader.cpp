@@ -105,6 +105,8 @@ std::vector<file_read> read_toml_files(const std::string& dir, config_errors& er
 // The service's name as declared in a file that failed to parse, so dependents can say why they wait.
 std::string stem(const std::string& path) { return std::filesystem::path(path).stem().string(); }
 
+constexpr size_t kMaxSupervisorDepth = 32;
+
 config_error at(const service_config& s, const std::string& key, std::string message) {
   auto it = s.positions.find(key);
   const auto pos = it == s.positions.end() ? std::pair<int, int>{0, 0} : it->second;
@@ -148,6 +150,15 @@ config_tree check_config_tree(std::vector<service_config> services, std::vector<
     for (std::string p = s.parent; p != "root";) {
       if (seen.count(p)) {
         tree.errors.push_back({s.file, 0, 0, "supervisor.parent", "supervisor parents form a cycle through '" + p + "'"});
+        bad_sups.insert(name);
+        break;
+      }
+      if (seen.size() >= kMaxSupervisorDepth) {
+        // Bounded, so a chain of thousands of files neither walks quadratically nor nests actors without end.
+        auto pos = s.positions["supervisor.parent"];
+        tree.errors.push_back({s.file, pos.first, pos.second, "supervisor.parent",
+                               "supervisors are nested more than " + std::to_string(kMaxSupervisorDepth) +
+                                   " levels below root"});
         bad_sups.insert(name);
         break;
       }

@@ -96,12 +96,15 @@ plan_node make_supervision_plan(config_tree&& tree) {
     services.push_back(n.service);
     sups.at(supervisor).children.push_back(std::move(n));
   }
-  // Attach supervisors to their parents, deepest first (names are unique, parents were checked).
+  // Attach supervisors to their parents, deepest first (names are unique, parents were checked and nesting is
+  // bounded by check_config_tree).
+  std::map<std::string, std::vector<std::string>> children_of;
+  for (const auto& s : tree.supervisors) {
+    if (s.name != "root") children_of[s.parent].push_back(s.name);
+  }
   std::function<plan_node(const std::string&)> build = [&](const std::string& name) -> plan_node {
     plan_node n = std::move(sups.at(name));
-    for (const auto& s : tree.supervisors) {
-      if (s.name != "root" && s.parent == name) n.children.push_back(build(s.name));
-    }
+    for (const auto& child : children_of[name]) n.children.push_back(build(child));
     return n;
   };
   plan_node root = build("root");

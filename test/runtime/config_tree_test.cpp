@@ -254,3 +254,15 @@ TEST(ConfigTree, TheOriginalDynamodFormatLoadsUnchanged) {
   EXPECT_EQ(find("seats").supervisor, "session");
   EXPECT_EQ(find("console").stop_signal, 1);  // SIGHUP
 }
+
+TEST(ConfigTree, SupervisorNestingIsBounded) {
+  std::vector<supervisor_config> chain;
+  for (int i = 0; i < 40; ++i) chain.push_back(sup("s" + std::to_string(i), i == 0 ? "root" : "s" + std::to_string(i - 1)));
+  auto t = check_config_tree({svc("deep", {}, "s39"), svc("shallow", {}, "s5")}, chain, {});
+  ASSERT_EQ(t.services.size(), 1u);
+  EXPECT_EQ(t.services[0].name, "shallow");
+  EXPECT_EQ(t.supervisors.size(), 1u + 32u) << "root and s0 (1 level below root) .. s31 (32 levels)";
+  EXPECT_NE(errors_of(t).find("s32.toml: supervisor.parent: supervisors are nested more than 32 levels below root"),
+            std::string::npos)
+      << errors_of(t);
+}
