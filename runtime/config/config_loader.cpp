@@ -28,32 +28,38 @@ struct file_read {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-// Reads one configuration file without ever blocking or reading without bound: a FIFO, a device or a
-// directory named x.toml is refused, and so is a file larger than toml_limits allows.
+// Why `st` is no configuration file to read, or "" for a regular file within the size bound.
+std::string refuse(const struct stat& st, size_t limit) {
+  if (S_ISDIR(st.st_mode)) return "is a directory";
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (static_cast<uint64_t>(st.st_size) > limit) {
+    return "the file is too large (" + std::to_string(st.st_size) + " bytes; at most " + std::to_string(limit) + ")";
+  }
+  return {};
+}
+
+// Reads one configuration file without ever blocking or reading without bound. Its type is checked before it is
+// opened (opening a FIFO blocks, opening some devices acts: /dev/watchdog arms the watchdog) and again after.
 file_read read_config_file(const std::string& path) {
   file_read out{path, {}, {}};
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
+  const size_t limit = toml_limits{}.max_bytes;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) < 0) {
     const int err = errno;
     struct stat link {};
-    if (err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode)) {
-      out.problem = "dangling symbolic link: " + errno_text(err);
-    } else {
-      out.problem = errno_text(err);
-    }
+    const bool dangling = err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
+    out.problem = (dangling ? "dangling symbolic link: " : "") + errno_text(err);
     return out;
   }
-  struct stat st {};
-  const size_t limit = toml_limits{}.max_bytes;
+  if (out.problem = refuse(st, limit); !out.problem.empty()) return out;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    out.problem = errno_text(errno);
+    return out;
+  }
   if (::fstat(fd, &st) < 0) {
     out.problem = errno_text(errno);
-  } else if (S_ISDIR(st.st_mode)) {
-    out.problem = "is a directory";
-  } else if (!S_ISREG(st.st_mode)) {
-    out.problem = "not a regular file";
-  } else if (static_cast<uint64_t>(st.st_size) > limit) {
-    out.problem = "the file is too large (" + std::to_string(st.st_size) + " bytes; at most " + std::to_string(limit) + ")";
-  } else {
+  } else if (out.problem = refuse(st, limit); out.problem.empty()) {
     char buffer[8192];
     for (;;) {
       const ssize_t n = ::read(fd, buffer, sizeof buffer);
