@@ -181,6 +181,21 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   execute(self, st.logic->on_exit(c.id(), logic_kind, now_seconds()));
 }
 
+// give_up_mode::degrade (the root of an init): the logic left this child down instead of giving up. It stays
+// failed, says why, blocks its dependents, and waits for an operator's start; everything else runs on.
+void leave_failed(self_ptr self, child_record& c, const std::string& why) {
+  c.last.state = "failed";
+  c.last.pid = 0;
+  c.last.detail = "gave up: " + why + (c.last_exit.empty() ? "" : "; last: " + c.last_exit);
+  c.state_since = clock::now();
+  c.delay_next = false;
+  c.consecutive_failures = 0;
+  spdlog::error("{}: {}; system degraded: it stays down until `dynamodctl start {}`", c.id(), c.last.detail, c.id());
+  context(self).console->failed((c.is_service() ? "" : "Supervisor ") + c.id() + ": " + c.last.detail + ".");
+  // The tracker heard "failed" from the last incarnation already; this tells dependents why it stays so.
+  if (c.is_service() && context(self).tracker) self->send(context(self).tracker, c.last);
+}
+
 void begin_stop(self_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -204,13 +219,20 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
     st.logic->add_child(spec_for(c->node));
     what = pending_request::kind::start;
   }
+  if (state == behaviours::child_state::failed && what != pending_request::kind::stop) {
+    // Degrade left it failed: an operator's start retries it at once, with a fresh history (the logic's own limit
+    // and the backoff here).
+    c->delay_next = false;
+    c->consecutive_failures = 0;
+  }
   switch (what) {
     case pending_request::kind::start:
       if (running) return answer("already running");
       execute(self, st.logic->start_child(name));
       break;
     case pending_request::kind::stop:
-      if (state == behaviours::child_state::stopped || state == behaviours::child_state::removed) {
+      if (state == behaviours::child_state::stopped || state == behaviours::child_state::removed ||
+          state == behaviours::child_state::failed) {
         return answer("already stopped");
       }
       execute(self, st.logic->terminate_child(name));
@@ -302,6 +324,9 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
           execute(self, self->state.logic->on_terminated(cmd.child));
         }
         break;
+      case command::kind::fail:
+        if (auto* c = find(self, cmd.child)) leave_failed(self, *c, cmd.note);
+        break;
       case command::kind::exit: {
         auto& st = self->state;
         if (cmd.note == "shutdown") {
@@ -322,6 +347,13 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
       }
     }
   }
+}
+
+behaviours::give_up_mode give_up_mode_of(const plan_node& n) {
+  // Only the root of an init may keep going: every other supervisor escalates, as in OTP.
+  const bool root = n.name == "root" && n.supervisor;
+  return root && n.supervisor->give_up == give_up_action::degrade ? behaviours::give_up_mode::degrade
+                                                                  : behaviours::give_up_mode::escalate;
 }
 
 int64_t uptime_ms(const clock::time_point& since) {
@@ -348,7 +380,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       to_logic(cfg.strategy),
       behaviours::intensity_limit{cfg.max_restarts,
                                   static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(cfg.max_restart_window).count())},
-      std::move(specs), behaviours::termination_order::by_dependencies);
+      std::move(specs), behaviours::termination_order::by_dependencies, give_up_mode_of(st.args.node));
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     if (auto* c = find_by_address(self, msg.source)) {

@@ -69,6 +69,8 @@ behaviours::child_spec spec_for(const plan_node& n);
 child_record new_child_record(self_ptr self, const plan_node& n, bool adopt);
 void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
 void register_services(self_ptr self);
+// degrade for the root whose give-up setting says so, escalate (OTP) otherwise.
+behaviours::give_up_mode give_up_mode_of(const plan_node& n);
 
 // Views (supervisor_views.cpp)
 nlohmann::json service_summary(self_ptr self, const child_record& c);

@@ -125,7 +125,7 @@ class Escalation(RuntimeTestCase):
         self.assertEqual(rt.list()["bystander"]["pid"], bystander_before, "root's other children are untouched")
         self.assertEqual(rt.list()["bystander"]["restarts"], 0)
 
-    def test_the_root_giving_up_ends_the_runtime_with_status_3(self):
+    def test_the_root_giving_up_with_give_up_emergency_ends_the_runtime_with_status_3(self):
         rt = self.runtime({
             "crasher": f"""
                 [service]
@@ -135,9 +135,133 @@ class Escalation(RuntimeTestCase):
                 delay = "0"
                 """,
         }, wait=False,
-           supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
+           supervisors={"root": '[supervisor]\nname = "root"\ngive-up = "emergency"\n'
+                                '[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
         self.assertEqual(rt.proc.wait(timeout=30), 3)
         self.assertIn("the root supervisor gave up", rt.runtime_log())
+        self.assertIn("(give-up = emergency)", rt.runtime_log())
+
+    def test_the_root_giving_up_with_give_up_poweroff_shuts_the_system_down_through_pid_1(self):
+        rt = self.runtime({
+            "crasher": f"""
+                [service]
+                name = "crasher"
+                exec = {sh("exit 1")}
+                [restart]
+                delay = "0"
+                """,
+            "bystander": """
+                [service]
+                name = "bystander"
+                exec = ["/bin/sleep", "1000"]
+                """,
+        }, wait=False, under_init=True,
+           supervisors={"root": '[supervisor]\nname = "root"\ngive-up = "poweroff"\n'
+                                '[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
+        self.assertEqual(rt.proc.wait(timeout=60), 0, rt.console()[-3000:])
+        out = rt.console()
+        pos = 0
+        for line in ["the root supervisor gave up: ", "(give-up = poweroff)", "shutdown requested by the runtime: poweroff",
+                     "runtime reports every service stopped", "exited with status 0", "container poweroff: exiting"]:
+            found = out.find(line, pos)
+            self.assertGreaterEqual(found, 0, f"{line!r} after offset {pos}:\n{out[-3000:]}")
+            pos = found
+        self.assertNotIn("restarting runtime", out)
+        self.assertNotIn("emergency", out)
+        self.assertIn("bystander: stopped", rt.runtime_log(), "everything was stopped in order first")
+
+
+class Degrade(RuntimeTestCase):
+    """The root's default give-up = "degrade": what made it give up stays down as failed, the rest runs."""
+
+    def test_a_missing_binary_fails_alone_and_start_retries_it(self):
+        rt = self.runtime({
+            "ghost": """
+                [service]
+                name = "ghost"
+                exec = ["@WORK@/bin/ghostd"]
+                [restart]
+                delay = "0"
+                max-restarts = 2
+                """,
+            "ghost-client": """
+                [service]
+                name = "ghost-client"
+                exec = ["/bin/sleep", "1000"]
+                [dependencies]
+                requires = ["ghost"]
+                """,
+            "bystander": """
+                [service]
+                name = "bystander"
+                exec = ["/bin/sleep", "1000"]
+                """,
+        })
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        rt.wait_for(lambda: "gave up" in rt.list()["ghost"]["detail"], 20, "ghost to be given up on")
+        ghost = rt.list()["ghost"]
+        self.assertEqual(ghost["state"], "failed")
+        self.assertRegex(ghost["detail"], r"^gave up: exceeded its max-restarts \(2 in 60s\); last: start failed: ")
+        self.assertEqual(ghost["restarts"], 2)
+        self.assertIn("[FAILED] ghost: gave up: exceeded its max-restarts (2 in 60s); last: start failed: ", rt.console())
+        self.assertIn("system degraded", rt.runtime_log())
+        status = rt.ctl("status", "ghost")
+        self.assertEqual(status.returncode, 3, status.stderr)
+        self.assertIn("gave up: exceeded its max-restarts (2 in 60s)", status.stdout)
+        # Its dependent is blocked, and says why the requirement stays down.
+        rt.wait_for(lambda: rt.list()["ghost-client"]["detail"].startswith(
+            "dependency failed: ghost: gave up: exceeded its max-restarts (2 in 60s)"), 10, "ghost-client to be blocked")
+        self.assertEqual(rt.list()["ghost-client"]["state"], "failed")
+        # Everything else runs on, untouched, under the same runtime.
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertNotIn("the root supervisor gave up", rt.runtime_log())
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.list()["bystander"]["restarts"], 0)
+        # It stays down: nothing restarts it on its own.
+        self.assertEqual(rt.list()["ghost"]["restarts"], 2)
+        # Once the binary exists, `dynamodctl start` retries it with a fresh restart history; its dependent follows.
+        os.makedirs(os.path.join(rt.work, "bin"))
+        ghostd = os.path.join(rt.work, "bin", "ghostd")
+        with open(ghostd, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 1000\n")
+        os.chmod(ghostd, 0o755)
+        r = rt.ctl("start", "ghost", check=True)
+        self.assertRegex(r.stdout, r"Started ghost \(pid \d+\)\.")
+        rt.wait_state("ghost", "running")
+        rt.wait_state("ghost-client", "running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.shutdown(), 0)
+
+    def test_the_roots_own_intensity_fails_the_child_that_exceeded_it_and_later_ones_alike(self):
+        crasher = """
+            [service]
+            name = "{name}"
+            exec = {exec}
+            [restart]
+            delay = "0"
+            """
+        rt = self.runtime({
+            "crash-a": crasher.format(name="crash-a", exec=sh("exit 1")),
+            "crash-b": crasher.format(name="crash-b", exec=sh("while [ ! -e @WORK@/go-b ]; do sleep 0.05; done; exit 1")),
+            "bystander": """
+                [service]
+                name = "bystander"
+                exec = ["/bin/sleep", "1000"]
+                """,
+        }, supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        rt.wait_for(lambda: "gave up" in rt.list()["crash-a"]["detail"], 20, "crash-a to be given up on")
+        self.assertEqual(rt.list()["crash-a"]["state"], "failed")
+        self.assertRegex(rt.list()["crash-a"]["detail"],
+                         r"^gave up: its supervisor reached max restart intensity \(2 in 60s\); last: exited with status 1$")
+        b = rt.wait_state("crash-b", "running")
+        open(os.path.join(rt.work, "go-b"), "w").close()
+        rt.wait_for(lambda: "gave up" in rt.list()["crash-b"]["detail"], 20, "crash-b to be given up on")
+        self.assertEqual(rt.list()["crash-b"]["restarts"], 0, "the intensity is used up: b is not restarted either")
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertNotEqual(b["pid"], 0)
+        self.assertEqual(rt.shutdown(), 0)
 
 
 class Readiness(RuntimeTestCase):
