@@ -112,6 +112,10 @@ caf::delegated<caf::message> to_owner(self_ptr self, const std::string& name, Ts
   auto it = self->state.directory.find(name);
   if (it != self->state.directory.end()) return self->delegate(it->second, xs...);
   auto d = self->state.disabled.find(name);
+  // Not a service: perhaps a sub-supervisor the root left failed (dynamodctl start mid), else root says unknown.
+  if (d == self->state.disabled.end() && self->state.root && !self->state.root_gone) {
+    return self->delegate(self->state.root, xs...);
+  }
   auto rp = self->make_response_promise();
   rp.deliver(d != self->state.disabled.end()
                  ? caf::make_error(caf::sec::invalid_argument, "service '" + name + "' is disabled: " + d->second)

@@ -194,6 +194,12 @@ void leave_failed(self_ptr self, child_record& c, const std::string& why) {
   context(self).console->failed((c.is_service() ? "" : "Supervisor ") + c.id() + ": " + c.last.detail + ".");
   // The tracker heard "failed" from the last incarnation already; this tells dependents why it stays so.
   if (c.is_service() && context(self).tracker) self->send(context(self).tracker, c.last);
+  // A sub-supervisor's services went down with it: requests about them come here until it runs again.
+  if (!c.is_service() && context(self).runtime) {
+    for (const auto& s : services_in_order(c.node)) {
+      self->send(context(self).runtime, child_of_atom_v, s->name, caf::actor_cast<caf::actor>(self));
+    }
+  }
 }
 
 void begin_stop(self_ptr self) {
@@ -207,9 +213,19 @@ void begin_stop(self_ptr self) {
 caf::result<std::string> operate(self_ptr self, pending_request::kind what, const std::string& name, bool wait) {
   auto& st = self->state;
   child_record* c = find(self, name);
-  if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
-  if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
+  if (!c) {
+    if (const child_record* sup = failed_supervisor_of(self, name)) {
+      return caf::make_error(caf::sec::invalid_argument, name + " is down with its supervisor " + sup->id() + " (" +
+                                                             sup->last.detail + "); start " + sup->id() + " instead");
+    }
+    return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+  }
   const auto state = st.logic->state(name);
+  if (!c->is_service() && (what == pending_request::kind::stop || state != behaviours::child_state::failed)) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "'" + name + "' is a supervisor: only one the root left failed can be started");
+  }
+  if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
   const bool running = state == behaviours::child_state::running;
   auto answer = [&](const std::string& result) {
     return json_text(nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}});
@@ -247,6 +263,8 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
       break;
   }
   if (!wait) return answer("requested");
+  // A supervisor reports no readiness of its own: it runs once spawned, and its services start as usual.
+  if (!c->is_service()) return answer("started");
   auto rp = self->make_response_promise<std::string>();
   c->waiting.push_back({what, rp});
   return rp;
@@ -269,6 +287,16 @@ bool drop_child(self_ptr self, const std::string& id) {
   stop_log_sink(self, *rec);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
   return true;
+}
+
+const child_record* failed_supervisor_of(self_ptr self, const std::string& service) {
+  for (const auto& c : self->state.children) {
+    if (c.is_service() || self->state.logic->state(c.id()) != behaviours::child_state::failed) continue;
+    for (const auto& s : services_in_order(c.node)) {
+      if (s->name == service) return &c;
+    }
+  }
+  return nullptr;
 }
 
 child_record new_child_record(self_ptr self, const plan_node& n, bool adopt) {
@@ -439,6 +467,9 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       },
       [=](status_atom, const std::string& name) -> caf::result<std::string> {
         child_record* c = find(self, name);
+        if (const child_record* sup = c ? nullptr : failed_supervisor_of(self, name)) {
+          return json_text(down_with_its_supervisor(self, *sup, name));
+        }
         if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
         auto rp = self->make_response_promise<std::string>();
         collect_status(self, *c, rp);

@@ -232,6 +232,56 @@ class Degrade(RuntimeTestCase):
         self.assertEqual(rt.list()["bystander"]["pid"], bystander)
         self.assertEqual(rt.shutdown(), 0)
 
+    def test_a_sub_supervisor_that_root_gives_up_on_stays_down_with_its_services_until_started(self):
+        rt = self.runtime({
+            "crasher": f"""
+                [service]
+                name = "crasher"
+                supervisor = "mid"
+                exec = {sh("[ -e @WORK@/fixed ] && exec sleep 1000; exit 1")}
+                [restart]
+                delay = "0"
+                """,
+            "sibling": """
+                [service]
+                name = "sibling"
+                supervisor = "mid"
+                exec = ["/bin/sleep", "1000"]
+                """,
+            "bystander": """
+                [service]
+                name = "bystander"
+                exec = ["/bin/sleep", "1000"]
+                """,
+        }, supervisors={
+            "mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 0\n',
+            "root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 0\n',
+        })
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        # mid gives up on crasher's first exit (OTP, escalated); root may not restart it: mid stays down.
+        rt.wait_for(lambda: "supervisor mid is down" in rt.list()["sibling"]["detail"], 20, "mid to be given up on")
+        services = rt.list()
+        for name in ("crasher", "sibling"):
+            self.assertEqual(services[name]["state"], "failed", name)
+            self.assertRegex(services[name]["detail"], r"^supervisor mid is down: gave up: its supervisor reached max "
+                                                       r"restart intensity \(0 in 300s\); last: ")
+        self.assertIn("Supervisor mid: gave up:", rt.console())
+        status = rt.ctl("status", "sibling")
+        self.assertEqual(status.returncode, 3, status.stderr)
+        self.assertIn("supervisor mid is down", status.stdout)
+        r = rt.ctl("start", "sibling")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("sibling is down with its supervisor mid", r.stderr)
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        # Starting the supervisor brings it back with fresh children.
+        open(os.path.join(rt.work, "fixed"), "w").close()
+        rt.ctl("start", "mid", check=True)
+        rt.wait_state("crasher", "running")
+        rt.wait_state("sibling", "running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.shutdown(), 0)
+
     def test_the_roots_own_intensity_fails_the_child_that_exceeded_it_and_later_ones_alike(self):
         crasher = """
             [service]
