@@ -314,6 +314,28 @@ class Degrade(RuntimeTestCase):
         self.assertEqual(rt.shutdown(), 0)
 
 
+class Temporary(RuntimeTestCase):
+    def test_a_temporary_service_that_ended_is_not_restarted_but_start_runs_it_again(self):
+        # docs/config.md: its supervisor drops it (OTP), its configuration stays.
+        rt = self.runtime({"once": f"""
+            [service]
+            name = "once"
+            exec = {sh("echo run >> @WORK@/runs; [ -e @WORK@/runs-twice ] && exec sleep 1000; exit 1")}
+            [restart]
+            policy = "temporary"
+            delay = "0"
+            """})
+        rt.wait_for(lambda: rt.list()["once"]["state"] == "failed", 10, "once to end")
+        self.assertEqual(rt.read_work("runs"), "run\n", "not restarted")
+        self.assertEqual(rt.list()["once"]["restarts"], 0)
+        open(os.path.join(rt.work, "runs-twice"), "w").close()
+        r = rt.ctl("start", "once", check=True)
+        self.assertRegex(r.stdout, r"Started once \(pid \d+\)\.")
+        self.assertEqual(rt.read_work("runs"), "run\nrun\n")
+        self.assertEqual(rt.list()["once"]["state"], "running")
+        self.assertEqual(rt.shutdown(), 0)
+
+
 class Readiness(RuntimeTestCase):
     # Each service creates <name>.ready-cause right before signalling readiness; its dependent checks for it.
     def with_dependent(self, name, toml):
