@@ -6,6 +6,11 @@ import unittest
 from runtime_harness import Runtime, RuntimeTestCase, sh
 
 
+def sleeper(name, more=""):
+    """A service that just runs (/bin/sleep); `more` is TOML that follows its exec line."""
+    return f'[service]\nname = "{name}"\nexec = ["/bin/sleep", "1000"]\n{more}'
+
+
 class Concurrency(RuntimeTestCase):
     def test_two_slow_starting_services_start_concurrently(self):
         # Each one is only ready once the other has started: a sequential start would deadlock (and time out).
@@ -100,17 +105,8 @@ class Escalation(RuntimeTestCase):
                 [restart]
                 delay = "0"
                 """,
-            "sibling": """
-                [service]
-                name = "sibling"
-                supervisor = "mid"
-                exec = ["/bin/sleep", "1000"]
-                """,
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "sibling": sleeper("sibling", 'supervisor = "mid"\n'),
+            "bystander": sleeper("bystander"),
         }, supervisors={"mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
         # Three crashes: two restarts are allowed, the third exceeds mid's intensity; mid terminates the
         # sibling and exits; root (one-for-one, mid is permanent) restarts mid with fresh children.
@@ -150,11 +146,7 @@ class Escalation(RuntimeTestCase):
                 [restart]
                 delay = "0"
                 """,
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "bystander": sleeper("bystander"),
         }, wait=False, under_init=True,
            supervisors={"root": '[supervisor]\nname = "root"\ngive-up = "poweroff"\n'
                                 '[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
@@ -184,18 +176,8 @@ class Degrade(RuntimeTestCase):
                 delay = "0"
                 max-restarts = 2
                 """,
-            "ghost-client": """
-                [service]
-                name = "ghost-client"
-                exec = ["/bin/sleep", "1000"]
-                [dependencies]
-                requires = ["ghost"]
-                """,
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "ghost-client": sleeper("ghost-client", '[dependencies]\nrequires = ["ghost"]\n'),
+            "bystander": sleeper("bystander"),
         })
         bystander = rt.wait_state("bystander", "running")["pid"]
         rt.wait_for(lambda: "gave up" in rt.list()["ghost"]["detail"], 20, "ghost to be given up on")
@@ -242,17 +224,8 @@ class Degrade(RuntimeTestCase):
                 [restart]
                 delay = "0"
                 """,
-            "sibling": """
-                [service]
-                name = "sibling"
-                supervisor = "mid"
-                exec = ["/bin/sleep", "1000"]
-                """,
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "sibling": sleeper("sibling", 'supervisor = "mid"\n'),
+            "bystander": sleeper("bystander"),
         }, supervisors={
             "mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 0\n',
             "root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 0\n',
@@ -293,11 +266,7 @@ class Degrade(RuntimeTestCase):
         rt = self.runtime({
             "crash-a": crasher.format(name="crash-a", exec=sh("exit 1")),
             "crash-b": crasher.format(name="crash-b", exec=sh("while [ ! -e @WORK@/go-b ]; do sleep 0.05; done; exit 1")),
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "bystander": sleeper("bystander"),
         }, supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
         bystander = rt.wait_state("bystander", "running")["pid"]
         rt.wait_for(lambda: "gave up" in rt.list()["crash-a"]["detail"], 20, "crash-a to be given up on")
@@ -575,13 +544,7 @@ class SlowStartsAndStops(RuntimeTestCase):
                 [shutdown]
                 stop-timeout = "7s"
                 """,
-            "webapp": """
-                [service]
-                name = "webapp"
-                exec = ["/bin/sleep", "1000"]
-                [dependencies]
-                requires = ["slowdb"]
-                """,
+            "webapp": sleeper("webapp", '[dependencies]\nrequires = ["slowdb"]\n'),
         })
         rt.wait_state("webapp", "running", timeout=20)
         self.assertRegex(rt.console(), r"\[ WAIT \] webapp is waiting for slowdb \(starting\)")
