@@ -121,35 +121,22 @@ class Escalation(RuntimeTestCase):
         self.assertEqual(rt.list()["bystander"]["pid"], bystander_before, "root's other children are untouched")
         self.assertEqual(rt.list()["bystander"]["restarts"], 0)
 
+    # Crashes at once, always: with max-restarts = 1 the root gives up on its second exit.
+    CRASHER = f'[service]\nname = "crasher"\nexec = {sh("exit 1")}\n[restart]\ndelay = "0"\n'
+
+    @staticmethod
+    def root_that_gives_up(action):
+        return {"root": f'[supervisor]\nname = "root"\ngive-up = "{action}"\n[restart]\nmax-restarts = 1\n'}
+
     def test_the_root_giving_up_with_give_up_emergency_ends_the_runtime_with_status_3(self):
-        rt = self.runtime({
-            "crasher": f"""
-                [service]
-                name = "crasher"
-                exec = {sh("exit 1")}
-                [restart]
-                delay = "0"
-                """,
-        }, wait=False,
-           supervisors={"root": '[supervisor]\nname = "root"\ngive-up = "emergency"\n'
-                                '[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
+        rt = self.runtime({"crasher": self.CRASHER}, wait=False, supervisors=self.root_that_gives_up("emergency"))
         self.assertEqual(rt.proc.wait(timeout=30), 3)
         self.assertIn("the root supervisor gave up", rt.runtime_log())
         self.assertIn("(give-up = emergency)", rt.runtime_log())
 
     def test_the_root_giving_up_with_give_up_poweroff_shuts_the_system_down_through_pid_1(self):
-        rt = self.runtime({
-            "crasher": f"""
-                [service]
-                name = "crasher"
-                exec = {sh("exit 1")}
-                [restart]
-                delay = "0"
-                """,
-            "bystander": sleeper("bystander"),
-        }, wait=False, under_init=True,
-           supervisors={"root": '[supervisor]\nname = "root"\ngive-up = "poweroff"\n'
-                                '[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
+        rt = self.runtime({"crasher": self.CRASHER, "bystander": sleeper("bystander")}, wait=False, under_init=True,
+                          supervisors=self.root_that_gives_up("poweroff"))
         self.assertEqual(rt.proc.wait(timeout=60), 0, rt.console()[-3000:])
         out = rt.console()
         pos = 0
