@@ -213,7 +213,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         // path every shutdown takes: PID 1 answers stop_all, we report stopped and exit.
         st.root_gone = true;
         ctx->console->failed("The root supervisor gave up: " + why + "; " + to_string(action) + ".");
-        const auto mode = action == give_up_action::poweroff ? protocol::power_mode::poweroff : protocol::power_mode::reboot;
+        const auto mode =
+            action == give_up_action::poweroff ? protocol::power_mode::poweroff : protocol::power_mode::reboot;
         self->send(ctx->pid1_link, shutdown_atom_v, static_cast<uint8_t>(mode));
         return;
       }

@@ -59,7 +59,9 @@ actions service_lifecycle::on_dependency_failed(const std::string& dependency, c
   const std::string before = std::exchange(blocked_on_, dependency + (why.empty() ? "" : ": " + why));
   // Not an exit: the incarnation waits, blocked, until the dependency recovers (no restart churn). A new reason
   // (the requirement was given up on, say) is reported again.
-  if (state_ == lifecycle_state::blocked) return blocked_on_ == before ? actions{} : actions{action{action::kind::report}};
+  if (state_ == lifecycle_state::blocked) {
+    return blocked_on_ == before ? actions{} : actions{action{action::kind::report}};
+  }
   return become(lifecycle_state::blocked);
 }
 

@@ -241,7 +241,8 @@ TEST(SupervisorValidation, TheRootGivesUpByDegradingUnlessToldOtherwise) {
   ASSERT_TRUE(s) << all_errors(errors);
   EXPECT_EQ(s->give_up, give_up_action::degrade);
   for (auto [text, action] : {std::pair{"poweroff", give_up_action::poweroff}, std::pair{"reboot", give_up_action::reboot},
-                              std::pair{"emergency", give_up_action::emergency}, std::pair{"degrade", give_up_action::degrade}}) {
+                              std::pair{"emergency", give_up_action::emergency},
+                              std::pair{"degrade", give_up_action::degrade}}) {
     auto r = parse_supervisor(std::string{"[supervisor]\nname = \"root\"\ngive-up = \""} + text + "\"\n", "root.toml",
                               errors);
     ASSERT_TRUE(r) << all_errors(errors);
