@@ -468,7 +468,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       [=](status_atom, const std::string& name) -> caf::result<std::string> {
         child_record* c = find(self, name);
         if (const child_record* sup = c ? nullptr : failed_supervisor_of(self, name)) {
-          return json_text(down_with_its_supervisor(self, *sup, name));
+          return json_text(down_with_its_supervisor(*sup, name));
         }
         if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
         auto rp = self->make_response_promise<std::string>();

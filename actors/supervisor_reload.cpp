@@ -60,6 +60,8 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
         c->node.waits = n.waits;
       } else if (c->incarnation) {
         forward.emplace_back(c->incarnation, n);
+      } else {
+        c->node = n;  // not running (the root left it failed): its next start uses the fresh plan
       }
       continue;
     }

@@ -77,7 +77,7 @@ behaviours::give_up_mode give_up_mode_of(const plan_node& n);
 // Views (supervisor_views.cpp)
 nlohmann::json service_summary(self_ptr self, const child_record& c);
 // A service of a failed sub-supervisor `sup`: down with it, and why.
-nlohmann::json down_with_its_supervisor(self_ptr self, const child_record& sup, const std::string& service);
+nlohmann::json down_with_its_supervisor(const child_record& sup, const std::string& service);
 void collect_list(self_ptr self, caf::response_promise rp);
 void collect_tree(self_ptr self, caf::response_promise rp);
 void collect_status(self_ptr self, child_record& c, caf::response_promise rp);

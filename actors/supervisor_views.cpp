@@ -41,7 +41,7 @@ nlohmann::json service_summary(self_ptr self, const child_record& c) {
           {"since_ms", uptime_ms(c.state_since)}};
 }
 
-nlohmann::json down_with_its_supervisor(self_ptr self, const child_record& sup, const std::string& service) {
+nlohmann::json down_with_its_supervisor(const child_record& sup, const std::string& service) {
   for (const auto& s : services_in_order(sup.node)) {
     if (s->name != service) continue;
     return {{"name", s->name},
@@ -62,7 +62,6 @@ nlohmann::json down_with_its_supervisor(self_ptr self, const child_record& sup, 
             {"restart_policy", to_string(s->restart)},
             {"log", nlohmann::json::array()}};
   }
-  (void)self;
   return nlohmann::json::object();
 }
 
@@ -77,7 +76,7 @@ void collect_list(self_ptr self, caf::response_promise promise) {
     } else if (c.incarnation) {
       subs.push_back(c.incarnation);
     } else if (st.logic->state(c.id()) == behaviours::child_state::failed) {
-      for (const auto& s : services_in_order(c.node)) result->push_back(down_with_its_supervisor(self, c, s->name));
+      for (const auto& s : services_in_order(c.node)) result->push_back(down_with_its_supervisor(c, s->name));
     }
   }
   auto g = std::make_shared<gather>(gather{subs.size() + 1, [=] { rp->deliver(json_text(*result)); }});

@@ -234,11 +234,16 @@ class Degrade(RuntimeTestCase):
         self.assertIn("sibling is down with its supervisor mid", r.stderr)
         self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
         self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        # A reload meanwhile reaches it too: a service added under mid is listed with it, and starts with it.
+        rt.write_service("newcomer", sleeper("newcomer", 'supervisor = "mid"\n'))
+        rt.ctl("reload", check=True)
+        self.assertIn("supervisor mid is down", rt.list()["newcomer"]["detail"])
         # Starting the supervisor brings it back with fresh children.
         open(os.path.join(rt.work, "fixed"), "w").close()
         rt.ctl("start", "mid", check=True)
         rt.wait_state("crasher", "running")
         rt.wait_state("sibling", "running")
+        rt.wait_state("newcomer", "running")
         self.assertEqual(rt.list()["bystander"]["pid"], bystander)
         self.assertEqual(rt.shutdown(), 0)
 
