@@ -32,6 +32,7 @@ struct subscriber {
   int verdict = -1;
   std::string on;
   clock::time_point since = clock::now();
+  std::string why;  // blocked: what the dependency says about itself (it may change, e.g. "gave up: ...")
 };
 
 struct tracker_state {
@@ -60,14 +61,15 @@ void evaluate(self_ptr self, const std::string& name) {
   if (it == st.waiting.end()) return;
   const auto d = st.graph->can_start(name, st.states);
   const int verdict = d.what == dependency_graph::verdict::wait ? 0 : d.what == dependency_graph::verdict::start ? 1 : 2;
-  if (verdict == it->second.verdict && d.on == it->second.on) return;
-  it->second.verdict = verdict;
-  it->second.on = d.on;
   std::string why;
   if (verdict == 2) {
     auto v = st.views.find(d.on);
     why = v == st.views.end() ? "not configured or disabled" : v->second.detail.empty() ? v->second.state : v->second.detail;
   }
+  if (verdict == it->second.verdict && d.on == it->second.on && why == it->second.why) return;
+  it->second.verdict = verdict;
+  it->second.on = d.on;
+  it->second.why = why;
   self->send(it->second.incarnation, deps_atom_v, static_cast<uint8_t>(verdict), d.on, why);
 }
 
@@ -127,7 +129,7 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
   return {
       [=](watch_deps_atom, const std::string& name) {
         auto& sub = self->state.waiting[name];
-        sub = subscriber{caf::actor_cast<caf::actor>(self->current_sender()), -1, {}, clock::now()};
+        sub = subscriber{caf::actor_cast<caf::actor>(self->current_sender()), -1, {}, clock::now(), {}};
         evaluate(self, name);
       },
       [=](unwatch_deps_atom, const std::string& name) {

@@ -41,6 +41,7 @@ struct runtime_state {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
   bool stopped_reported = false;
+  bool root_gone = false;  // the root gave up (give-up = poweroff/reboot): nothing is left to stop
   static inline const char* name = "runtime";
 };
 
@@ -59,6 +60,10 @@ void stop_everything(self_ptr self, const std::string& why) {
   st.stopping = true;
   spdlog::info("stopping all services ({})", why);
   auto done = [=] { report_stopped_and_quit(self); };
+  if (st.root_gone) {
+    done();  // the root stopped every child before it exited
+    return;
+  }
   self->request(st.root, caf::infinite, stop_all_atom_v)
       .then([=](stopped_atom) {
         spdlog::info("all services stopped");
@@ -107,6 +112,10 @@ caf::delegated<caf::message> to_owner(self_ptr self, const std::string& name, Ts
   auto it = self->state.directory.find(name);
   if (it != self->state.directory.end()) return self->delegate(it->second, xs...);
   auto d = self->state.disabled.find(name);
+  // Not a service: perhaps a sub-supervisor the root left failed (dynamodctl start mid), else root says unknown.
+  if (d == self->state.disabled.end() && self->state.root && !self->state.root_gone) {
+    return self->delegate(self->state.root, xs...);
+  }
   auto rp = self->make_response_promise();
   rp.deliver(d != self->state.disabled.end()
                  ? caf::make_error(caf::sec::invalid_argument, "service '" + name + "' is disabled: " + d->second)
@@ -195,8 +204,21 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         report_stopped_and_quit(self);
         return;
       }
+      // Under give-up = "degrade" (the default) the root never gives up; it gets here if it crashed.
       const std::string why = describe_exit(msg.reason);
-      spdlog::critical("the root supervisor gave up: {}", why);
+      const auto action = st.plan.supervisor ? st.plan.supervisor->give_up : give_up_action::emergency;
+      spdlog::critical("the root supervisor gave up: {} (give-up = {})", why, to_string(action));
+      if (ctx->pid1_link && (action == give_up_action::poweroff || action == give_up_action::reboot)) {
+        // systemd's FailureAction: the services are stopped already (OTP give-up); the shutdown takes the one
+        // path every shutdown takes: PID 1 answers stop_all, we report stopped and exit.
+        st.root_gone = true;
+        ctx->console->failed("The root supervisor gave up: " + why + "; " + to_string(action) + ".");
+        const auto mode =
+            action == give_up_action::poweroff ? protocol::power_mode::poweroff : protocol::power_mode::reboot;
+        self->send(ctx->pid1_link, shutdown_atom_v, static_cast<uint8_t>(mode));
+        return;
+      }
+      // emergency (and, without PID 1, every action): PID 1 opens the emergency shell and restarts us.
       if (ctx->pid1_link) self->send(ctx->pid1_link, give_up_atom_v, why);
       self->quit(msg.reason);
       return;

@@ -181,6 +181,27 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   execute(self, st.logic->on_exit(c.id(), logic_kind, now_seconds()));
 }
 
+// give_up_mode::degrade (the root of an init): the logic left this child down instead of giving up. It stays
+// failed, says why, blocks its dependents, and waits for an operator's start; everything else runs on.
+void leave_failed(self_ptr self, child_record& c, const std::string& why) {
+  c.last.state = "failed";
+  c.last.pid = 0;
+  c.last.detail = "gave up: " + why + (c.last_exit.empty() ? "" : "; last: " + c.last_exit);
+  c.state_since = clock::now();
+  c.delay_next = false;
+  c.consecutive_failures = 0;
+  spdlog::error("{}: {}; system degraded: it stays down until `dynamodctl start {}`", c.id(), c.last.detail, c.id());
+  context(self).console->failed((c.is_service() ? "" : "Supervisor ") + c.id() + ": " + c.last.detail + ".");
+  // The tracker heard "failed" from the last incarnation already; this tells dependents why it stays so.
+  if (c.is_service() && context(self).tracker) self->send(context(self).tracker, c.last);
+  // A sub-supervisor's services went down with it: requests about them come here until it runs again.
+  if (!c.is_service() && context(self).runtime) {
+    for (const auto& s : services_in_order(c.node)) {
+      self->send(context(self).runtime, child_of_atom_v, s->name, caf::actor_cast<caf::actor>(self));
+    }
+  }
+}
+
 void begin_stop(self_ptr self) {
   auto& st = self->state;
   if (st.stopping) return;
@@ -192,9 +213,19 @@ void begin_stop(self_ptr self) {
 caf::result<std::string> operate(self_ptr self, pending_request::kind what, const std::string& name, bool wait) {
   auto& st = self->state;
   child_record* c = find(self, name);
-  if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
-  if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
+  if (!c) {
+    if (const child_record* sup = failed_supervisor_of(self, name)) {
+      return caf::make_error(caf::sec::invalid_argument, name + " is down with its supervisor " + sup->id() + " (" +
+                                                             sup->last.detail + "); start " + sup->id() + " instead");
+    }
+    return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+  }
   const auto state = st.logic->state(name);
+  if (!c->is_service() && (what == pending_request::kind::stop || state != behaviours::child_state::failed)) {
+    return caf::make_error(caf::sec::invalid_argument,
+                           "'" + name + "' is a supervisor: only one the root left failed can be started");
+  }
+  if (st.stopping) return caf::make_error(caf::sec::runtime_error, "the system is shutting down");
   const bool running = state == behaviours::child_state::running;
   auto answer = [&](const std::string& result) {
     return json_text(nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}});
@@ -204,13 +235,20 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
     st.logic->add_child(spec_for(c->node));
     what = pending_request::kind::start;
   }
+  if (state == behaviours::child_state::failed && what != pending_request::kind::stop) {
+    // Degrade left it failed: an operator's start retries it at once, with a fresh history (the logic's own limit
+    // and the backoff here).
+    c->delay_next = false;
+    c->consecutive_failures = 0;
+  }
   switch (what) {
     case pending_request::kind::start:
       if (running) return answer("already running");
       execute(self, st.logic->start_child(name));
       break;
     case pending_request::kind::stop:
-      if (state == behaviours::child_state::stopped || state == behaviours::child_state::removed) {
+      if (state == behaviours::child_state::stopped || state == behaviours::child_state::removed ||
+          state == behaviours::child_state::failed) {
         return answer("already stopped");
       }
       execute(self, st.logic->terminate_child(name));
@@ -225,6 +263,8 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
       break;
   }
   if (!wait) return answer("requested");
+  // A supervisor reports no readiness of its own: it runs once spawned, and its services start as usual.
+  if (!c->is_service()) return answer("started");
   auto rp = self->make_response_promise<std::string>();
   c->waiting.push_back({what, rp});
   return rp;
@@ -247,6 +287,16 @@ bool drop_child(self_ptr self, const std::string& id) {
   stop_log_sink(self, *rec);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
   return true;
+}
+
+const child_record* failed_supervisor_of(self_ptr self, const std::string& service) {
+  for (const auto& c : self->state.children) {
+    if (c.is_service() || self->state.logic->state(c.id()) != behaviours::child_state::failed) continue;
+    for (const auto& s : services_in_order(c.node)) {
+      if (s->name == service) return &c;
+    }
+  }
+  return nullptr;
 }
 
 child_record new_child_record(self_ptr self, const plan_node& n, bool adopt) {
@@ -302,6 +352,9 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
           execute(self, self->state.logic->on_terminated(cmd.child));
         }
         break;
+      case command::kind::fail:
+        if (auto* c = find(self, cmd.child)) leave_failed(self, *c, cmd.note);
+        break;
       case command::kind::exit: {
         auto& st = self->state;
         if (cmd.note == "shutdown") {
@@ -322,6 +375,13 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
       }
     }
   }
+}
+
+behaviours::give_up_mode give_up_mode_of(const plan_node& n) {
+  // Only the root of an init may keep going: every other supervisor escalates, as in OTP.
+  const bool root = n.name == "root" && n.supervisor;
+  return root && n.supervisor->give_up == give_up_action::degrade ? behaviours::give_up_mode::degrade
+                                                                  : behaviours::give_up_mode::escalate;
 }
 
 int64_t uptime_ms(const clock::time_point& since) {
@@ -348,7 +408,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       to_logic(cfg.strategy),
       behaviours::intensity_limit{cfg.max_restarts,
                                   static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(cfg.max_restart_window).count())},
-      std::move(specs), behaviours::termination_order::by_dependencies);
+      std::move(specs), behaviours::termination_order::by_dependencies, give_up_mode_of(st.args.node));
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     if (auto* c = find_by_address(self, msg.source)) {
@@ -407,6 +467,9 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       },
       [=](status_atom, const std::string& name) -> caf::result<std::string> {
         child_record* c = find(self, name);
+        if (const child_record* sup = c ? nullptr : failed_supervisor_of(self, name)) {
+          return json_text(down_with_its_supervisor(*sup, name));
+        }
         if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
         auto rp = self->make_response_promise<std::string>();
         collect_status(self, *c, rp);

@@ -60,6 +60,8 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
         c->node.waits = n.waits;
       } else if (c->incarnation) {
         forward.emplace_back(c->incarnation, n);
+      } else {
+        c->node = n;  // not running (the root left it failed): its next start uses the fresh plan
       }
       continue;
     }
@@ -82,6 +84,7 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
     if (!drop_child(self, id)) st.logic->retire_child(id);
   }
   st.args.node = std::move(fresh);
+  st.logic->set_mode(give_up_mode_of(st.args.node));  // the root's give-up setting may have changed
   register_services(self);
 
   auto pending = std::make_shared<size_t>(forward.size() + 1);

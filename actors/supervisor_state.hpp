@@ -69,9 +69,15 @@ behaviours::child_spec spec_for(const plan_node& n);
 child_record new_child_record(self_ptr self, const plan_node& n, bool adopt);
 void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
 void register_services(self_ptr self);
+// The sub-supervisor (a child of this one, left failed by degrade) that a service went down with, if any.
+const child_record* failed_supervisor_of(self_ptr self, const std::string& service);
+// degrade for the root whose give-up setting says so, escalate (OTP) otherwise.
+behaviours::give_up_mode give_up_mode_of(const plan_node& n);
 
 // Views (supervisor_views.cpp)
 nlohmann::json service_summary(self_ptr self, const child_record& c);
+// A service of a failed sub-supervisor `sup`: down with it, and why.
+nlohmann::json down_with_its_supervisor(const child_record& sup, const std::string& service);
 void collect_list(self_ptr self, caf::response_promise rp);
 void collect_tree(self_ptr self, caf::response_promise rp);
 void collect_status(self_ptr self, child_record& c, caf::response_promise rp);

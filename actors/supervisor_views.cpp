@@ -41,6 +41,30 @@ nlohmann::json service_summary(self_ptr self, const child_record& c) {
           {"since_ms", uptime_ms(c.state_since)}};
 }
 
+nlohmann::json down_with_its_supervisor(const child_record& sup, const std::string& service) {
+  for (const auto& s : services_in_order(sup.node)) {
+    if (s->name != service) continue;
+    return {{"name", s->name},
+            {"supervisor", s->supervisor},
+            {"state", "failed"},
+            {"pid", 0},
+            {"restarts", 0},
+            {"oom_kills", 0},
+            {"last_exit", ""},
+            {"detail", "supervisor " + sup.id() + " is down: " + sup.last.detail},
+            {"status_text", ""},
+            {"type", to_string(s->type)},
+            {"readiness", to_string(s->readiness)},
+            {"uptime_ms", 0},
+            {"since_ms", uptime_ms(sup.state_since)},
+            {"exec", s->exec},
+            {"file", s->file},
+            {"restart_policy", to_string(s->restart)},
+            {"log", nlohmann::json::array()}};
+  }
+  return nlohmann::json::object();
+}
+
 void collect_list(self_ptr self, caf::response_promise promise) {
   auto& st = self->state;
   auto rp = std::make_shared<caf::response_promise>(std::move(promise));
@@ -51,6 +75,8 @@ void collect_list(self_ptr self, caf::response_promise promise) {
       result->push_back(service_summary(self, c));
     } else if (c.incarnation) {
       subs.push_back(c.incarnation);
+    } else if (st.logic->state(c.id()) == behaviours::child_state::failed) {
+      for (const auto& s : services_in_order(c.node)) result->push_back(down_with_its_supervisor(c, s->name));
     }
   }
   auto g = std::make_shared<gather>(gather{subs.size() + 1, [=] { rp->deliver(json_text(*result)); }});

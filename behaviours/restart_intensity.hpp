@@ -30,6 +30,13 @@ class restart_intensity {
     return static_cast<int>(entries_.size()) <= limit_.max_restarts;
   }
 
+  // Whether add(now_seconds) would stay within the limit, without recording anything.
+  bool allows(int64_t now_seconds) const {
+    const auto kept = std::count_if(entries_.begin(), entries_.end(),
+                                    [&](int64_t t) { return t >= now_seconds - limit_.period_seconds; });
+    return static_cast<int>(kept) + 1 <= limit_.max_restarts;
+  }
+
   size_t entries() const { return entries_.size(); }
   const intensity_limit& limit() const { return limit_; }
 

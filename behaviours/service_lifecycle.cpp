@@ -1,5 +1,7 @@
 #include "behaviours/service_lifecycle.hpp"
 
+#include <utility>
+
 namespace dynamod::behaviours {
 
 const char* to_string(lifecycle_state s) {
@@ -54,9 +56,12 @@ actions service_lifecycle::on_dependencies_ready() {
 
 actions service_lifecycle::on_dependency_failed(const std::string& dependency, const std::string& why) {
   if (state_ != lifecycle_state::waiting && state_ != lifecycle_state::blocked) return {};
-  blocked_on_ = dependency + (why.empty() ? "" : ": " + why);
-  // Not an exit: the incarnation waits, blocked, until the dependency recovers (no restart churn).
-  if (state_ == lifecycle_state::blocked) return {};
+  const std::string before = std::exchange(blocked_on_, dependency + (why.empty() ? "" : ": " + why));
+  // Not an exit: the incarnation waits, blocked, until the dependency recovers (no restart churn). A new reason
+  // (the requirement was given up on, say) is reported again.
+  if (state_ == lifecycle_state::blocked) {
+    return blocked_on_ == before ? actions{} : actions{action{action::kind::report}};
+  }
   return become(lifecycle_state::blocked);
 }
 

@@ -10,13 +10,14 @@ const char* to_string(child_state s) {
     case child_state::terminating: return "terminating";
     case child_state::stopped: return "stopped";
     case child_state::removed: return "removed";
+    case child_state::failed: return "failed";
   }
   return "?";
 }
 
 supervisor_logic::supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
-                                   termination_order order)
-    : strategy_(s), order_(order), intensity_(limit) {
+                                   termination_order order, give_up_mode mode)
+    : strategy_(s), order_(order), mode_(mode), intensity_(limit) {
   children_.reserve(children.size());
   for (auto& c : children) {
     index_.emplace(c.id, children_.size());
@@ -78,7 +79,8 @@ std::vector<command> supervisor_logic::start() {
 std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind kind, int64_t now_seconds) {
   if (exited_) return {};
   child* c = find(id);
-  if (!c || c->state == child_state::stopped) return {};  // an incarnation we already forgot about
+  // An incarnation we already forgot about.
+  if (!c || c->state == child_state::stopped || c->state == child_state::failed) return {};
   if (sequence_) {
     auto& s = *sequence_;
     if (std::find(s.outstanding.begin(), s.outstanding.end(), id) != s.outstanding.end()) {
@@ -112,16 +114,29 @@ std::vector<command> supervisor_logic::handle_exit(child& c, exit_kind kind, int
   }
   if (c.spec.restart == restart_type::transient && kind != exit_kind::abnormal) return {};
 
-  // Both limits are checked before anything restarts; the child that just died is not restarted on
-  // give-up (OTP §1.1).
-  const bool supervisor_ok = intensity_.add(now);
-  const bool child_ok = c.own.add(now);
-  if (!supervisor_ok) return give_up("reached max restart intensity (" + std::to_string(intensity_.limit().max_restarts) +
-                                     " in " + std::to_string(intensity_.limit().period_seconds) + "s), last: " +
-                                     c.spec.id);
-  if (!child_ok) return give_up(c.spec.id + " exceeded its own max-restarts (" +
-                                std::to_string(c.own.limit().max_restarts) + " in " +
-                                std::to_string(c.own.limit().period_seconds) + "s)");
+  const auto supervisor_limit = [&] {
+    return "reached max restart intensity (" + std::to_string(intensity_.limit().max_restarts) + " in " +
+           std::to_string(intensity_.limit().period_seconds) + "s)";
+  };
+  const auto own_limit = [&] {
+    return "max-restarts (" + std::to_string(c.own.limit().max_restarts) + " in " +
+           std::to_string(c.own.limit().period_seconds) + "s)";
+  };
+  if (mode_ == give_up_mode::degrade) {
+    // dynamod, root of an init: the restart that would exceed a limit is not made; only this child pays.
+    // Not restarted, it adds no entry to either limit (OTP counts restarts only).
+    if (!intensity_.allows(now)) return leave_failed(c, "its supervisor " + supervisor_limit());
+    if (!c.own.allows(now)) return leave_failed(c, "exceeded its " + own_limit());
+    intensity_.add(now);
+    c.own.add(now);
+  } else {
+    // Both limits are checked before anything restarts; the child that just died is not restarted on
+    // give-up (OTP §1.1).
+    const bool supervisor_ok = intensity_.add(now);
+    const bool child_ok = c.own.add(now);
+    if (!supervisor_ok) return give_up(supervisor_limit() + ", last: " + c.spec.id);
+    if (!child_ok) return give_up(c.spec.id + " exceeded its own " + own_limit());
+  }
 
   switch (strategy_) {
     case strategy::one_for_one:
@@ -137,7 +152,9 @@ std::vector<command> supervisor_logic::handle_exit(child& c, exit_kind kind, int
       for (auto& id : running_in_reverse(first)) s.to_terminate.push_back(id);
       for (size_t i = first; i < children_.size(); ++i) {
         const auto& other = children_[i];
-        if (other.state != child_state::removed && other.spec.restart != restart_type::temporary) {
+        // A failed child (degrade) stays down until an operator starts it.
+        if (other.state != child_state::removed && other.state != child_state::failed &&
+            other.spec.restart != restart_type::temporary) {
           s.to_start.push_back(other.spec.id);
         }
       }
@@ -154,6 +171,11 @@ std::vector<command> supervisor_logic::give_up(const std::string& why) {
   s.then_exit = true;
   s.exit_note = why;
   return begin(std::move(s));
+}
+
+std::vector<command> supervisor_logic::leave_failed(child& c, const std::string& why) {
+  c.state = child_state::failed;
+  return {{command::kind::fail, c.spec.id, why}};
 }
 
 std::vector<command> supervisor_logic::shutdown() {
@@ -191,7 +213,9 @@ std::vector<command> supervisor_logic::start_child(const std::string& id) {
     return {};
   }
   child* c = find(id);
-  if (!c || c->state != child_state::stopped) return {};
+  if (!c || (c->state != child_state::stopped && c->state != child_state::failed)) return {};
+  // An operator retrying a child that degrade left failed: its own limit starts afresh.
+  if (c->state == child_state::failed) c->own = restart_intensity{c->own.limit()};
   c->state = child_state::running;
   return {{command::kind::start, id, {}}};
 }
@@ -224,7 +248,7 @@ bool supervisor_logic::delete_child(const std::string& id) {
   // A child already removed (a temporary one that ended, a retired one) is deleted already: fine.
   if (auto it = index_.find(id); it != index_.end() && children_[it->second].state == child_state::removed) return true;
   child* c = find(id);
-  if (!c || c->state != child_state::stopped || in_sequence(id)) return false;
+  if (!c || (c->state != child_state::stopped && c->state != child_state::failed) || in_sequence(id)) return false;
   c->state = child_state::removed;
   rebuild_needed_by();
   return true;
@@ -232,10 +256,12 @@ bool supervisor_logic::delete_child(const std::string& id) {
 
 bool supervisor_logic::replace_child(child_spec spec) {
   child* c = find(spec.id);
-  if (!c || c->state != child_state::stopped) return false;
+  if (!c || (c->state != child_state::stopped && c->state != child_state::failed)) return false;
   const restart_intensity own = c->own;
+  const child_state state = c->state;
   *c = child{std::move(spec)};
   c->own = own;  // the history of restarts stays with the child, as in OTP
+  c->state = state;
   rebuild_needed_by();
   return true;
 }

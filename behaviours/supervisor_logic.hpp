@@ -16,6 +16,13 @@
 //   dependencies, hence its strict reverse order; dynamod has the dependencies themselves, and the order
 //   among siblings that do not depend on each other carries no meaning. Dependent children still stop
 //   before what they depend on, one level at a time. termination_order::strict is OTP's behaviour.
+// - give_up_mode::degrade, for the root of an init only (an init whose root gives up ends the system): a
+//   restart that would exceed the supervisor's intensity or the child's own limit is not made and the
+//   child stays down as `failed` (a `fail` command says why); the supervisor and every other child go on.
+//   The exit that is not restarted adds no entry to either limit (OTP counts restarts only), so later
+//   failures of other children inside the window are handled the same way. Only start_child (an operator
+//   request) brings a failed child back, with a fresh history of its own limit. Sub-supervisors always
+//   escalate (give_up_mode::escalate, OTP).
 #pragma once
 
 #include <cstdint>
@@ -35,6 +42,8 @@ enum class restart_type { permanent, transient, temporary };
 enum class exit_kind { normal, shutdown, abnormal };
 
 enum class termination_order { strict, by_dependencies };
+// What reaching a restart limit does: OTP's give-up and escalation, or (root of an init) leave that child failed.
+enum class give_up_mode { escalate, degrade };
 
 struct child_spec {
   std::string id;
@@ -44,9 +53,9 @@ struct child_spec {
 };
 
 struct command {
-  enum class kind { start, terminate, exit } what;
-  std::string child;  // start, terminate
-  std::string note;   // exit: why the supervisor exits
+  enum class kind { start, terminate, exit, fail } what;
+  std::string child;  // start, terminate, fail
+  std::string note;   // exit: why the supervisor exits; fail: why the child stays down
   bool operator==(const command& o) const { return what == o.what && child == o.child; }
 };
 
@@ -55,12 +64,13 @@ enum class child_state {
   terminating,  // we asked it to stop and wait for it
   stopped,      // no incarnation: terminated on request, or transient after a clean exit (pid undefined)
   removed,      // temporary child that exited: the spec is gone
+  failed,       // no incarnation: give_up_mode::degrade left it down; only start_child brings it back
 };
 
 class supervisor_logic {
  public:
   supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
-                   termination_order order = termination_order::strict);
+                   termination_order order = termination_order::strict, give_up_mode mode = give_up_mode::escalate);
 
   // Starts every child, left to right.
   std::vector<command> start();
@@ -72,12 +82,13 @@ class supervisor_logic {
   std::vector<command> shutdown();
   // Operator requests (OTP terminate_child / restart_child): never counted, never restarted by strategy.
   std::vector<command> terminate_child(const std::string& id);
+  // A stopped or failed child; a failed one starts with a fresh history of its own limit.
   std::vector<command> start_child(const std::string& id);
   // Configuration changes (reload). OTP: a child added later goes to the end of the start order; a child can
   // only be deleted once stopped. Returns false if the request does not apply.
   bool add_child(child_spec spec);
   bool delete_child(const std::string& id);
-  bool replace_child(child_spec spec);  // new spec for a stopped child (keeps its place)
+  bool replace_child(child_spec spec);  // new spec for a stopped or failed child (keeps its place and state)
   // The siblings a child needs changed (an unchanged child whose neighbours did): later runs order by these.
   bool set_dependencies(const std::string& id, std::vector<std::string> depends_on);
   // Removes a child now if it is stopped, or, if a run is stopping it, once that run has (it is not started
@@ -90,6 +101,8 @@ class supervisor_logic {
   bool busy() const { return sequence_.has_value(); }
   bool exiting() const { return exited_; }
   strategy which() const { return strategy_; }
+  give_up_mode mode() const { return mode_; }
+  void set_mode(give_up_mode m) { mode_ = m; }  // the root's give-up setting changed (reload)
 
  private:
   struct child {
@@ -125,6 +138,7 @@ class supervisor_logic {
   const child* find(const std::string& id) const;
   std::vector<command> handle_exit(child& c, exit_kind kind, int64_t now);
   std::vector<command> give_up(const std::string& why);
+  std::vector<command> leave_failed(child& c, const std::string& why);
   std::vector<command> begin(sequence s);
   std::vector<command> advance();
   std::vector<command> drain_deferred();
@@ -135,6 +149,7 @@ class supervisor_logic {
 
   strategy strategy_;
   termination_order order_;
+  give_up_mode mode_;
   restart_intensity intensity_;
   std::vector<child> children_;
   std::unordered_map<std::string, size_t> index_;                    // id -> position in children_

@@ -294,6 +294,17 @@ std::optional<supervisor_config> parse_supervisor(const std::string& text, const
                    : *v == "simple-one-for-one" ? supervisor_strategy::simple_one_for_one
                                                 : supervisor_strategy::one_for_one;
     }
+    if (auto v = r.choice("give-up", {"degrade", "poweroff", "reboot", "emergency"})) {
+      if (s.name != "root") {
+        r.error("give-up", "only the root supervisor has this setting: a supervisor that gives up escalates to its "
+                           "parent (OTP)");
+      } else {
+        s.give_up = *v == "poweroff"    ? give_up_action::poweroff
+                    : *v == "reboot"    ? give_up_action::reboot
+                    : *v == "emergency" ? give_up_action::emergency
+                                        : give_up_action::degrade;
+      }
+    }
     if (s.name == "root" && r.has("parent")) r.error("parent", "the root supervisor has no parent");
     if (!s.name.empty() && s.name == s.parent && s.name != "root") r.error("parent", "a supervisor cannot be its own parent");
   });

@@ -39,6 +39,16 @@ const char* to_string(supervisor_strategy s) {
   return "?";
 }
 
+const char* to_string(give_up_action a) {
+  switch (a) {
+    case give_up_action::degrade: return "degrade";
+    case give_up_action::poweroff: return "poweroff";
+    case give_up_action::reboot: return "reboot";
+    case give_up_action::emergency: return "emergency";
+  }
+  return "?";
+}
+
 bool same_definition(service_config a, service_config b) {
   a.file.clear();
   b.file.clear();

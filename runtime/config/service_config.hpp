@@ -17,11 +17,14 @@ enum class service_type { simple, oneshot, forking, notify };
 enum class restart_policy { permanent, transient, temporary };
 enum class readiness_type { none, notify, tcp_port, exec, fd };
 enum class supervisor_strategy { one_for_one, one_for_all, rest_for_one, simple_one_for_one };
+// (ext) What the root supervisor does when it would give up (systemd's FailureAction, plus degrade).
+enum class give_up_action { degrade, poweroff, reboot, emergency };
 
 const char* to_string(service_type t);
 const char* to_string(restart_policy p);
 const char* to_string(readiness_type t);
 const char* to_string(supervisor_strategy s);
+const char* to_string(give_up_action a);
 
 struct optional_limit {  // a cgroup size: unset, "max", or bytes
   bool set = false;
@@ -124,6 +127,9 @@ struct supervisor_config {
   supervisor_strategy strategy = supervisor_strategy::one_for_one;
   int max_restarts = 10;
   milliseconds max_restart_window{300000};
+  // (ext) root only: degrade leaves the child that made it give up failed and keeps the rest running; the
+  // others give up as OTP does (everything stopped) and then power off, reboot, or exit for the emergency shell.
+  give_up_action give_up = give_up_action::degrade;
   std::map<std::string, std::pair<int, int>> positions;  // "supervisor.parent" -> line, column
   bool operator==(const supervisor_config&) const = default;
 };

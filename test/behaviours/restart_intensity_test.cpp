@@ -25,3 +25,14 @@ TEST(RestartIntensity, ZeroMeansTheFirstRestartIsTooMany) {
   restart_intensity r{{0, 5}};
   EXPECT_FALSE(r.add(0));
 }
+
+TEST(RestartIntensity, AllowsAnswersAsAddWouldWithoutRecording) {
+  restart_intensity r{{1, 5}};
+  EXPECT_TRUE(r.allows(100));
+  EXPECT_EQ(r.entries(), 0u);
+  r.add(100);
+  EXPECT_FALSE(r.allows(105)) << "inclusive window, as add";
+  EXPECT_TRUE(r.allows(106));
+  EXPECT_EQ(r.entries(), 1u);
+  EXPECT_FALSE(restart_intensity({0, 5}).allows(0));
+}

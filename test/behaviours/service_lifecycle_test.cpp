@@ -129,6 +129,15 @@ TEST(ServiceLifecycle, FailedDependencyBlocksWithoutQuittingAndRecovers) {
   EXPECT_TRUE(has(s.on_dependencies_ready(), action::kind::spawn));
 }
 
+TEST(ServiceLifecycle, ABlockedServiceReportsANewReasonOnlyOnce) {
+  service_lifecycle s{{}};
+  s.on_dependency_failed("db", "exited with status 1");
+  auto a = s.on_dependency_failed("db", "gave up: exceeded its max-restarts (5 in 60s)");
+  EXPECT_TRUE(has(a, action::kind::report));
+  EXPECT_EQ(s.blocked_on(), "db: gave up: exceeded its max-restarts (5 in 60s)");
+  EXPECT_TRUE(s.on_dependency_failed("db", "gave up: exceeded its max-restarts (5 in 60s)").empty());
+}
+
 TEST(ServiceLifecycle, OneshotIsDoneWhenItExitsZeroAndFailedOtherwise) {
   service_lifecycle ok{{.oneshot = true}};
   ok.on_dependencies_ready();

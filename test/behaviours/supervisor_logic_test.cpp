@@ -497,3 +497,97 @@ TEST(Reload, ATemporaryChildThatEndedCanBeDeleted) {
   EXPECT_EQ(sup.state("t"), child_state::removed);
   EXPECT_TRUE(sup.delete_child("t"));
 }
+
+// dynamod's give_up_mode::degrade (the root of an init): what would exceed a limit stays down as failed.
+namespace {
+command fail(const std::string& id) { return {command::kind::fail, id, {}}; }
+
+supervisor_logic degrading(strategy s, intensity_limit l, std::vector<child_spec> children) {
+  supervisor_logic sup{s, l, std::move(children), termination_order::by_dependencies, give_up_mode::degrade};
+  sup.start();
+  return sup;
+}
+}  // namespace
+
+TEST(Degrade, AChildExceedingItsOwnLimitStaysFailedAndTheRestRunsOn) {
+  std::vector<child_spec> c{{"ghost", restart_type::permanent, intensity_limit{2, 60}},
+                            {"other", restart_type::permanent, {}}};
+  auto sup = degrading(strategy::one_for_one, {10, 300}, c);
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 0), cmds{start("ghost")});
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 1), cmds{start("ghost")});
+  auto out = sup.on_exit("ghost", exit_kind::abnormal, 2);
+  ASSERT_EQ(out, cmds{fail("ghost")}) << "nothing terminated, no exit";
+  EXPECT_EQ(out[0].note, "exceeded its max-restarts (2 in 60s)");
+  EXPECT_EQ(sup.state("ghost"), child_state::failed);
+  EXPECT_EQ(sup.state("other"), child_state::running);
+  EXPECT_FALSE(sup.exiting());
+  EXPECT_EQ(sup.intensity_entries(), 2u) << "the restart that was not made is not counted";
+  // It stays down: a late exit of its last incarnation changes nothing, and others restart as usual.
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 3), cmds{});
+  EXPECT_EQ(sup.on_exit("other", exit_kind::abnormal, 3), cmds{start("other")});
+  EXPECT_EQ(sup.state("ghost"), child_state::failed);
+}
+
+TEST(Degrade, ReachingTheSupervisorsIntensityFailsThatChildAndLaterOnesAlike) {
+  auto sup = degrading(strategy::one_for_one, {2, 60}, workers({"a", "b", "c"}));
+  EXPECT_EQ(sup.on_exit("a", exit_kind::abnormal, 0), cmds{start("a")});
+  EXPECT_EQ(sup.on_exit("a", exit_kind::abnormal, 1), cmds{start("a")});
+  auto out = sup.on_exit("a", exit_kind::abnormal, 2);
+  ASSERT_EQ(out, cmds{fail("a")});
+  EXPECT_EQ(out[0].note, "its supervisor reached max restart intensity (2 in 60s)");
+  // Inside the same window the next restart-eligible exit of another child fails it too ...
+  EXPECT_EQ(sup.on_exit("b", exit_kind::abnormal, 30), cmds{fail("b")});
+  EXPECT_EQ(sup.state("c"), child_state::running);
+  // ... and once the window has passed, restarts are allowed again.
+  EXPECT_EQ(sup.on_exit("c", exit_kind::abnormal, 62), cmds{start("c")});
+}
+
+TEST(Degrade, StartChildRetriesAFailedChildWithAFreshHistoryOfItsOwn) {
+  std::vector<child_spec> c{{"ghost", restart_type::permanent, intensity_limit{1, 60}}};
+  auto sup = degrading(strategy::one_for_one, {10, 300}, c);
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 0), cmds{start("ghost")});
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 1), cmds{fail("ghost")});
+  EXPECT_EQ(sup.start_child("ghost"), cmds{start("ghost")});
+  EXPECT_EQ(sup.state("ghost"), child_state::running);
+  // Its own limit counts from zero again: one restart is allowed before it fails once more.
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 2), cmds{start("ghost")});
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 3), cmds{fail("ghost")});
+}
+
+TEST(Degrade, AGroupRestartLeavesAFailedChildDown) {
+  std::vector<child_spec> c{{"a", restart_type::permanent, {}},
+                            {"ghost", restart_type::permanent, intensity_limit{0, 60}},
+                            {"b", restart_type::permanent, {}}};
+  auto sup = degrading(strategy::one_for_all, {10, 300}, c);
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 0), cmds{fail("ghost")}) << "no group restart for it";
+  EXPECT_EQ(sup.state("a"), child_state::running);
+  auto out = sup.on_exit("a", exit_kind::abnormal, 1);
+  EXPECT_EQ(out, cmds{terminate("b")});
+  EXPECT_EQ(sup.on_terminated("b"), (cmds{start("a"), start("b")})) << "ghost is not started with the group";
+  EXPECT_EQ(sup.state("ghost"), child_state::failed);
+}
+
+TEST(Degrade, AFailedChildCanBeReplacedAndDeletedAndShutdownSkipsIt) {
+  std::vector<child_spec> c{{"ghost", restart_type::permanent, intensity_limit{0, 60}},
+                            {"other", restart_type::permanent, {}}};
+  auto sup = degrading(strategy::one_for_one, {10, 300}, c);
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::normal, 0), cmds{fail("ghost")}) << "a permanent child's clean exit too";
+  EXPECT_TRUE(sup.replace_child({"ghost", restart_type::permanent, intensity_limit{3, 60}}));
+  EXPECT_EQ(sup.state("ghost"), child_state::failed) << "a new definition does not start it";
+  EXPECT_EQ(sup.shutdown(), cmds{terminate("other")});
+  EXPECT_EQ(sup.on_terminated("other"), cmds{exit_cmd()});
+  auto sup2 = degrading(strategy::one_for_one, {10, 300}, c);
+  sup2.on_exit("ghost", exit_kind::abnormal, 0);
+  EXPECT_TRUE(sup2.delete_child("ghost"));
+  EXPECT_EQ(sup2.children(), std::vector<std::string>{"other"});
+}
+
+TEST(Degrade, EscalateIsStillOtpForSubSupervisors) {
+  std::vector<child_spec> c{{"ghost", restart_type::permanent, intensity_limit{0, 60}},
+                            {"other", restart_type::permanent, {}}};
+  supervisor_logic sup{strategy::one_for_one, {10, 300}, c, termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.mode(), give_up_mode::escalate);
+  EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 0), cmds{terminate("other")});
+  EXPECT_EQ(sup.on_terminated("other"), cmds{exit_cmd()});
+}

@@ -6,6 +6,11 @@ import unittest
 from runtime_harness import Runtime, RuntimeTestCase, sh
 
 
+def sleeper(name, more=""):
+    """A service that just runs (/bin/sleep); `more` is TOML that follows its exec line."""
+    return f'[service]\nname = "{name}"\nexec = ["/bin/sleep", "1000"]\n{more}'
+
+
 class Concurrency(RuntimeTestCase):
     def test_two_slow_starting_services_start_concurrently(self):
         # Each one is only ready once the other has started: a sequential start would deadlock (and time out).
@@ -100,17 +105,8 @@ class Escalation(RuntimeTestCase):
                 [restart]
                 delay = "0"
                 """,
-            "sibling": """
-                [service]
-                name = "sibling"
-                supervisor = "mid"
-                exec = ["/bin/sleep", "1000"]
-                """,
-            "bystander": """
-                [service]
-                name = "bystander"
-                exec = ["/bin/sleep", "1000"]
-                """,
+            "sibling": sleeper("sibling", 'supervisor = "mid"\n'),
+            "bystander": sleeper("bystander"),
         }, supervisors={"mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
         # Three crashes: two restarts are allowed, the third exceeds mid's intensity; mid terminates the
         # sibling and exits; root (one-for-one, mid is permanent) restarts mid with fresh children.
@@ -125,19 +121,180 @@ class Escalation(RuntimeTestCase):
         self.assertEqual(rt.list()["bystander"]["pid"], bystander_before, "root's other children are untouched")
         self.assertEqual(rt.list()["bystander"]["restarts"], 0)
 
-    def test_the_root_giving_up_ends_the_runtime_with_status_3(self):
+    # Crashes at once, always: with max-restarts = 1 the root gives up on its second exit.
+    CRASHER = f'[service]\nname = "crasher"\nexec = {sh("exit 1")}\n[restart]\ndelay = "0"\n'
+
+    @staticmethod
+    def root_that_gives_up(action):
+        return {"root": f'[supervisor]\nname = "root"\ngive-up = "{action}"\n[restart]\nmax-restarts = 1\n'}
+
+    def test_the_root_giving_up_with_give_up_emergency_ends_the_runtime_with_status_3(self):
+        rt = self.runtime({"crasher": self.CRASHER}, wait=False, supervisors=self.root_that_gives_up("emergency"))
+        self.assertEqual(rt.proc.wait(timeout=30), 3)
+        self.assertIn("the root supervisor gave up", rt.runtime_log())
+        self.assertIn("(give-up = emergency)", rt.runtime_log())
+
+    def test_the_root_giving_up_with_give_up_poweroff_shuts_the_system_down_through_pid_1(self):
+        rt = self.runtime({"crasher": self.CRASHER, "bystander": sleeper("bystander")}, wait=False, under_init=True,
+                          supervisors=self.root_that_gives_up("poweroff"))
+        self.assertEqual(rt.proc.wait(timeout=60), 0, rt.console()[-3000:])
+        out = rt.console()
+        pos = 0
+        for line in ["the root supervisor gave up: ", "(give-up = poweroff)", "shutdown requested by the runtime: poweroff",
+                     "runtime reports every service stopped", "exited with status 0", "container poweroff: exiting"]:
+            found = out.find(line, pos)
+            self.assertGreaterEqual(found, 0, f"{line!r} after offset {pos}:\n{out[-3000:]}")
+            pos = found
+        self.assertNotIn("restarting runtime", out)
+        self.assertNotIn("emergency", out)
+        self.assertIn("bystander: stopped", rt.runtime_log(), "everything was stopped in order first")
+
+
+class Degrade(RuntimeTestCase):
+    """The root's default give-up = "degrade": what made it give up stays down as failed, the rest runs."""
+
+    def test_a_missing_binary_fails_alone_and_start_retries_it(self):
+        rt = self.runtime({
+            "ghost": """
+                [service]
+                name = "ghost"
+                exec = ["@WORK@/bin/ghostd"]
+                [restart]
+                delay = "0"
+                max-restarts = 2
+                """,
+            "ghost-client": sleeper("ghost-client", '[dependencies]\nrequires = ["ghost"]\n'),
+            "bystander": sleeper("bystander"),
+        })
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        rt.wait_for(lambda: "gave up" in rt.list()["ghost"]["detail"], 20, "ghost to be given up on")
+        ghost = rt.list()["ghost"]
+        self.assertEqual(ghost["state"], "failed")
+        self.assertRegex(ghost["detail"], r"^gave up: exceeded its max-restarts \(2 in 60s\); last: start failed: ")
+        self.assertEqual(ghost["restarts"], 2)
+        self.assertIn("[FAILED] ghost: gave up: exceeded its max-restarts (2 in 60s); last: start failed: ", rt.console())
+        self.assertIn("system degraded", rt.runtime_log())
+        status = rt.ctl("status", "ghost")
+        self.assertEqual(status.returncode, 3, status.stderr)
+        self.assertIn("gave up: exceeded its max-restarts (2 in 60s)", status.stdout)
+        # Its dependent is blocked, and says why the requirement stays down.
+        rt.wait_for(lambda: rt.list()["ghost-client"]["detail"].startswith(
+            "dependency failed: ghost: gave up: exceeded its max-restarts (2 in 60s)"), 10, "ghost-client to be blocked")
+        self.assertEqual(rt.list()["ghost-client"]["state"], "failed")
+        # Everything else runs on, untouched, under the same runtime.
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertNotIn("the root supervisor gave up", rt.runtime_log())
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.list()["bystander"]["restarts"], 0)
+        # It stays down: nothing restarts it on its own.
+        self.assertEqual(rt.list()["ghost"]["restarts"], 2)
+        # Once the binary exists, `dynamodctl start` retries it with a fresh restart history; its dependent follows.
+        os.makedirs(os.path.join(rt.work, "bin"))
+        ghostd = os.path.join(rt.work, "bin", "ghostd")
+        with open(ghostd, "w") as f:
+            f.write("#!/bin/sh\nexec sleep 1000\n")
+        os.chmod(ghostd, 0o755)
+        r = rt.ctl("start", "ghost", check=True)
+        self.assertRegex(r.stdout, r"Started ghost \(pid \d+\)\.")
+        rt.wait_state("ghost", "running")
+        rt.wait_state("ghost-client", "running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.shutdown(), 0)
+
+    def test_a_sub_supervisor_that_root_gives_up_on_stays_down_with_its_services_until_started(self):
         rt = self.runtime({
             "crasher": f"""
                 [service]
                 name = "crasher"
-                exec = {sh("exit 1")}
+                supervisor = "mid"
+                exec = {sh("[ -e @WORK@/fixed ] && exec sleep 1000; exit 1")}
                 [restart]
                 delay = "0"
                 """,
-        }, wait=False,
-           supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 1\nmax-restart-window = "60s"\n'})
-        self.assertEqual(rt.proc.wait(timeout=30), 3)
-        self.assertIn("the root supervisor gave up", rt.runtime_log())
+            "sibling": sleeper("sibling", 'supervisor = "mid"\n'),
+            "bystander": sleeper("bystander"),
+        }, supervisors={
+            "mid": '[supervisor]\nname = "mid"\n[restart]\nmax-restarts = 0\n',
+            "root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 0\n',
+        })
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        # mid gives up on crasher's first exit (OTP, escalated); root may not restart it: mid stays down.
+        rt.wait_for(lambda: "supervisor mid is down" in rt.list()["sibling"]["detail"], 20, "mid to be given up on")
+        services = rt.list()
+        for name in ("crasher", "sibling"):
+            self.assertEqual(services[name]["state"], "failed", name)
+            self.assertRegex(services[name]["detail"], r"^supervisor mid is down: gave up: its supervisor reached max "
+                                                       r"restart intensity \(0 in 300s\); last: ")
+        self.assertIn("Supervisor mid: gave up:", rt.console())
+        status = rt.ctl("status", "sibling")
+        self.assertEqual(status.returncode, 3, status.stderr)
+        self.assertIn("supervisor mid is down", status.stdout)
+        r = rt.ctl("start", "sibling")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("sibling is down with its supervisor mid", r.stderr)
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        # A reload meanwhile reaches it too: a service added under mid is listed with it, and starts with it.
+        rt.write_service("newcomer", sleeper("newcomer", 'supervisor = "mid"\n'))
+        rt.ctl("reload", check=True)
+        self.assertIn("supervisor mid is down", rt.list()["newcomer"]["detail"])
+        # Starting the supervisor brings it back with fresh children.
+        open(os.path.join(rt.work, "fixed"), "w").close()
+        rt.ctl("start", "mid", check=True)
+        rt.wait_state("crasher", "running")
+        rt.wait_state("sibling", "running")
+        rt.wait_state("newcomer", "running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertEqual(rt.shutdown(), 0)
+
+    def test_the_roots_own_intensity_fails_the_child_that_exceeded_it_and_later_ones_alike(self):
+        crasher = """
+            [service]
+            name = "{name}"
+            exec = {exec}
+            [restart]
+            delay = "0"
+            """
+        rt = self.runtime({
+            "crash-a": crasher.format(name="crash-a", exec=sh("exit 1")),
+            "crash-b": crasher.format(name="crash-b", exec=sh("while [ ! -e @WORK@/go-b ]; do sleep 0.05; done; exit 1")),
+            "bystander": sleeper("bystander"),
+        }, supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 2\nmax-restart-window = "60s"\n'})
+        bystander = rt.wait_state("bystander", "running")["pid"]
+        rt.wait_for(lambda: "gave up" in rt.list()["crash-a"]["detail"], 20, "crash-a to be given up on")
+        self.assertEqual(rt.list()["crash-a"]["state"], "failed")
+        self.assertRegex(rt.list()["crash-a"]["detail"],
+                         r"^gave up: its supervisor reached max restart intensity \(2 in 60s\); last: exited with status 1$")
+        b = rt.wait_state("crash-b", "running")
+        open(os.path.join(rt.work, "go-b"), "w").close()
+        rt.wait_for(lambda: "gave up" in rt.list()["crash-b"]["detail"], 20, "crash-b to be given up on")
+        self.assertEqual(rt.list()["crash-b"]["restarts"], 0, "the intensity is used up: b is not restarted either")
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+        self.assertEqual(rt.list()["bystander"]["pid"], bystander)
+        self.assertNotEqual(b["pid"], 0)
+        self.assertEqual(rt.shutdown(), 0)
+
+
+class Temporary(RuntimeTestCase):
+    def test_a_temporary_service_that_ended_is_not_restarted_but_start_runs_it_again(self):
+        # docs/config.md: its supervisor drops it (OTP), its configuration stays.
+        rt = self.runtime({"once": f"""
+            [service]
+            name = "once"
+            exec = {sh("echo run >> @WORK@/runs; [ -e @WORK@/runs-twice ] && exec sleep 1000; exit 1")}
+            [restart]
+            policy = "temporary"
+            delay = "0"
+            """})
+        rt.wait_for(lambda: rt.list()["once"]["state"] == "failed", 10, "once to end")
+        self.assertEqual(rt.read_work("runs"), "run\n", "not restarted")
+        self.assertEqual(rt.list()["once"]["restarts"], 0)
+        open(os.path.join(rt.work, "runs-twice"), "w").close()
+        r = rt.ctl("start", "once", check=True)
+        self.assertRegex(r.stdout, r"Started once \(pid \d+\)\.")
+        self.assertEqual(rt.read_work("runs"), "run\nrun\n")
+        self.assertEqual(rt.list()["once"]["state"], "running")
+        self.assertEqual(rt.shutdown(), 0)
 
 
 class Readiness(RuntimeTestCase):
@@ -379,13 +536,7 @@ class SlowStartsAndStops(RuntimeTestCase):
                 [shutdown]
                 stop-timeout = "7s"
                 """,
-            "webapp": """
-                [service]
-                name = "webapp"
-                exec = ["/bin/sleep", "1000"]
-                [dependencies]
-                requires = ["slowdb"]
-                """,
+            "webapp": sleeper("webapp", '[dependencies]\nrequires = ["slowdb"]\n'),
         })
         rt.wait_state("webapp", "running", timeout=20)
         self.assertRegex(rt.console(), r"\[ WAIT \] webapp is waiting for slowdb \(starting\)")

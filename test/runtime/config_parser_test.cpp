@@ -235,6 +235,22 @@ TEST(SupervisorValidation, DefaultsAreOneForOneTenInFiveMinutes) {
   EXPECT_EQ(s->max_restart_window, 300s);
 }
 
+TEST(SupervisorValidation, TheRootGivesUpByDegradingUnlessToldOtherwise) {
+  config_errors errors;
+  auto s = parse_supervisor("[supervisor]\nname = \"root\"\n", "root.toml", errors);
+  ASSERT_TRUE(s) << all_errors(errors);
+  EXPECT_EQ(s->give_up, give_up_action::degrade);
+  for (auto [text, action] : {std::pair{"poweroff", give_up_action::poweroff}, std::pair{"reboot", give_up_action::reboot},
+                              std::pair{"emergency", give_up_action::emergency},
+                              std::pair{"degrade", give_up_action::degrade}}) {
+    auto r = parse_supervisor(std::string{"[supervisor]\nname = \"root\"\ngive-up = \""} + text + "\"\n", "root.toml",
+                              errors);
+    ASSERT_TRUE(r) << all_errors(errors);
+    EXPECT_EQ(r->give_up, action) << text;
+    EXPECT_STREQ(to_string(r->give_up), text);
+  }
+}
+
 TEST(SupervisorValidation, BadValuesAreLocated) {
   struct c {
     const char* text;
@@ -247,6 +263,11 @@ TEST(SupervisorValidation, BadValuesAreLocated) {
        "s.toml:4:16: restart.max-restarts: expected an integer, got a string"},
       {"[restart]\nmax-restarts = 3\n", "s.toml:1:1: supervisor: the [supervisor] table is missing"},
       {"[supervisor]\nname = \"root\"\nparent = \"x\"\n", "s.toml:3:10: supervisor.parent: the root supervisor has no parent"},
+      {"[supervisor]\nname = \"root\"\ngive-up = \"halt\"\n",
+       "s.toml:3:11: supervisor.give-up: 'halt' is not one of \"degrade\", \"poweroff\", \"reboot\", \"emergency\""},
+      {"[supervisor]\nname = \"mid\"\ngive-up = \"degrade\"\n",
+       "s.toml:3:11: supervisor.give-up: only the root supervisor has this setting: a supervisor that gives up "
+       "escalates to its parent (OTP)"},
   };
   for (const auto& t : cases) {
     config_errors errors;
