@@ -80,6 +80,22 @@ std::string child_cgroup_path(self_ptr self, const std::string& child) {
   return mine.empty() ? child : mine + "/" + child;
 }
 
+// Before a batch of starts is spawned, the tracker marks every service it brings (a sub-supervisor: all those
+// under it) pending again. Sent before the spawns, it is queued before anything the new incarnations send, so
+// no previous incarnation's last report (stopped, failed) lets a sibling ordered after it start early. A
+// service outside the batch (a completed oneshot elsewhere) keeps its state.
+void announce_starts(self_ptr self, const std::vector<command>& cmds) {
+  if (!context(self).tracker) return;
+  std::vector<std::string> names;
+  for (const auto& cmd : cmds) {
+    if (cmd.what != command::kind::start) continue;
+    if (const child_record* c = find(self, cmd.child)) {
+      for (const auto& s : services_in_order(c->node)) names.push_back(s->name);
+    }
+  }
+  if (!names.empty()) self->send(context(self).tracker, pending_atom_v, std::move(names));
+}
+
 void start_child(self_ptr self, child_record& c) {
   const bool restart = c.starts > 0;
   ++c.starts;
@@ -288,6 +304,7 @@ void register_services(self_ptr self) {
 }
 
 void execute(self_ptr self, const std::vector<command>& cmds) {
+  announce_starts(self, cmds);
   for (const auto& cmd : cmds) {
     switch (cmd.what) {
       case command::kind::start:
