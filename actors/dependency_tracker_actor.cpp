@@ -129,8 +129,9 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
   return {
       [=](watch_deps_atom, const std::string& name, std::vector<std::string> rolled_back_by) {
         auto& sub = self->state.waiting[name];
-        sub = subscriber{caf::actor_cast<caf::actor>(self->current_sender()), std::move(rolled_back_by), -1, {},
-                         clock::now()};
+        sub = subscriber{};
+        sub.incarnation = caf::actor_cast<caf::actor>(self->current_sender());
+        sub.rolled_back_by = std::move(rolled_back_by);
         evaluate(self, name);
       },
       [=](pending_atom, const std::vector<std::string>& names) {

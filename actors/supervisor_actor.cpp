@@ -80,6 +80,14 @@ std::string child_cgroup_path(self_ptr self, const std::string& child) {
   return mine.empty() ? child : mine + "/" + child;
 }
 
+// Whose failure restarts child `c` too: its group's (supervisor_logic), and whatever restarts us.
+std::vector<std::string> rolled_back_by(self_ptr self, const child_record& c) {
+  auto out = self->state.logic->rolled_back_by(c.id());
+  const auto& inherited = self->state.args.rolled_back_by;
+  out.insert(out.end(), inherited.begin(), inherited.end());
+  return out;
+}
+
 // Before a batch of starts is spawned, the tracker marks every service it brings (a sub-supervisor: all those
 // under it) pending again. Sent before the spawns, it is queued before anything the new incarnations send, so
 // no previous incarnation's last report (stopped, failed) lets a sibling ordered after it start early. A
@@ -107,8 +115,14 @@ void start_child(self_ptr self, child_record& c) {
     if (c.delay_next) delay = restart_delay(c);
     c.delay_next = false;
     const bool adopting = c.adopt.has_value();
-    service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), c.node.waits, self->state.args.context,
-                   caf::actor_cast<caf::actor>(self), child_cgroup_path(self, c.id())};
+    service_args a{c.node.service,
+                   delay,
+                   std::exchange(c.adopt, std::nullopt),
+                   c.node.waits,
+                   self->state.args.context,
+                   caf::actor_cast<caf::actor>(self),
+                   child_cgroup_path(self, c.id()),
+                   rolled_back_by(self, c)};
     c.incarnation = spawn_service(self, std::move(a));
     // An adopted one keeps what new_child_record showed (running, its pid) until its incarnation reports.
     if (!adopting) {
@@ -118,9 +132,12 @@ void start_child(self_ptr self, child_record& c) {
     // The first start after a runtime restart adopts what the predecessor left running. So does a restart:
     // a sub-supervisor that crashed took its service actors along but not their processes (records are
     // checked against /proc); one that gave up stopped its children first, leaving nothing to adopt.
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context,
-                                                           self->state.args.adopt || restart, {},
-                                                           child_cgroup_path(self, c.id())});
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node,
+                                                           self->state.args.context,
+                                                           self->state.args.adopt || restart,
+                                                           {},
+                                                           child_cgroup_path(self, c.id()),
+                                                           rolled_back_by(self, c)});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
   c.state_since = clock::now();

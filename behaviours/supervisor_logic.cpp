@@ -54,12 +54,13 @@ std::vector<std::string> supervisor_logic::rolled_back_by(const std::string& id)
   std::vector<std::string> out;
   auto it = index_.find(id);
   if (it == index_.end()) return out;
-  const size_t end = strategy_ == strategy::one_for_all ? children_.size()
+  const size_t end = strategy_ == strategy::one_for_all    ? children_.size()
                      : strategy_ == strategy::rest_for_one ? it->second
                                                            : 0;
   for (size_t i = 0; i < end; ++i) {
     const child& c = children_[i];
-    if (i == it->second || c.state == child_state::removed || c.spec.restart == restart_type::temporary) continue;
+    if (i == it->second || c.state == child_state::removed || c.spec.restart == restart_type::temporary)
+      continue;
     out.push_back(c.spec.id);
   }
   return out;

@@ -22,9 +22,9 @@
 //   together. The dependencies count transitively even through a sibling that is already stopped: with
 //   w1 <- w2 <- w3 and w2 dead, w3 still stops before w1. The order follows the chain the children were
 //   started along, not which of its links happen to be up (w3 may hold what w2 got from w1, e.g. a
-//   connection), as OTP's reverse start order would. In OTP, start order is the only encoding of dependencies,
-//   hence its strict reverse order; dynamod has the dependencies themselves, and the order among
-//   siblings that do not depend on each other carries no meaning. termination_order::strict is OTP's
+//   connection), as OTP's reverse start order would. In OTP, start order is the only encoding of
+//   dependencies, hence its strict reverse order; dynamod has the dependencies themselves, and the order
+//   among siblings that do not depend on each other carries no meaning. termination_order::strict is OTP's
 //   behaviour.
 #pragma once
 
@@ -96,9 +96,10 @@ class supervisor_logic {
 
   child_state state(const std::string& id) const;
   std::vector<std::string> children() const;  // start order, removed children excluded
-  // The siblings whose abnormal exit makes this supervisor restart `id` along with them: under one_for_all every
-  // other non-temporary child, under rest_for_one the non-temporary children started before it, else none.
-  // (The dependency tracker lets no child of a group start after one of these that failed in the round.)
+  // The siblings whose abnormal exit makes this supervisor restart `id` along with them: under one_for_all
+  // every other non-temporary child, under rest_for_one the non-temporary children started before it, else
+  // none. (The dependency tracker lets no child of a group start after one of these that failed in the
+  // round.)
   std::vector<std::string> rolled_back_by(const std::string& id) const;
   size_t intensity_entries() const { return intensity_.entries(); }
   bool busy() const { return sequence_.has_value(); }

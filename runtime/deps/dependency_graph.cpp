@@ -86,7 +86,8 @@ dependency_graph::decision dependency_graph::can_start(const std::string& name,
   for (const auto& o : w.ordered) {
     const auto st = state_of(o);
     if (st == dependency_state::pending) return {verdict::wait, o};
-    const bool rolls_back = std::find(rolled_back_by.begin(), rolled_back_by.end(), o) != rolled_back_by.end();
+    const bool rolls_back =
+        std::find(rolled_back_by.begin(), rolled_back_by.end(), o) != rolled_back_by.end();
     if (st == dependency_state::failed && rolls_back) return {verdict::wait, o};
   }
   return {verdict::start, {}};

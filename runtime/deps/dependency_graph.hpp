@@ -40,11 +40,11 @@ class dependency_graph {
     std::string on;      // the dependency that is waited on / that blocks
   };
   // May `name` start, given everyone's state? (Unknown names count as inactive.)
-  // `rolled_back_by`: the services whose failure makes `name`'s supervisor restart `name` too (its one_for_all
-  // or rest_for_one group, see supervisor_logic::rolled_back_by). An ordering dependency among them that
-  // failed does not release `name`: the round it belongs to is over and will be rolled back (OTP never starts
-  // a child after one that failed to start), so `name` waits, and the rollback stops it while it waits.
-  // Elsewhere `after` and `wants` only order: a failed one releases its dependents, as in systemd.
+  // `rolled_back_by`: the services whose failure makes `name`'s supervisor restart `name` too (its
+  // one_for_all or rest_for_one group, see supervisor_logic::rolled_back_by). An ordering dependency among
+  // them that failed does not release `name`: the round it belongs to is over and will be rolled back (OTP
+  // never starts a child after one that failed to start), so `name` waits, and the rollback stops it while it
+  // waits. Elsewhere `after` and `wants` only order: a failed one releases its dependents, as in systemd.
   decision can_start(const std::string& name, const std::map<std::string, dependency_state>& states,
                      const std::vector<std::string>& rolled_back_by = {}) const;
   // Every service in `candidates` that may start now (the frontier), in tie-break order.
