@@ -84,6 +84,9 @@ class ChainTestCase(RuntimeTestCase):
 
     def start_chain(self, services, supervisors):
         rt = self.runtime(services, supervisors=supervisors)
+        # An orderly shutdown first (cleanups run last-in first-out): killing the runtime would leave the
+        # services' sleeps behind (adoption keeps processes alive on purpose).
+        self.addCleanup(rt.shutdown)
         self.wait_all_running(rt, {}, ())
         self.assertEqual(self.log_lines(rt), in_order(CHAIN), "boot order")
         return rt
