@@ -30,7 +30,7 @@ struct service_view {
 
 struct subscriber {
   caf::actor incarnation;
-  std::vector<std::string> rolled_back_by;  // its group: a failed `after` among these holds it back
+  std::vector<std::string> rolled_back_by;  // a failed ordering dependency among these holds it back
   int verdict = -1;
   std::string on;
   clock::time_point since = clock::now();

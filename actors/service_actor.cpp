@@ -279,7 +279,7 @@ caf::behavior service_behavior(self_ptr self) {
         // Started already: a verdict the tracker sent before it saw our unwatch_deps is stale.
         if (!st.watching_deps) return;
         if (verdict == 1) {
-          if (st.watching_deps) self->send(context(self).tracker, unwatch_deps_atom_v, config(self).name);
+          self->send(context(self).tracker, unwatch_deps_atom_v, config(self).name);
           st.watching_deps = false;
           st.detail.clear();
           execute(self, st.lifecycle->on_dependencies_ready());
