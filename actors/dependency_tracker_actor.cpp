@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
@@ -29,6 +30,7 @@ struct service_view {
 
 struct subscriber {
   caf::actor incarnation;
+  std::vector<std::string> rolled_back_by;  // a failed ordering dependency among these holds it back
   int verdict = -1;
   std::string on;
   clock::time_point since = clock::now();
@@ -52,6 +54,7 @@ dependency_state to_dependency_state(const std::string& s) {
   if (s == "running" || s == "done") return dependency_state::ready;
   if (s == "failed") return dependency_state::failed;
   if (s == "stopped") return dependency_state::inactive;
+  if (s == "abandoned") return dependency_state::abandoned;
   return dependency_state::pending;
 }
 
@@ -59,7 +62,7 @@ void evaluate(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto it = st.waiting.find(name);
   if (it == st.waiting.end()) return;
-  const auto d = st.graph->can_start(name, st.states);
+  const auto d = st.graph->can_start(name, st.states, it->second.rolled_back_by);
   const int verdict = d.what == dependency_graph::verdict::wait ? 0 : d.what == dependency_graph::verdict::start ? 1 : 2;
   std::string why;
   if (verdict == 2) {
@@ -127,10 +130,29 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
   load_graph(self, std::move(services));
   self->delayed_send(self, 1s, tick_atom_v);
   return {
-      [=](watch_deps_atom, const std::string& name) {
+      [=](watch_deps_atom, const std::string& name, std::vector<std::string> rolled_back_by) {
         auto& sub = self->state.waiting[name];
-        sub = subscriber{caf::actor_cast<caf::actor>(self->current_sender()), -1, {}, clock::now(), {}};
+        sub = subscriber{};
+        sub.incarnation = caf::actor_cast<caf::actor>(self->current_sender());
+        sub.rolled_back_by = std::move(rolled_back_by);
         evaluate(self, name);
+      },
+      [=](pending_atom, const std::vector<std::string>& names) {
+        // A supervisor is about to spawn new incarnations of these (sent before it spawns them, so this comes
+        // before anything they send): the previous incarnations' last reports (stopped, failed) no longer
+        // count, or a sibling ordered after one of them would start before it in this round.
+        auto& st = self->state;
+        std::set<std::string> affected;
+        for (const auto& name : names) {
+          st.states[name] = dependency_state::pending;
+          auto& view = st.views[name];
+          if (view.state != "waiting") view.since = clock::now();
+          view.state = "waiting";
+          view.detail.clear();
+          auto it = st.dependents.find(name);
+          if (it != st.dependents.end()) affected.insert(it->second.begin(), it->second.end());
+        }
+        for (const auto& d : affected) evaluate(self, d);
       },
       [=](unwatch_deps_atom, const std::string& name) {
         auto& st = self->state;

@@ -15,8 +15,9 @@
 
 namespace dynamod {
 
-// Messages: (watch_deps_atom, name) from a waiting incarnation -> (deps_atom, verdict, on, why) whenever its
-// verdict changes (0 wait, 1 start, 2 blocked); (unwatch_deps_atom, name); service_report.
+// Messages: (watch_deps_atom, name, rolled_back_by) from a waiting incarnation -> (deps_atom, verdict, on,
+// why) whenever its verdict changes (0 wait, 1 start, 2 blocked); (unwatch_deps_atom, name); service_report;
+// (pending_atom, names) from a supervisor about to start new incarnations of these services.
 caf::actor spawn_dependency_tracker(caf::event_based_actor* parent,
                                     std::vector<std::shared_ptr<const service_config>> services,
                                     runtime_context_ptr context);

@@ -50,9 +50,12 @@ DYNAMOD_ATOM(oom, "oom")              // uint64_t: memory.events oom_kill went u
 DYNAMOD_ATOM(cg_stats, "cg_stats")    // -> std::string JSON: memory/pids current and limits, OOM kills
 
 // Dependencies
-DYNAMOD_ATOM(watch_deps, "watch_deps")    // service -> tracker: std::string name; replies come as deps
+DYNAMOD_ATOM(watch_deps, "watch_deps")    // service -> tracker: std::string name, std::vector<std::string>
+                                          // rolled_back_by (supervisor_logic); replies come as deps
 DYNAMOD_ATOM(unwatch_deps, "unwatchdep")  // service -> tracker: std::string name
 DYNAMOD_ATOM(deps, "deps")                // tracker -> service: uint8_t verdict, std::string on, std::string why
+DYNAMOD_ATOM(pending, "pending")  // supervisor -> tracker: std::vector<std::string> services about to get new
+                                  // incarnations (a batch of starts): forget their previous ones' reports
 
 // PID 1 link
 DYNAMOD_ATOM(track, "track")          // int pid: tell PID 1 the pid is a service process

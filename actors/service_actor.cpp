@@ -205,7 +205,7 @@ void begin_waiting(self_ptr self) {
   st.detail.clear();
   if (context(self).tracker && st.args.waits) {
     st.watching_deps = true;
-    self->send(context(self).tracker, watch_deps_atom_v, config(self).name);
+    self->send(context(self).tracker, watch_deps_atom_v, config(self).name, st.args.rolled_back_by);
   } else {
     execute(self, st.lifecycle->on_dependencies_ready());
   }
@@ -276,8 +276,10 @@ caf::behavior service_behavior(self_ptr self) {
       },
       [=](deps_atom, uint8_t verdict, const std::string& on, const std::string& why) {
         auto& st = self->state;
+        // Started already: a verdict the tracker sent before it saw our unwatch_deps is stale.
+        if (!st.watching_deps) return;
         if (verdict == 1) {
-          if (st.watching_deps) self->send(context(self).tracker, unwatch_deps_atom_v, config(self).name);
+          self->send(context(self).tracker, unwatch_deps_atom_v, config(self).name);
           st.watching_deps = false;
           st.detail.clear();
           execute(self, st.lifecycle->on_dependencies_ready());

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "actors/runtime_context.hpp"
 #include "runtime/config/service_config.hpp"
@@ -25,6 +27,8 @@ struct service_args {
   runtime_context_ptr context;
   caf::actor supervisor;  // receives service_report messages
   std::string cgroup_path{};  // under the runtime's cgroup base: "<supervisor>/.../<service>"
+  // Whose failure restarts it too (its one_for_all / rest_for_one group, its supervisors' groups).
+  std::vector<std::string> rolled_back_by{};
 };
 
 // Messages: (stop_atom) terminate (stop signal or stop-exec, SIGKILL after the stop timeout);

@@ -80,6 +80,30 @@ std::string child_cgroup_path(self_ptr self, const std::string& child) {
   return mine.empty() ? child : mine + "/" + child;
 }
 
+// Whose failure restarts child `c` too: its group's (supervisor_logic), and whatever restarts us.
+std::vector<std::string> rolled_back_by(self_ptr self, const child_record& c) {
+  auto out = self->state.logic->rolled_back_by(c.id());
+  const auto& inherited = self->state.args.rolled_back_by;
+  out.insert(out.end(), inherited.begin(), inherited.end());
+  return out;
+}
+
+// Before a batch of starts is spawned, the tracker marks every service it brings (a sub-supervisor: all those
+// under it) pending again. Sent before the spawns, it is queued before anything the new incarnations send, so
+// no previous incarnation's last report (stopped, failed) lets a sibling ordered after it start early. A
+// service outside the batch (a completed oneshot elsewhere) keeps its state.
+void announce_starts(self_ptr self, const std::vector<command>& cmds) {
+  if (!context(self).tracker) return;
+  std::vector<std::string> names;
+  for (const auto& cmd : cmds) {
+    if (cmd.what != command::kind::start) continue;
+    if (const child_record* c = find(self, cmd.child)) {
+      for (const auto& s : services_in_order(c->node)) names.push_back(s->name);
+    }
+  }
+  if (!names.empty()) self->send(context(self).tracker, pending_atom_v, std::move(names));
+}
+
 void start_child(self_ptr self, child_record& c) {
   const bool restart = c.starts > 0;
   ++c.starts;
@@ -91,8 +115,14 @@ void start_child(self_ptr self, child_record& c) {
     if (c.delay_next) delay = restart_delay(c);
     c.delay_next = false;
     const bool adopting = c.adopt.has_value();
-    service_args a{c.node.service, delay, std::exchange(c.adopt, std::nullopt), c.node.waits, self->state.args.context,
-                   caf::actor_cast<caf::actor>(self), child_cgroup_path(self, c.id())};
+    service_args a{c.node.service,
+                   delay,
+                   std::exchange(c.adopt, std::nullopt),
+                   c.node.waits,
+                   self->state.args.context,
+                   caf::actor_cast<caf::actor>(self),
+                   child_cgroup_path(self, c.id()),
+                   rolled_back_by(self, c)};
     c.incarnation = spawn_service(self, std::move(a));
     // An adopted one keeps what new_child_record showed (running, its pid) until its incarnation reports.
     if (!adopting) {
@@ -102,9 +132,12 @@ void start_child(self_ptr self, child_record& c) {
     // The first start after a runtime restart adopts what the predecessor left running. So does a restart:
     // a sub-supervisor that crashed took its service actors along but not their processes (records are
     // checked against /proc); one that gave up stopped its children first, leaving nothing to adopt.
-    c.incarnation = spawn_supervisor(self, supervisor_args{c.node, self->state.args.context,
-                                                           self->state.args.adopt || restart, {},
-                                                           child_cgroup_path(self, c.id())});
+    c.incarnation = spawn_supervisor(self, supervisor_args{c.node,
+                                                           self->state.args.context,
+                                                           self->state.args.adopt || restart,
+                                                           {},
+                                                           child_cgroup_path(self, c.id()),
+                                                           rolled_back_by(self, c)});
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
   c.state_since = clock::now();
@@ -192,8 +225,13 @@ void leave_failed(self_ptr self, child_record& c, const std::string& why) {
   c.consecutive_failures = 0;
   spdlog::error("{}: {}; system degraded: it stays down until `dynamodctl start {}`", c.id(), c.last.detail, c.id());
   context(self).console->failed((c.is_service() ? "" : "Supervisor ") + c.id() + ": " + c.last.detail + ".");
-  // The tracker heard "failed" from the last incarnation already; this tells dependents why it stays so.
-  if (c.is_service() && context(self).tracker) self->send(context(self).tracker, c.last);
+  // The tracker heard "failed" from the last incarnation already; this tells dependents why it stays so, and that
+  // no group rollback will bring it back (an `after` sibling of a one_for_all root must not wait for one).
+  if (c.is_service() && context(self).tracker) {
+    service_report abandoned = c.last;
+    abandoned.state = "abandoned";
+    self->send(context(self).tracker, abandoned);
+  }
   // A sub-supervisor's services went down with it: requests about them come here until it runs again.
   if (!c.is_service() && context(self).runtime) {
     for (const auto& s : services_in_order(c.node)) {
@@ -338,6 +376,7 @@ void register_services(self_ptr self) {
 }
 
 void execute(self_ptr self, const std::vector<command>& cmds) {
+  announce_starts(self, cmds);
   for (const auto& cmd : cmds) {
     switch (cmd.what) {
       case command::kind::start:

@@ -7,6 +7,9 @@
 #include <caf/actor_addr.hpp>
 #include <caf/fwd.hpp>
 
+#include <string>
+#include <vector>
+
 #include "actors/runtime_context.hpp"
 #include "runtime/config/supervision_plan.hpp"
 
@@ -18,6 +21,9 @@ struct supervisor_args {
   bool adopt = false;  // first start after a runtime restart: adopt the processes the predecessor left
   caf::actor_addr parent;  // set by spawn_supervisor
   std::string cgroup_path{};  // its directory under the runtime's cgroup base ("" for root, "web", "web/api")
+  // Services whose failure makes an ancestor restart this supervisor (supervisor_logic::rolled_back_by, up
+  // the tree): they roll back this supervisor's children too.
+  std::vector<std::string> rolled_back_by{};
 };
 
 // Messages:

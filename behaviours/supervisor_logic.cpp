@@ -1,6 +1,7 @@
 #include "behaviours/supervisor_logic.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace dynamod::behaviours {
 
@@ -46,6 +47,22 @@ std::vector<std::string> supervisor_logic::children() const {
   std::vector<std::string> out;
   for (const auto& c : children_) {
     if (c.state != child_state::removed) out.push_back(c.spec.id);
+  }
+  return out;
+}
+
+std::vector<std::string> supervisor_logic::rolled_back_by(const std::string& id) const {
+  std::vector<std::string> out;
+  auto it = index_.find(id);
+  if (it == index_.end()) return out;
+  const size_t end = strategy_ == strategy::one_for_all    ? children_.size()
+                     : strategy_ == strategy::rest_for_one ? it->second
+                                                           : 0;
+  for (size_t i = 0; i < end; ++i) {
+    const child& c = children_[i];
+    if (i == it->second || c.state == child_state::removed || c.spec.restart == restart_type::temporary)
+      continue;
+    out.push_back(c.spec.id);
   }
   return out;
 }
@@ -288,13 +305,25 @@ std::vector<command> supervisor_logic::begin(sequence s) {
 }
 
 bool supervisor_logic::needed_by_a_pending_sibling(const std::string& id) const {
-  auto it = needed_by_.find(id);
-  if (it == needed_by_.end()) return false;
-  // A dependent still due for termination in this run, or being terminated, holds it back.
-  return std::any_of(it->second.begin(), it->second.end(), [&](const std::string& other) {
-    const child* c = find(other);
-    return c && other != id && (c->state == child_state::terminating || in_sequence(other));
-  });
+  // Walk every sibling that depends on `id` transitively; a stopped one in the middle of the chain does not
+  // cut it (w1 <- w2 <- w3 with w2 dead: w3 still stops before w1).
+  std::vector<std::string> todo{id};
+  std::unordered_set<std::string> seen{id};
+  while (!todo.empty()) {
+    const std::string next = std::move(todo.back());
+    todo.pop_back();
+    auto it = needed_by_.find(next);
+    if (it == needed_by_.end()) continue;
+    for (const auto& other : it->second) {
+      if (!seen.insert(other).second) continue;
+      const child* c = find(other);
+      if (!c) continue;
+      // A dependent still due for termination in this run, or being terminated, holds it back.
+      if (c->state == child_state::terminating || in_sequence(other)) return true;
+      todo.push_back(other);
+    }
+  }
+  return false;
 }
 
 std::vector<command> supervisor_logic::advance() {

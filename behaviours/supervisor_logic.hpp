@@ -8,14 +8,24 @@
 //   processes start as their dependencies allow (the dependency graph replaces OTP's sequential start).
 //   A child that fails to start simply exits; the strategy then applies, which for one_for_all and
 //   rest_for_one is OTP's rollback (terminate the group again, restart it, one more intensity entry).
+//   Within a group (re)start, a child starts only once the siblings it is ordered after have started (and
+//   become ready) in this round: the supervisor marks the whole batch pending at the dependency tracker
+//   before it spawns it, so no previous incarnation's `stopped` or `failed` counts. A start that fails in
+//   the round ends it before later children start: a child ordered after a sibling in rolled_back_by()
+//   that failed waits, and the rollback terminates it while it waits (OTP never starts a child after one
+//   that failed to start).
 // - dynamod adds a per-child intensity limit (a service's own max-restarts / max-restart-window);
 //   exceeding it gives up exactly like exceeding the supervisor's.
 // - With termination_order::by_dependencies (what the runtime uses), a run of terminations does not
-//   go strictly one at a time: a child is terminated as soon as no sibling that depends on it is still
-//   running, and independent children stop together. In OTP, start order is the only encoding of
+//   go strictly one at a time: a child is terminated as soon as no sibling that depends on it, directly
+//   or through other siblings, is still to be terminated or terminating; independent children stop
+//   together. The dependencies count transitively even through a sibling that is already stopped: with
+//   w1 <- w2 <- w3 and w2 dead, w3 still stops before w1. The order follows the chain the children were
+//   started along, not which of its links happen to be up (w3 may hold what w2 got from w1, e.g. a
+//   connection), as OTP's reverse start order would. In OTP, start order is the only encoding of
 //   dependencies, hence its strict reverse order; dynamod has the dependencies themselves, and the order
-//   among siblings that do not depend on each other carries no meaning. Dependent children still stop
-//   before what they depend on, one level at a time. termination_order::strict is OTP's behaviour.
+//   among siblings that do not depend on each other carries no meaning. termination_order::strict is OTP's
+//   behaviour.
 // - give_up_mode::degrade, for the root of an init only (an init whose root gives up ends the system): a
 //   restart that would exceed the supervisor's intensity or the child's own limit is not made and the
 //   child stays down as `failed` (a `fail` command says why); the supervisor and every other child go on.
@@ -97,6 +107,11 @@ class supervisor_logic {
 
   child_state state(const std::string& id) const;
   std::vector<std::string> children() const;  // start order, removed children excluded
+  // The siblings whose abnormal exit makes this supervisor restart `id` along with them: under one_for_all
+  // every other non-temporary child, under rest_for_one the non-temporary children started before it, else
+  // none. (The dependency tracker lets no child of a group start after one of these that failed in the
+  // round.)
+  std::vector<std::string> rolled_back_by(const std::string& id) const;
   size_t intensity_entries() const { return intensity_.entries(); }
   bool busy() const { return sequence_.has_value(); }
   bool exiting() const { return exited_; }
@@ -144,6 +159,8 @@ class supervisor_logic {
   std::vector<command> drain_deferred();
   std::vector<std::string> running_in_reverse(size_t from_index = 0) const;
   bool in_sequence(const std::string& id) const;
+  // Is a sibling that depends on `id`, directly or through other siblings (whatever their state), still to be
+  // terminated in this run or terminating?
   bool needed_by_a_pending_sibling(const std::string& id) const;
   void rebuild_needed_by();
 

@@ -67,7 +67,8 @@ std::vector<std::string> dependency_graph::required_by(const std::string& name) 
 }
 
 dependency_graph::decision dependency_graph::can_start(const std::string& name,
-                                                       const std::map<std::string, dependency_state>& states) const {
+                                                       const std::map<std::string, dependency_state>& states,
+                                                       const std::vector<std::string>& rolled_back_by) const {
   auto state_of = [&](const std::string& n) {
     auto it = states.find(n);
     return it == states.end() ? dependency_state::inactive : it->second;
@@ -76,13 +77,19 @@ dependency_graph::decision dependency_graph::can_start(const std::string& name,
   // A failed requirement blocks at once, even while others are still pending.
   for (const auto& r : w.required) {
     const auto st = state_of(r);
-    if (st == dependency_state::failed || st == dependency_state::inactive) return {verdict::blocked, r};
+    if (st == dependency_state::failed || st == dependency_state::inactive || st == dependency_state::abandoned) {
+      return {verdict::blocked, r};
+    }
   }
   for (const auto& r : w.required) {
     if (state_of(r) != dependency_state::ready) return {verdict::wait, r};
   }
   for (const auto& o : w.ordered) {
-    if (state_of(o) == dependency_state::pending) return {verdict::wait, o};
+    const auto st = state_of(o);
+    if (st == dependency_state::pending) return {verdict::wait, o};
+    const bool rolls_back =
+        std::find(rolled_back_by.begin(), rolled_back_by.end(), o) != rolled_back_by.end();
+    if (st == dependency_state::failed && rolls_back) return {verdict::wait, o};
   }
   return {verdict::start, {}};
 }

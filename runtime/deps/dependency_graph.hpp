@@ -17,6 +17,7 @@ enum class dependency_state {
   ready,     // readiness reached (oneshot: exited 0)
   failed,    // failed, or blocked by its own failed dependency
   inactive,  // stopped on purpose, absent or disabled
+  abandoned, // failed and left down (the root's give-up = "degrade"): no rollback will restart it
 };
 
 class dependency_graph {
@@ -40,7 +41,13 @@ class dependency_graph {
     std::string on;      // the dependency that is waited on / that blocks
   };
   // May `name` start, given everyone's state? (Unknown names count as inactive.)
-  decision can_start(const std::string& name, const std::map<std::string, dependency_state>& states) const;
+  // `rolled_back_by`: the services whose failure makes `name`'s supervisor restart `name` too (its
+  // one_for_all or rest_for_one group, see supervisor_logic::rolled_back_by). An ordering dependency among
+  // them that failed does not release `name`: the round it belongs to is over and will be rolled back (OTP
+  // never starts a child after one that failed to start), so `name` waits, and the rollback stops it while it
+  // waits. Elsewhere `after` and `wants` only order: a failed one releases its dependents, as in systemd.
+  decision can_start(const std::string& name, const std::map<std::string, dependency_state>& states,
+                     const std::vector<std::string>& rolled_back_by = {}) const;
   // Every service in `candidates` that may start now (the frontier), in tie-break order.
   std::vector<std::string> frontier(const std::vector<std::string>& candidates,
                                     const std::map<std::string, dependency_state>& states) const;

@@ -420,6 +420,65 @@ TEST(TerminationByDependencies, MutualNeedsFallBackToReverseOrder) {
   EXPECT_EQ(sup.on_terminated("y"), cmds{terminate("x")});
 }
 
+TEST(TerminationByDependencies, AChildStopsOnlyAfterEverythingThatDependsOnItEvenThroughADeadSibling) {
+  // w1 <- w2 <- w3 <- w4 (each needs the one before); w2 dies: the group restart stops w4, then w3, and only
+  // then w1, which w3 depends on through w2 (w2 being dead does not cut the chain).
+  std::vector<child_spec> c{{"w1", restart_type::permanent, {}, {}},
+                            {"w2", restart_type::permanent, {}, {"w1"}},
+                            {"w3", restart_type::permanent, {}, {"w2"}},
+                            {"w4", restart_type::permanent, {}, {"w3"}}};
+  supervisor_logic sup{strategy::one_for_all, {3, 5}, c, termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.on_exit("w2", exit_kind::abnormal, 0), cmds{terminate("w4")});
+  EXPECT_EQ(sup.on_terminated("w4"), cmds{terminate("w3")});
+  EXPECT_EQ(sup.on_terminated("w3"), cmds{terminate("w1")});
+  EXPECT_EQ(sup.on_terminated("w1"), (cmds{start("w1"), start("w2"), start("w3"), start("w4")}));
+}
+
+TEST(TerminationByDependencies, AShutdownWithADeadMiddleSiblingKeepsTheTransitiveOrder) {
+  // The operator stopped b (a <- b <- c); at shutdown c still stops before a.
+  std::vector<child_spec> c{{"a", restart_type::permanent, {}, {}},
+                            {"b", restart_type::permanent, {}, {"a"}},
+                            {"c", restart_type::permanent, {}, {"b"}},
+                            {"x", restart_type::permanent, {}, {}}};
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, c, termination_order::by_dependencies};
+  sup.start();
+  EXPECT_EQ(sup.terminate_child("b"), cmds{terminate("b")}) << "an operator's stop is not ordered";
+  EXPECT_TRUE(sup.on_terminated("b").empty());
+  EXPECT_EQ(sup.shutdown(), (cmds{terminate("x"), terminate("c")})) << "a waits for c, although b is stopped";
+  EXPECT_TRUE(sup.on_terminated("x").empty());
+  EXPECT_EQ(sup.on_terminated("c"), cmds{terminate("a")});
+  EXPECT_EQ(sup.on_terminated("a"), cmds{exit_cmd()});
+}
+
+// Which siblings' failure rolls a child back with them (the dependency tracker holds a child of a group
+// back while one of these that it is ordered after has failed in the round).
+TEST(RolledBackBy, OneForAllEveryOtherNonTemporarySibling) {
+  std::vector<child_spec> c{{"a", restart_type::permanent, {}, {}},
+                            {"b", restart_type::transient, {}, {}},
+                            {"t", restart_type::temporary, {}, {}},
+                            {"c", restart_type::permanent, {}, {}}};
+  supervisor_logic sup{strategy::one_for_all, {3, 5}, c};
+  EXPECT_EQ(sup.rolled_back_by("b"), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(sup.rolled_back_by("t"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_TRUE(sup.rolled_back_by("nobody").empty());
+}
+
+TEST(RolledBackBy, RestForOneTheNonTemporarySiblingsStartedBefore) {
+  std::vector<child_spec> c{{"a", restart_type::permanent, {}, {}},
+                            {"t", restart_type::temporary, {}, {}},
+                            {"b", restart_type::permanent, {}, {}},
+                            {"c", restart_type::permanent, {}, {}}};
+  supervisor_logic sup{strategy::rest_for_one, {3, 5}, c};
+  EXPECT_EQ(sup.rolled_back_by("c"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(sup.rolled_back_by("a").empty());
+}
+
+TEST(RolledBackBy, OneForOneNobody) {
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, workers({"a", "b"})};
+  EXPECT_TRUE(sup.rolled_back_by("b").empty());
+}
+
 // OTP s16: children added later go to the end of the start order; deleting needs the child stopped.
 TEST(ChildApi, AddedChildrenGoToTheEndAndDeletionNeedsAStoppedChild) {
   auto sup = started(strategy::one_for_one, {3, 5}, workers({"a", "b"}));

@@ -153,6 +153,18 @@ class Escalation(RuntimeTestCase):
 class Degrade(RuntimeTestCase):
     """The root's default give-up = "degrade": what made it give up stays down as failed, the rest runs."""
 
+    def test_a_sibling_ordered_after_a_given_up_child_of_a_one_for_all_root_still_starts(self):
+        # The group-order rule holds a child back while an `after` sibling of its one_for_all group has failed (the
+        # rollback will restart both); a child degrade leaves down will not be rolled back, so nothing waits for it.
+        rt = self.runtime({
+            "ghost": '[service]\nname = "ghost"\nexec = ["@WORK@/missing"]\n[restart]\ndelay = "0"\nmax-restarts = 1\n',
+            "later": sleeper("later", '[dependencies]\nafter = ["ghost"]\n'),
+        }, supervisors={"root": '[supervisor]\nname = "root"\nstrategy = "one-for-all"\n'})
+        rt.wait_for(lambda: "gave up" in rt.list()["ghost"]["detail"], 20, "ghost to be given up on")
+        rt.wait_state("later", "running")
+        self.assertEqual(rt.list()["ghost"]["state"], "failed")
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+
     def test_a_missing_binary_fails_alone_and_start_retries_it(self):
         rt = self.runtime({
             "ghost": """

@@ -94,6 +94,42 @@ TEST(DependencyGraph, SoftDependenciesOrderButNeverBlock) {
   EXPECT_EQ(g.can_start("app", {}).what, dependency_graph::verdict::start) << "absent soft dependencies are ignored";
 }
 
+TEST(DependencyGraph, AFailedOrderingDependencyOfTheSameRestartGroupHoldsBack) {
+  // one_for_all / rest_for_one: w3 failed in this round, so the round will be rolled back; w4 (after w3)
+  // must not start in it. Outside such a group (one_for_one), after only orders and w4 starts.
+  graph_fixture f;
+  f.add("w3");
+  f.add("w4", {}, {"w3"});
+  f.add("app", {"w3"});
+  auto g = f.build();
+  const std::map<std::string, ds> failed{{"w3", ds::failed}};
+  auto d = g.can_start("w4", failed, {"w1", "w2", "w3"});
+  EXPECT_EQ(d.what, dependency_graph::verdict::wait);
+  EXPECT_EQ(d.on, "w3");
+  EXPECT_EQ(g.can_start("w4", failed).what, dependency_graph::verdict::start) << "one_for_one: ordering only";
+  EXPECT_EQ(g.can_start("w4", failed, {"other"}).what, dependency_graph::verdict::start);
+  EXPECT_EQ(g.can_start("w4", {{"w3", ds::inactive}}, {"w3"}).what, dependency_graph::verdict::start)
+      << "stopped on purpose: not a failed round";
+  EXPECT_EQ(g.can_start("w4", {{"w3", ds::ready}}, {"w3"}).what, dependency_graph::verdict::start);
+  EXPECT_EQ(g.can_start("app", failed, {"w3"}).what, dependency_graph::verdict::blocked)
+      << "a failed requirement still blocks";
+}
+
+TEST(DependencyGraph, ASiblingLeftFailedByDegradeHoldsNothingBackButStillBlocksItsDependents) {
+  // A one_for_all root under give-up = "degrade" leaves w3 down for good: no rollback will come, so w4 (after w3)
+  // must not wait for one; a service that requires w3 is blocked.
+  graph_fixture f;
+  f.add("w3");
+  f.add("w4", {}, {"w3"});
+  f.add("app", {"w3"});
+  auto g = f.build();
+  const std::map<std::string, ds> abandoned{{"w3", ds::abandoned}};
+  EXPECT_EQ(g.can_start("w4", abandoned, {"w3"}).what, dependency_graph::verdict::start);
+  auto d = g.can_start("app", abandoned, {"w3"});
+  EXPECT_EQ(d.what, dependency_graph::verdict::blocked);
+  EXPECT_EQ(d.on, "w3");
+}
+
 TEST(DependencyGraph, CyclesAreFoundAndPrinted) {
   graph_fixture f;
   f.add("a", {"b"});
