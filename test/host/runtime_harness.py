@@ -195,6 +195,19 @@ class Runtime:
                 pass
         return pids
 
+    @staticmethod
+    def copies_of(marker):
+        """Processes whose command line contains `marker`, less those forked by another of them: a shell's
+        command substitution runs briefly as a copy of its parent, which is no second copy of a service."""
+        pids = Runtime.processes_with(marker)
+        def parent(pid):
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    return int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                return None
+        return [p for p in pids if parent(p) not in pids]
+
     def runtime_host_pid(self):
         """The host pid of the dynamod-runtime process (under init: the init's child)."""
         for pid in self.processes_with(RUNTIME):

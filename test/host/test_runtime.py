@@ -475,12 +475,12 @@ class Adoption(RuntimeTestCase):
         for name in services:
             self.assertEqual(after[name]["pid"], before[name], f"{name} keeps its pid")
             self.assertEqual(after[name]["restarts"], 0)
-            self.assertEqual(len(Runtime.processes_with(f"while :; do echo {name} ")), 1, f"one {name}, not two")
+            self.assertEqual(len(Runtime.copies_of(f"while :; do echo {name} ")), 1, f"one {name}, not two")
         # Its output still arrives (no SIGPIPE while the runtime was gone) and is logged by the new runtime.
         mark = rt.service_log("alpha").count("\n")
         rt.wait_for(lambda: rt.service_log("alpha").count("\n") > mark + 5, 10, "alpha's log to grow")
         # An adopted service that dies is seen through PID 1's forwarded exit status, and restarted.
-        beta_host = Runtime.processes_with("while :; do echo beta ")[0]
+        beta_host = Runtime.copies_of("while :; do echo beta ")[0]
         os.kill(beta_host, signal.SIGKILL)
         rt.wait_pid_change("beta", before["beta"])
         self.assertEqual(rt.list()["beta"]["last_exit"], "killed by SIGKILL")
