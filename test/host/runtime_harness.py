@@ -25,6 +25,33 @@ INIT = os.path.join(BUILD, "pid1", "dynamod-init")
 CTL = os.path.join(BUILD, "dynamodctl", "dynamodctl")
 
 
+def parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def processes_started_for(directory):
+    """Pids whose command line or environment names `directory`: every service a runtime with its state there
+    started (NOTIFY_SOCKET points into it) and what they started in turn."""
+    marker = directory.encode()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        for part in ("cmdline", "environ"):
+            try:
+                with open(f"/proc/{entry}/{part}", "rb") as f:
+                    if marker in f.read():
+                        pids.append(int(entry))
+                        break
+            except OSError:
+                pass
+    return pids
+
+
 class Timeout(AssertionError):
     pass
 
@@ -90,8 +117,8 @@ class Runtime:
 
     def cleanup(self):
         self.kill()
-        # Processes of a killed runtime may linger (they are adopted on purpose): end our own.
-        for pid in self.processes_with(self.dir):
+        # Processes of a killed runtime linger (they are adopted on purpose): end every one started for this test.
+        for pid in processes_started_for(self.dir):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -200,13 +227,7 @@ class Runtime:
         """Processes whose command line contains `marker`, less those forked by another of them: a shell's
         command substitution runs briefly as a copy of its parent, which is no second copy of a service."""
         pids = Runtime.processes_with(marker)
-        def parent(pid):
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    return int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                return None
-        return [p for p in pids if parent(p) not in pids]
+        return [p for p in pids if parent_of(p) not in pids]
 
     def runtime_host_pid(self):
         """The host pid of the dynamod-runtime process (under init: the init's child)."""
@@ -225,12 +246,8 @@ class Runtime:
         for _ in range(16):
             if pid == ancestor:
                 return True
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    pid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                return False
-            if pid <= 1:
+            pid = parent_of(pid)
+            if pid is None or pid <= 1:
                 return False
         return False
 
