@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from runtime_harness import RUNTIME, Runtime, RuntimeTestCase  # noqa: E402
+from runtime_harness import RUNTIME, Runtime, RuntimeTestCase, sh  # noqa: E402
 
 GOOD = '[service]\nname = "good"\nexec = ["/bin/sleep", "1000"]\n'
 NOBODY = 65534
@@ -92,6 +92,16 @@ class UntrustedText(RuntimeTestCase):
             self.assertIn("'x\\n[  OK  ] Started everything.\\e[2J' is not one of", text)
         exact = json.loads(rt.ctl("--json", "check").stdout)["errors"][0]
         self.assertIn("'x\\n[  OK  ] Started everything.\\e[2J'", exact, "JSON carries the escaped message text")
+
+    def test_a_services_status_text_is_escaped_in_tables_and_exact_in_json(self):
+        rt = self.runtime({"chatty": '[service]\nname = "chatty"\ntype = "notify"\nexec = ' + sh(
+            "systemd-notify --ready --status=\"$(printf 'up\\033[2Jdown')\"; exec sleep 1000") + "\n"})
+        rt.wait_for(lambda: "up" in (rt.service("chatty") or {}).get("status_text", ""), 10, "the status text")
+        self.assertEqual(rt.service("chatty")["status_text"], "up\033[2Jdown", "JSON is exact")
+        for args in (["list"], ["status", "chatty"]):
+            out = rt.ctl(*args).stdout
+            self.assertNotIn("\033", out)
+            self.assertIn("up\\e[2Jdown", out)
 
     def test_a_client_supplied_name_is_escaped_in_the_error(self):
         rt = self.runtime({"good": GOOD})
