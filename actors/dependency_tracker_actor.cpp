@@ -54,7 +54,7 @@ dependency_state to_dependency_state(const std::string& s) {
   if (s == "running" || s == "done") return dependency_state::ready;
   if (s == "failed") return dependency_state::failed;
   if (s == "stopped") return dependency_state::inactive;
-  if (s == "abandoned") return dependency_state::abandoned;
+  if (s == "abandoned" || s == "blocked") return dependency_state::abandoned;
   return dependency_state::pending;
 }
 

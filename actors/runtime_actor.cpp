@@ -158,7 +158,7 @@ void live_tree(self_ptr self, caf::typed_response_promise<std::string> promise) 
 
 nlohmann::json describe_errors(const config_tree& tree) {
   nlohmann::json errors = nlohmann::json::array();
-  for (const auto& e : tree.errors) errors.push_back(e.describe());
+  for (const auto& e : tree.errors) errors.push_back(e.describe(false));  // exact: JSON escapes, clients print safely
   return errors;
 }
 
@@ -207,7 +207,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       // Under give-up = "degrade" (the default) the root never gives up; it gets here if it crashed.
       const std::string why = describe_exit(msg.reason);
       const auto action = st.plan.supervisor ? st.plan.supervisor->give_up : give_up_action::emergency;
-      spdlog::critical("the root supervisor gave up: {} (give-up = {})", why, to_string(action));
+      spdlog::critical("the root supervisor {}: {} (give-up = {})", action == give_up_action::degrade ? "crashed" : "gave up",
+                       why, to_string(action));
       if (ctx->pid1_link && (action == give_up_action::poweroff || action == give_up_action::reboot)) {
         // systemd's FailureAction: the services are stopped already (OTP give-up); the shutdown takes the one
         // path every shutdown takes: PID 1 answers stop_all, we report stopped and exit.
@@ -218,8 +219,9 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         self->send(ctx->pid1_link, shutdown_atom_v, static_cast<uint8_t>(mode));
         return;
       }
-      // emergency (and, without PID 1, every action): PID 1 opens the emergency shell and restarts us.
-      if (ctx->pid1_link) self->send(ctx->pid1_link, give_up_atom_v, why);
+      // emergency (and, without PID 1, every action): PID 1 opens the emergency shell and restarts us. A crash
+      // under degrade (a bug) ends only this runtime: PID 1 restarts it and the new one adopts the services.
+      if (ctx->pid1_link && action != give_up_action::degrade) self->send(ctx->pid1_link, give_up_atom_v, why);
       self->quit(msg.reason);
       return;
     }

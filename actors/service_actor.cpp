@@ -57,7 +57,13 @@ void report(self_ptr self) {
   if (st.lifecycle->state() == lifecycle_state::starting && st.pid > 0) detail = describe_readiness(config(self));
   service_report r{config(self).name, state, static_cast<int32_t>(st.pid), detail, st.status_text};
   self->send(st.args.supervisor, r);
-  if (context(self).tracker) self->send(context(self).tracker, r);
+  if (context(self).tracker) {
+    // Blocked, it shows as failed, but it has not exited: no group rollback will follow, so the tracker must not
+    // hold an `after` sibling back for it (it still blocks whoever requires it).
+    service_report for_tracker = r;
+    if (st.lifecycle->state() == lifecycle_state::blocked) for_tracker.state = "blocked";
+    self->send(context(self).tracker, std::move(for_tracker));
+  }
   if (state == st.last_state) return;
   // Console lines for the transitions a person booting the machine wants to see.
   if (st.lifecycle->state() == lifecycle_state::running || st.lifecycle->state() == lifecycle_state::done) {

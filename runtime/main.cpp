@@ -23,6 +23,7 @@
 #include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/config_loader.hpp"
 #include "runtime/config/supervision_plan.hpp"
+#include "protocol/terminal_text.hpp"
 #include "runtime/safe_log_format.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
@@ -120,7 +121,9 @@ void raise_file_limit() {
 int check_config(const std::string& dir) {
   const config_tree tree = load_config_tree(dir);
   for (const auto& e : tree.errors) std::cerr << e.describe() << "\n";
-  for (const auto& [name, why] : tree.disabled) std::cerr << name << ": disabled: " << why << "\n";
+  for (const auto& [name, why] : tree.disabled) {
+    std::cerr << terminal_safe(name) << ": disabled: " << terminal_safe(why) << "\n";
+  }
   std::cout << dir << ": " << tree.services.size() << " service(s) and " << tree.supervisors.size()
             << " supervisor(s) valid, " << tree.errors.size() << " error(s)\n";
   return tree.errors.empty() && tree.disabled.empty() ? 0 : 1;
@@ -173,7 +176,7 @@ int main(int argc, char** argv) {
   config_tree tree = load_config_tree(opts.paths.config_dir);
   for (const auto& e : tree.errors) {
     spdlog::error("{}", e.describe());
-    console.failed("Bad configuration: " + e.describe());
+    console.failed("Bad configuration: " + e.describe(false));  // the console escapes
   }
   for (const auto& [name, why] : tree.disabled) console.failed("Not starting " + name + ": " + why + ".");
 

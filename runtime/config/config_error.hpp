@@ -12,7 +12,9 @@ struct config_error {
   int column = 0;
   std::string key;  // "service.exec"; empty for file-level problems
   std::string message;
-  std::string describe() const;
+  // "file:line:column: key: message"; for_terminal escapes control characters (terminal_safe); JSON replies use
+  // the exact text and leave escaping to whoever prints it.
+  std::string describe(bool for_terminal = true) const;
 };
 
 using config_errors = std::vector<config_error>;

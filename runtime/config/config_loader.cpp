@@ -38,25 +38,35 @@ std::string refuse(const struct stat& st, size_t limit) {
   return {};
 }
 
-// Reads one configuration file without ever blocking or reading without bound. Its type is checked before it is
-// opened (opening a FIFO blocks, opening some devices acts: /dev/watchdog arms the watchdog) and again after.
+// Reads one configuration file without ever blocking or reading without bound. Its type is checked on an O_PATH
+// descriptor, which opens nothing (opening a FIFO blocks, opening some devices acts: /dev/watchdog arms the
+// watchdog), and the file is then opened through that descriptor, so no rename in between can swap it.
 file_read read_config_file(const std::string& path) {
   file_read out{path, {}, {}};
   const size_t limit = toml_limits{}.max_bytes;
   struct stat st {};
-  if (::stat(path.c_str(), &st) < 0) {
+  const int handle = ::open(path.c_str(), O_PATH | O_CLOEXEC);
+  if (handle < 0) {
     const int err = errno;
     struct stat link {};
     const bool dangling = err == ENOENT && ::lstat(path.c_str(), &link) == 0 && S_ISLNK(link.st_mode);
     out.problem = (dangling ? "dangling symbolic link: " : "") + errno_text(err);
     return out;
   }
-  if (out.problem = refuse(st, limit); !out.problem.empty()) return out;
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
+  if (::fstat(handle, &st) < 0) {
     out.problem = errno_text(errno);
-    return out;
+  } else {
+    out.problem = refuse(st, limit);
   }
+  int fd = -1;
+  if (out.problem.empty()) {
+    const std::string via = "/proc/self/fd/" + std::to_string(handle);
+    fd = ::open(via.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0 && errno == ENOENT) fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);  // no /proc
+    if (fd < 0) out.problem = errno_text(errno);
+  }
+  ::close(handle);
+  if (fd < 0) return out;
   if (::fstat(fd, &st) < 0) {
     out.problem = errno_text(errno);
   } else if (out.problem = refuse(st, limit); out.problem.empty()) {
@@ -243,22 +253,38 @@ config_tree check_config_tree(std::vector<service_config> services, std::vector<
                                                std::to_string(members) + " services disabled by them"});
     }
   }
-  for (bool changed = true; changed;) {
-    changed = false;
+  // Disabled requirements disable their dependents, transitively, through a worklist over reverse edges (linear
+  // in the chain). Each reason names the requirement and the root cause once: nesting the requirement's own
+  // reason grew quadratically along a chain of thousands.
+  {
+    std::map<std::string, std::vector<std::string>> required_by;
+    for (auto& [name, s] : by_name) {
+      for (const auto& r : s.requires_) required_by[r].push_back(name);
+    }
+    std::map<std::string, std::string> root_cause;
+    std::vector<std::string> todo;
+    for (const auto& [name, why] : tree.disabled) {
+      root_cause[name] = why;
+      todo.push_back(name);
+    }
     for (auto& [name, s] : by_name) {
       if (tree.disabled.count(name)) continue;
       for (const auto& r : s.requires_) {
-        auto d = tree.disabled.find(r);
-        if (d != tree.disabled.end()) {
-          tree.disabled[name] = "requires '" + r + "', which is disabled (" + d->second + ")";
-          changed = true;
+        if (!by_name.count(r) && !tree.disabled.count(r)) {
+          tree.disabled[name] = root_cause[name] = "requires unknown service '" + r + "'";
+          todo.push_back(name);
           break;
         }
-        if (!by_name.count(r)) {
-          tree.disabled[name] = "requires unknown service '" + r + "'";
-          changed = true;
-          break;
-        }
+      }
+    }
+    while (!todo.empty()) {
+      const std::string r = std::move(todo.back());
+      todo.pop_back();
+      for (const auto& dependent : required_by[r]) {
+        if (tree.disabled.count(dependent)) continue;
+        tree.disabled[dependent] = "requires '" + r + "', which is disabled (" + root_cause[r] + ")";
+        root_cause[dependent] = root_cause[r];
+        todo.push_back(dependent);
       }
     }
   }

@@ -186,22 +186,30 @@ void read_log(toml_reader& r, service_config& s) {
   if (auto v = r.integer("keep", 0, 100)) s.log_keep = static_cast<int>(*v);
 }
 
-// A NUL in a key or string would silently cut what reaches exec, the environment or a path.
-void reject_nul(const toml::node& node, const std::string& key_path, const std::string& path, config_errors& errors) {
-  auto here = [&](const toml::source_region& src, const std::string& key, const std::string& message) {
-    errors.push_back({path, static_cast<int>(src.begin.line), static_cast<int>(src.begin.column), key, message});
-  };
+// A NUL in a key or string would silently cut what reaches exec, the environment or a path. The first one found
+// is reported, its key path cut to a bounded length (a file may hold thousands of them under a long key).
+struct nul_found {
+  std::string key_path;
+  toml::source_region at;
+  bool in_key = false;
+};
+
+std::optional<nul_found> find_nul(const toml::node& node, const std::string& key_path) {
+  auto bounded = [](std::string path) { return path.size() > 200 ? path.substr(0, 200) + "..." : path; };
   if (const toml::table* t = node.as_table()) {
     for (auto&& [k, v] : *t) {
-      const std::string key = key_path.empty() ? std::string{k.str()} : key_path + "." + std::string{k.str()};
-      if (k.str().find('\0') != std::string_view::npos) here(k.source(), key, "a key must not contain a NUL character");
-      reject_nul(v, key, path, errors);
+      const std::string key = bounded(key_path.empty() ? std::string{k.str()} : key_path + "." + std::string{k.str()});
+      if (k.str().find('\0') != std::string_view::npos) return nul_found{key, k.source(), true};
+      if (auto found = find_nul(v, key)) return found;
     }
   } else if (const toml::array* a = node.as_array()) {
-    for (size_t i = 0; i < a->size(); ++i) reject_nul(*a->get(i), key_path + "[" + std::to_string(i) + "]", path, errors);
+    for (size_t i = 0; i < a->size(); ++i) {
+      if (auto found = find_nul(*a->get(i), bounded(key_path + "[" + std::to_string(i) + "]"))) return found;
+    }
   } else if (const auto* str = node.as_string()) {
-    if (str->get().find('\0') != std::string::npos) here(node.source(), key_path, "a string must not contain a NUL character");
+    if (str->get().find('\0') != std::string::npos) return nul_found{key_path, node.source(), false};
   }
+  return std::nullopt;
 }
 
 // Parses TOML within toml_limits; a file beyond them, a syntax error (toml++ gives the position) or a NUL in a
@@ -219,9 +227,11 @@ std::optional<toml::table> parse_toml(const std::string& text, const std::string
                       "TOML syntax error: " + std::string{e.description()}});
     return std::nullopt;
   }
-  const size_t before = errors.size();
-  reject_nul(doc, "", path, errors);
-  if (errors.size() != before) return std::nullopt;
+  if (auto nul = find_nul(doc, "")) {
+    errors.push_back({path, static_cast<int>(nul->at.begin.line), static_cast<int>(nul->at.begin.column), nul->key_path,
+                      nul->in_key ? "a key must not contain a NUL character" : "a string must not contain a NUL character"});
+    return std::nullopt;
+  }
   return doc;
 }
 
@@ -321,13 +331,14 @@ std::optional<supervisor_config> parse_supervisor(const std::string& text, const
   return s;
 }
 
-std::string config_error::describe() const {
-  // File names, keys and quoted values come from the files: escaped, so none can forge a line on a terminal.
-  std::string out = terminal_safe(file);
+std::string config_error::describe(bool for_terminal) const {
+  // File names, keys and quoted values come from the files: escaped for a terminal, so none can forge a line.
+  auto text = [&](const std::string& t) { return for_terminal ? terminal_safe(t) : t; };
+  std::string out = text(file);
   if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
   if (!out.empty()) out += ": ";
-  if (!key.empty()) out += terminal_safe(key) + ": ";
-  return out + terminal_safe(message);
+  if (!key.empty()) out += text(key) + ": ";
+  return out + text(message);
 }
 
 }  // namespace dynamod

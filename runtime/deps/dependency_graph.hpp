@@ -17,7 +17,8 @@ enum class dependency_state {
   ready,     // readiness reached (oneshot: exited 0)
   failed,    // failed, or blocked by its own failed dependency
   inactive,  // stopped on purpose, absent or disabled
-  abandoned, // failed and left down (the root's give-up = "degrade"): no rollback will restart it
+  abandoned, // failed, and no group rollback will follow: left down by the root's give-up = "degrade", or
+             // blocked by a failed requirement (it waits, it has not exited). Blocks requirers, orders nothing.
 };
 
 class dependency_graph {

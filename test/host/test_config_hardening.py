@@ -91,7 +91,7 @@ class UntrustedText(RuntimeTestCase):
             self.assertNotIn("\n[  OK  ] Started everything", text)
             self.assertIn("'x\\n[  OK  ] Started everything.\\e[2J' is not one of", text)
         exact = json.loads(rt.ctl("--json", "check").stdout)["errors"][0]
-        self.assertIn("'x\\n[  OK  ] Started everything.\\e[2J'", exact, "JSON carries the escaped message text")
+        self.assertIn("'x\n[  OK  ] Started everything.\033[2J'", exact, "JSON carries the exact text")
 
     def test_a_services_status_text_is_escaped_in_tables_and_exact_in_json(self):
         rt = self.runtime({"chatty": '[service]\nname = "chatty"\ntype = "notify"\nexec = ' + sh(

@@ -165,6 +165,19 @@ class Degrade(RuntimeTestCase):
         self.assertEqual(rt.list()["ghost"]["state"], "failed")
         self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
 
+    def test_a_sibling_ordered_after_a_blocked_child_of_a_one_for_all_group_still_starts(self):
+        # A blocked child shows failed but has not exited: no rollback follows, so nothing ordered after it waits.
+        rt = self.runtime({
+            "ghost": '[service]\nname = "ghost"\nexec = ["@WORK@/missing"]\n[restart]\ndelay = "0"\nmax-restarts = 1\n',
+            "needs-ghost": sleeper("needs-ghost", '[dependencies]\nrequires = ["ghost"]\n'),
+            "later": sleeper("later", '[dependencies]\nafter = ["needs-ghost"]\n'),
+        }, supervisors={"root": '[supervisor]\nname = "root"\nstrategy = "one-for-all"\n'})
+        rt.wait_for(lambda: "gave up" in rt.list()["ghost"]["detail"], 20, "ghost to be given up on")
+        rt.wait_for(lambda: rt.list()["needs-ghost"]["detail"].startswith("dependency failed: ghost"), 10,
+                    "needs-ghost to be blocked")
+        rt.wait_state("later", "running")
+        self.assertIsNone(rt.proc.poll(), "the runtime keeps running")
+
     def test_a_missing_binary_fails_alone_and_start_retries_it(self):
         rt = self.runtime({
             "ghost": """

@@ -359,3 +359,17 @@ TEST(ConfigValidation, ProgramsAreAbsoluteOrBareNamesAndHostsAreAddresses) {
   EXPECT_EQ(s->host, "::1");
   EXPECT_EQ(s->exec[0], "sleep");
 }
+
+// Every NUL once with its full key path made a sub-megabyte file cost gigabytes (a long key times thousands of
+// elements): the first one is reported, with a bounded key path.
+TEST(ConfigLimits, ThousandsOfNulStringsUnderALongKeyGiveOneBoundedError) {
+  std::string text = std::string(100000, 'k') + " = [";
+  for (int i = 0; i < 20000; ++i) text += "\"\\u0000\",";
+  text += "]\n";
+  config_errors errors;
+  EXPECT_FALSE(parse_service(text, "t.toml", errors).has_value());
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].message, "a string must not contain a NUL character");
+  EXPECT_LE(errors[0].key.size(), 203u);
+  EXPECT_EQ(errors[0].line, 1);
+}
