@@ -40,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config_tree tree = load_config_texts(sups, services);
   size_t text = 0;
   for (const auto& e : tree.errors) text += e.describe().size();
-  // Quadratic output (a ring of cycles printing itself per member) is a defect too.
-  if (text > 64 * size + 1024 * (tree.errors.size() + 1)) __builtin_trap();
+  for (const auto& [name, why] : tree.disabled) text += name.size() + why.size();
+  // Quadratic output (a ring of cycles printing itself per member, reasons nesting along a chain) is a defect too.
+  if (text > 64 * size + 1024 * (tree.errors.size() + tree.disabled.size() + 1)) __builtin_trap();
   config_tree again = load_config_texts(sups, services);
   plan_node plan = make_supervision_plan(std::move(tree));
   auto ordered = services_in_order(plan);
