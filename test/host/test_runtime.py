@@ -317,6 +317,8 @@ class Temporary(RuntimeTestCase):
         open(os.path.join(rt.work, "runs-twice"), "w").close()
         r = rt.ctl("start", "once", check=True)
         self.assertRegex(r.stdout, r"Started once \(pid \d+\)\.")
+        # "Started" comes once the process exists (readiness none), maybe before its shell has written.
+        rt.wait_for(lambda: rt.read_work("runs") == "run\nrun\n", 10, "the second run to be written")
         self.assertEqual(rt.read_work("runs"), "run\nrun\n")
         self.assertEqual(rt.list()["once"]["state"], "running")
         self.assertEqual(rt.shutdown(), 0)
