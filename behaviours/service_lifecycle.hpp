@@ -88,6 +88,9 @@ class service_lifecycle {
   actions on_stop();                     // the supervisor terminates us
   actions on_timer(action::timer which);
   actions on_watchdog_ping();            // WATCHDOG=1
+  // WATCHDOG=trigger: as systemd, act as if the watchdog expired (SIGABRT, SIGKILL after the stop timeout, exit
+  // reason `watchdog`), whether or not a watchdog is configured; while starting or running.
+  actions on_watchdog_trigger();
   actions on_extend_timeout(milliseconds extra);  // EXTEND_TIMEOUT_USEC=
   actions on_stopping_notice();          // STOPPING=1: the service is stopping by itself
   // The OOM killer struck in the service's cgroup. Like systemd's OOMPolicy=stop: whatever it killed, the
