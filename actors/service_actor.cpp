@@ -228,23 +228,27 @@ void begin_waiting(self_ptr self) {
   }
 }
 
-constexpr auto kRefusalLogEvery = std::chrono::seconds(10);
+constexpr auto kRefusalWindow = std::chrono::seconds(10);
+constexpr uint64_t kRefusalWarningsPerWindow = 5;
 
-// A refused message or claim: counted; a warning at most every kRefusalLogEvery (a hostile service must not
-// flood the log), saying how many were refused since the last one.
+// A refused message or claim: counted; at most kRefusalWarningsPerWindow warnings per kRefusalWindow (a hostile
+// service must not flood the log), the next one saying how many were refused meanwhile; the rest at debug level.
 void refuse_notify(self_ptr self, int sender, const std::string& why) {
   auto& st = self->state;
   ++st.notify_refused;
   const auto now = std::chrono::steady_clock::now();
-  if (st.notify_refused_logged != 0 && now - st.last_refusal_log < kRefusalLogEvery) {
+  if (st.notify_refused == 1 || now - st.last_refusal_log >= kRefusalWindow) {
+    st.last_refusal_log = now;  // a new window
+    st.refusals_in_window = 0;
+  }
+  if (++st.refusals_in_window > kRefusalWarningsPerWindow) {
     spdlog::debug("{}: notify message from pid {} ignored: {}", config(self).name, sender, why);
     return;
   }
-  const uint64_t since = st.notify_refused - st.notify_refused_logged;
+  const uint64_t unreported = st.notify_refused - st.notify_refused_logged - 1;
   spdlog::warn("{}: notify message from pid {} ignored: {}{}", config(self).name, sender, why,
-               since > 1 ? " (" + std::to_string(since) + " refused since the last warning)" : std::string{});
+               unreported > 0 ? " (and " + std::to_string(unreported) + " more refused before)" : std::string{});
   st.notify_refused_logged = st.notify_refused;
-  st.last_refusal_log = now;
 }
 
 // MAINPID=: only a process of the service itself (its cgroup; without one, a descendant of its main process).
@@ -449,6 +453,7 @@ caf::behavior service_behavior(self_ptr self) {
                          {"ready", st.ready},
                          {"status_text", st.status_text},
                          {"status_errno", st.status_errno},
+                         {"notify_refused", st.notify_refused},
                          {"invocation_id", st.invocation_id},
                          {"readiness", describe_readiness(config(self))}};
         if (st.lifecycle->state() == lifecycle_state::blocked) j["blocked_on"] = st.lifecycle->blocked_on();

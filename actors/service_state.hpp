@@ -37,10 +37,11 @@ struct service_state {
   int status_errno = 0;
   bool ready = false;
   // sd_notify messages and MAINPID= claims refused (notify-access, a pid that is not the service's): counted,
-  // and logged at most once per kRefusalLogEvery.
+  // and warned about a few times per window (service_actor.cpp: refuse_notify).
   uint64_t notify_refused = 0;
-  uint64_t notify_refused_logged = 0;
-  std::chrono::steady_clock::time_point last_refusal_log{};
+  uint64_t notify_refused_logged = 0;   // the count at the last warning
+  uint64_t refusals_in_window = 0;
+  std::chrono::steady_clock::time_point last_refusal_log{};  // start of the current window
   bool watching_deps = false;
   std::string last_state;
   std::string detail;

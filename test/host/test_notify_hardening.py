@@ -150,6 +150,20 @@ class NotifyHardening(RuntimeTestCase):
         self.assertEqual(rt.service("claims")["pid"], shell)
         self.assertIsNone(self.victim.poll())
 
+    def test_refused_messages_are_counted_not_logged_each(self):
+        rt = self.prepared({"chatty": f'''
+            [service]
+            name = "chatty"
+            exec = {sh("(python3 @WORK@/send.py " + " ".join(f"STATUS={i}" for i in range(200)) + "); "
+                       "touch @WORK@/sent; exec sleep 1000")}
+            '''})
+        rt.wait_file("sent")
+        rt.wait_for(lambda: json.loads(rt.ctl("--json", "status", "chatty", check=True).stdout)["notify_refused"] == 200,
+                    15, "200 refusals to be counted")
+        warnings = [l for l in rt.console().splitlines() if "warning: chatty: notify message" in l]
+        self.assertLessEqual(len(warnings), 5, "\n".join(warnings[:10]))
+        self.assertEqual(rt.service("chatty")["status_text"], "", "a child's STATUS= was heard under notify-access=main")
+
     def test_a_descendant_may_be_named_under_notify_access_all_but_not_an_outsider(self):
         rt = self.prepared({"claims": self.grandchild_claim("all")})
         rt.wait_state("claims", "running")
