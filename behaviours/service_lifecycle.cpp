@@ -1,5 +1,6 @@
 #include "behaviours/service_lifecycle.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace dynamod::behaviours {
@@ -225,6 +226,8 @@ actions service_lifecycle::on_watchdog_trigger() {
 }
 
 actions service_lifecycle::on_extend_timeout(milliseconds extra) {
+  // The service's number: bounded, so a huge one cannot overflow the timer's clock arithmetic.
+  extra = std::clamp(extra, milliseconds{0}, kMaxTimeoutExtension);
   if (state_ == lifecycle_state::starting) return {arm(action::timer::start, extra)};
   if (state_ == lifecycle_state::stopping) return {arm(action::timer::stop, extra)};
   return {};

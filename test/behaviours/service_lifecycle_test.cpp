@@ -191,6 +191,16 @@ TEST(ServiceLifecycle, AWatchdogTimerWithoutAWatchdogIsIgnored) {
   EXPECT_EQ(s.state(), lifecycle_state::running);
 }
 
+TEST(ServiceLifecycle, AnExtendTimeoutBeyondADayIsCutToADay) {
+  service_lifecycle s{{.readiness_needed = true, .start_timeout = 1s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  const auto extended = s.on_extend_timeout(std::chrono::duration_cast<milliseconds>(std::chrono::microseconds::max()));
+  const action* t = find(extended, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->duration, kMaxTimeoutExtension);
+}
+
 TEST(ServiceLifecycle, ExtendTimeoutMovesTheStartDeadline) {
   service_lifecycle s{{.readiness_needed = true, .start_timeout = 1s}};
   s.on_dependencies_ready();

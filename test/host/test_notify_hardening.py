@@ -150,6 +150,26 @@ class NotifyHardening(RuntimeTestCase):
         self.assertEqual(rt.service("claims")["pid"], shell)
         self.assertIsNone(self.victim.poll())
 
+    def test_a_pid_file_naming_someone_elses_process_is_not_taken(self):
+        v = self.victim.pid
+        rt = self.prepared({"forker": f'''
+            [service]
+            name = "forker"
+            type = "forking"
+            pid-file = "@WORK@/forker.pid"
+            exec = {sh(f"echo {v} > @WORK@/forker.pid; exit 0")}
+            [service.user]
+            user = "nobody"
+            [readiness]
+            timeout = "1s"
+            [restart]
+            policy = "temporary"
+            '''})
+        rt.wait_for(lambda: rt.service("forker")["last_exit"].startswith("start failed"), 15, "the start to fail")
+        self.assertIn("did not appear", rt.service("forker")["last_exit"])
+        rt.shutdown()
+        self.assertIsNone(self.victim.poll(), "the runtime signalled the process the pid file named")
+
     def test_refused_messages_are_counted_not_logged_each(self):
         rt = self.prepared({"chatty": f'''
             [service]

@@ -110,8 +110,11 @@ class NotifyUnderInit(GuestTestCase):
             for name, text in SERVICES.items():
                 with open(os.path.join(services, name + ".toml"), "w") as f:
                     f.write(text.lstrip())
+            tree = os.path.join(work, "tree")  # copied onto /: its 0755 lets nobody reach /bin
+            os.makedirs(tree)
+            os.chmod(tree, 0o755)
             cls.guest = GuestTestCase.boot(cls(), "notify", SCRIPT, timeout=300,
-                                           extra_args=["--etc", os.path.join(work, "etc"),
+                                           extra_args=["--etc", os.path.join(work, "etc"), "--tree", tree + ":/",
                                                        "--binary", PROBE + ":/test/probe"])
         finally:
             shutil.rmtree(work, ignore_errors=True)
