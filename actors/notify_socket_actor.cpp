@@ -26,16 +26,20 @@ namespace {
 
 constexpr int kMaxFds = 768;  // as systemd accepts per message
 constexpr int kMaxAncestry = 16;
-constexpr size_t kMaxPending = 4096;
+constexpr size_t kMaxPending = 4096;         // messages waiting for their sender's registration, in total ...
+constexpr size_t kMaxPendingPerUid = 256;    // ... and per sender uid
+constexpr size_t kMaxHeldFds = 4096;         // descriptors held until their service has handled the message ...
+constexpr size_t kMaxHeldFdsPerUid = 1024;   // ... per sender uid; beyond either they are closed at once
 constexpr auto kPendingFor = std::chrono::seconds(2);
 constexpr auto kRetryEvery = std::chrono::milliseconds(100);
 
 // A message whose sender is not (yet) known: a service can say READY=1 before the runtime has
-// registered the pid it just spawned. It waits a little for the registration.
+// registered the pid it just spawned. Its text waits a little for the registration; its descriptors do not
+// (they were closed on arrival: anyone may send to the socket, and each one held is one the runtime lacks).
 struct pending_message {
   pid_t sender = 0;
+  uid_t uid = 0;
   notify_fields fields;
-  std::vector<int> fds;
   std::chrono::steady_clock::time_point received;
 };
 
@@ -44,14 +48,17 @@ struct notify_state {
   runtime_context_ptr context;
   std::unordered_map<int, caf::actor> owners;  // main pid -> service actor
   std::deque<pending_message> pending;
+  std::unordered_map<uid_t, size_t> pending_by_uid;
+  std::unordered_map<uid_t, size_t> held_by_uid;  // descriptors of delivered messages not yet handled
+  size_t held = 0;
+  uint64_t fds_closed_unattributed = 0;
+  uint64_t fds_closed_over_limit = 0;
+  uint64_t pending_dropped = 0;
   bool expiry_scheduled = false;
   uint64_t received = 0;
   uint64_t unattributed = 0;
   static inline const char* name = "notify_socket";
   ~notify_state() {
-    for (auto& p : pending) {
-      for (int pfd : p.fds) ::close(pfd);
-    }
     if (fd >= 0) {
       context->loop->forget(fd);
       ::close(fd);
@@ -77,11 +84,34 @@ void close_all(const std::vector<int>& fds) {
   for (int fd : fds) ::close(fd);
 }
 
-void deliver(self_ptr self, const caf::actor& owner, notify_fields fields, pid_t sender, std::vector<int> fds) {
+void deliver(self_ptr self, const caf::actor& owner, notify_fields fields, pid_t sender, uid_t uid, std::vector<int> fds) {
+  auto& st = self->state;
+  if (!fds.empty() && (st.held + fds.size() > kMaxHeldFds || st.held_by_uid[uid] + fds.size() > kMaxHeldFdsPerUid)) {
+    // Bounded: past the limit the barrier is released early rather than the runtime running out of descriptors.
+    st.fds_closed_over_limit += fds.size();
+    close_all(fds);
+    fds.clear();
+  }
+  const size_t count = fds.size();
+  st.held += count;
+  st.held_by_uid[uid] += count;
+  auto release = [self, fds, uid, count] {
+    close_all(fds);
+    auto& st = self->state;
+    st.held -= count;
+    auto it = st.held_by_uid.find(uid);
+    if (it != st.held_by_uid.end() && (it->second -= count) == 0) st.held_by_uid.erase(it);
+  };
   // BARRIER=1 (sd_notify_barrier) waits for its pipe to be closed: close it only once the service
   // has handled everything sent before, which the reply to this request guarantees.
   self->request(owner, caf::infinite, notify_atom_v, std::move(fields), static_cast<int>(sender))
-      .then([fds](bool) { close_all(fds); }, [fds](caf::error&) { close_all(fds); });
+      .then([release](bool) { release(); }, [release](caf::error&) { release(); });
+}
+
+void drop_pending_front(notify_state& st) {
+  auto it = st.pending_by_uid.find(st.pending.front().uid);
+  if (it != st.pending_by_uid.end() && --it->second == 0) st.pending_by_uid.erase(it);
+  st.pending.pop_front();
 }
 
 // With `only_pid`, delivers just what that (newly registered) pid sent itself: cheap, and the usual case
@@ -94,7 +124,9 @@ void retry_pending(self_ptr self, pid_t only_pid = 0) {
       continue;
     }
     if (caf::actor owner = owner_of(st, it->sender)) {
-      deliver(self, owner, std::move(it->fields), it->sender, std::move(it->fds));
+      deliver(self, owner, std::move(it->fields), it->sender, it->uid, {});
+      auto by_uid = st.pending_by_uid.find(it->uid);
+      if (by_uid != st.pending_by_uid.end() && --by_uid->second == 0) st.pending_by_uid.erase(by_uid);
       it = st.pending.erase(it);
     } else {
       ++it;
@@ -108,8 +140,7 @@ void expire_pending(self_ptr self) {
   while (!st.pending.empty() && (now - st.pending.front().received >= kPendingFor || st.pending.size() > kMaxPending)) {
     ++st.unattributed;
     spdlog::debug("notify: message from pid {} that belongs to no service, ignored", st.pending.front().sender);
-    close_all(st.pending.front().fds);
-    st.pending.pop_front();
+    drop_pending_front(st);
   }
 }
 
@@ -131,12 +162,14 @@ void receive(self_ptr self) {
     }
     std::vector<int> fds;
     pid_t sender = 0;
+    uid_t uid = 0;
     for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
       if (c->cmsg_level != SOL_SOCKET) continue;
       if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(ucred))) {
         ucred cred;
         std::memcpy(&cred, CMSG_DATA(c), sizeof cred);
         sender = cred.pid;
+        uid = cred.uid;
       } else if (c->cmsg_type == SCM_RIGHTS) {
         const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < count; ++i) {
@@ -155,7 +188,17 @@ void receive(self_ptr self) {
     auto fields = parse_notify_datagram(std::string(data, static_cast<size_t>(n)));
     caf::actor owner = sender > 0 ? owner_of(st, sender) : caf::actor{};
     if (!owner) {
-      st.pending.push_back({sender, std::move(fields), std::move(fds), std::chrono::steady_clock::now()});
+      if (!fds.empty()) {
+        st.fds_closed_unattributed += fds.size();
+        close_all(fds);
+      }
+      if (st.pending_by_uid[uid] >= kMaxPendingPerUid) {
+        ++st.pending_dropped;
+        ++st.unattributed;
+        continue;
+      }
+      ++st.pending_by_uid[uid];
+      st.pending.push_back({sender, uid, std::move(fields), std::chrono::steady_clock::now()});
       expire_pending(self);
       if (!st.expiry_scheduled) {
         st.expiry_scheduled = true;
@@ -163,7 +206,7 @@ void receive(self_ptr self) {
       }
       continue;
     }
-    deliver(self, owner, std::move(fields), sender, std::move(fds));
+    deliver(self, owner, std::move(fields), sender, uid, std::move(fds));
   }
   st.context->loop->watch(st.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
 }
@@ -216,11 +259,26 @@ static caf::behavior notify_socket(self_ptr self, int fd, runtime_context_ptr co
         auto& st = self->state;
         return json_text(nlohmann::json{{"kind", "notify_socket"}, {"name", st.context->paths.state_dir + "/notify"}, {"state", "listening"},
                               {"registered", st.owners.size()}, {"received", st.received}, {"pending", st.pending.size()},
-                              {"unattributed", st.unattributed}, {"mailbox", self->mailbox().size()}});
+                              {"unattributed", st.unattributed}, {"fds_held", st.held},
+                              {"fds_closed_unattributed", st.fds_closed_unattributed},
+                              {"fds_closed_over_limit", st.fds_closed_over_limit}, {"pending_dropped", st.pending_dropped},
+                              {"mailbox", self->mailbox().size()}});
       },
       [=](watch_pid_atom, int pid, caf::actor owner) {
         self->state.owners[pid] = std::move(owner);
         if (!self->state.pending.empty()) retry_pending(self, pid);
+      },
+      // A pid a service named (MAINPID=, pid file): it may not take over another service's registration.
+      [=](watch_pid_atom, int pid, caf::actor owner, bool claimed) {
+        auto& st = self->state;
+        auto it = st.owners.find(pid);
+        if (claimed && (pid <= 1 || pid == ::getpid() || (it != st.owners.end() && it->second != owner))) {
+          spdlog::warn("notify: refused a claim on pid {}: it is {}", pid,
+                       pid <= 1 || pid == ::getpid() ? "not a service's" : "registered to another service");
+          return;
+        }
+        st.owners[pid] = std::move(owner);
+        if (!st.pending.empty()) retry_pending(self, pid);
       },
       [=](tick_atom) {
         auto& st = self->state;

@@ -111,10 +111,9 @@ void tcp_attempt(self_ptr self) {
 void exec_attempt(self_ptr self) {
   auto& st = self->state;
   const auto& c = *st.args.config;
-  spawn_spec spec;
-  spec.argv = c.check_exec;
-  spec.env = st.args.environment;
-  const spawn_result r = spawn_process(spec);
+  // As the service itself, never as the runtime's root (a check is the service's code).
+  const spawn_result r = st.args.setup ? spawn_service_helper(*st.args.setup, c.check_exec)
+                                       : spawn_result{-1, 0, "no process setup"};
   if (!r.ok()) {
     self->send(st.service, probe_fail_atom_v, "readiness check " + c.check_exec.front() + ": " + r.describe());
     self->quit();

@@ -10,13 +10,15 @@
 #include <vector>
 
 #include "actors/runtime_context.hpp"
+#include "actors/service_process.hpp"
 #include "runtime/config/service_config.hpp"
 
 namespace dynamod {
 
 struct probe_args {
   std::shared_ptr<const service_config> config;
-  std::vector<std::string> environment;  // for exec checks: the service's own environment
+  // exec checks run as the service (credentials, sandbox, cgroup, environment): its setup
+  std::shared_ptr<const service_process_setup> setup;
   int ready_fd = -1;                      // fd readiness: the read end (owned by the probe from now on)
   runtime_context_ptr context;
 };

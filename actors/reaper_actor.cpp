@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <unordered_map>
 
 #include "actors/json_text.hpp"
@@ -55,6 +56,18 @@ void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
   forget_old_unclaimed(st);
   st.unclaimed[pid] = reaper_state::unclaimed_exit{status, std::chrono::steady_clock::now()};
 }
+void watch(caf::stateful_actor<reaper_state>* self, int pid, caf::actor owner) {
+  auto& st = self->state;
+  forget_old_unclaimed(st);
+  auto it = st.unclaimed.find(pid);
+  if (it != st.unclaimed.end()) {
+    self->send(owner, child_exit_atom_v, pid, it->second.status);
+    st.unclaimed.erase(it);
+    return;
+  }
+  st.owners[pid] = std::move(owner);
+  if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+}
 }  // namespace
 
 static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::actor pid1_link) {
@@ -69,17 +82,17 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
           deliver(self, pid, status);
         }
       },
-      [=](watch_pid_atom, int pid, caf::actor owner) {
+      [=](watch_pid_atom, int pid, caf::actor owner) { watch(self, pid, std::move(owner)); },
+      // A pid a service named (MAINPID=, pid file): it may not take over another owner's registration.
+      [=](watch_pid_atom, int pid, caf::actor owner, bool claimed) {
         auto& st = self->state;
-        forget_old_unclaimed(st);
-        auto it = st.unclaimed.find(pid);
-        if (it != st.unclaimed.end()) {
-          self->send(owner, child_exit_atom_v, pid, it->second.status);
-          st.unclaimed.erase(it);
+        auto it = st.owners.find(pid);
+        if (claimed && (pid <= 1 || pid == ::getpid() || (it != st.owners.end() && it->second != owner))) {
+          spdlog::warn("reaper: refused a claim on pid {}: it is {}", pid,
+                       pid <= 1 || pid == ::getpid() ? "not a service's" : "registered to another owner");
           return;
         }
-        st.owners[pid] = std::move(owner);
-        if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+        watch(self, pid, std::move(owner));
       },
       [=](tree_atom) {
         auto& st = self->state;

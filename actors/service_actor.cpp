@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -14,6 +16,8 @@
 #include "actors/json_text.hpp"
 #include "actors/readiness_probe_actor.hpp"
 #include "actors/service_state.hpp"
+#include "behaviours/notify_policy.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/process/wait_status.hpp"
 
@@ -74,10 +78,11 @@ void report(self_ptr self) {
   st.last_state = state;
 }
 
-void watch_process(self_ptr self, pid_t pid) {
+void watch_process(self_ptr self, pid_t pid, bool claimed) {
   auto me = caf::actor_cast<caf::actor>(self);
-  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(pid), me);
-  if (context(self).notify) self->send(context(self).notify, watch_pid_atom_v, static_cast<int>(pid), me);
+  // A claimed pid (MAINPID=, a pid file, a daemon found in the session) must not take over another owner's entry.
+  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(pid), me, claimed);
+  if (context(self).notify) self->send(context(self).notify, watch_pid_atom_v, static_cast<int>(pid), me, claimed);
 }
 
 void forget_process(self_ptr self, pid_t pid) {
@@ -90,7 +95,13 @@ void start_probe(self_ptr self) {
   auto& st = self->state;
   const auto& c = config(self);
   if (c.readiness == readiness_type::notify || c.readiness == readiness_type::none) return;
-  probe_args a{st.args.config, st.environment, std::exchange(st.ready_read_fd, -1), st.args.context};
+  std::shared_ptr<const service_process_setup> setup;
+  if (c.readiness == readiness_type::exec) {
+    std::string error;
+    setup = process_setup(self, error);
+    if (!setup) spdlog::warn("{}: readiness check cannot run: {}", c.name, error);  // the probe reports it failed
+  }
+  probe_args a{st.args.config, std::move(setup), std::exchange(st.ready_read_fd, -1), st.args.context};
   st.probe = spawn_readiness_probe(self, std::move(a));
 }
 
@@ -217,9 +228,87 @@ void begin_waiting(self_ptr self) {
   }
 }
 
+constexpr auto kRefusalWindow = std::chrono::seconds(10);
+constexpr uint64_t kRefusalWarningsPerWindow = 5;
+
+// A refused message or claim: counted; at most kRefusalWarningsPerWindow warnings per kRefusalWindow (a hostile
+// service must not flood the log), the next one saying how many were refused meanwhile; the rest at debug level.
+void refuse_notify(self_ptr self, int sender, const std::string& why) {
+  auto& st = self->state;
+  ++st.notify_refused;
+  const auto now = std::chrono::steady_clock::now();
+  if (st.notify_refused == 1 || now - st.last_refusal_log >= kRefusalWindow) {
+    st.last_refusal_log = now;  // a new window
+    st.refusals_in_window = 0;
+  }
+  if (++st.refusals_in_window > kRefusalWarningsPerWindow) {
+    spdlog::debug("{}: notify message from pid {} ignored: {}", config(self).name, sender, why);
+    return;
+  }
+  const uint64_t unreported = st.notify_refused - st.notify_refused_logged - 1;
+  spdlog::warn("{}: notify message from pid {} ignored: {}{}", config(self).name, sender, why,
+               unreported > 0 ? " (and " + std::to_string(unreported) + " more refused before)" : std::string{});
+  st.notify_refused_logged = st.notify_refused;
+}
+
+// MAINPID=: only a process of the service itself (its cgroup; without one, a descendant of its main process).
+void claim_main_pid(self_ptr self, const std::string& value, int sender) {
+  auto& st = self->state;
+  char* end = nullptr;
+  errno = 0;
+  const long parsed = std::strtol(value.c_str(), &end, 10);
+  behaviours::main_pid_claim claim;
+  claim.candidate = (errno == 0 && end != value.c_str() && *end == '\0' && parsed > 0 && parsed < (1L << 30))
+                        ? static_cast<pid_t>(parsed)
+                        : 0;
+  if (claim.candidate == st.pid && claim.candidate > 0) return;
+  claim.current_main = st.pid;
+  claim.runtime_pid = ::getpid();
+  const auto proc = claim.candidate > 0 ? read_proc_status(claim.candidate) : std::nullopt;
+  claim.alive = proc && !proc->zombie;
+  if (!st.cgroup_dir.empty()) {
+    const auto pids = cgroup_pids(st.cgroup_dir);
+    claim.in_service_cgroup = std::find(pids.begin(), pids.end(), claim.candidate) != pids.end();
+  } else {
+    claim.descends_from_main = behaviours::descends_from(claim.candidate, st.pid, claim.runtime_pid, [](pid_t p) {
+      auto s = read_proc_status(p);
+      return s ? std::optional<pid_t>{s->parent} : std::nullopt;
+    });
+  }
+  if (auto why = behaviours::refuse_main_pid(claim)) {
+    refuse_notify(self, sender, "MAINPID=" + value.substr(0, 32) + " refused: " + *why);
+    return;
+  }
+  spdlog::info("{}: main pid is now {} (was {}, told by pid {})", config(self).name, claim.candidate, st.pid, sender);
+  forget_process(self, st.pid);
+  st.pid = claim.candidate;
+  st.proc_start_time = proc->start_time;
+  watch_process(self, st.pid, true);
+  // Not our child (a grandchild, say): its own parent reaps it, so only a pidfd can tell us that it ended.
+  if (st.pidfd >= 0) {
+    context(self).loop->forget(st.pidfd);
+    ::close(st.pidfd);
+    st.pidfd = -1;
+  }
+  if (proc->parent != ::getpid()) {
+    st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, st.pid, 0));
+    if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
+  }
+  save_adoption_record(self);
+  report(self);  // status and list show the new main pid
+}
+
 void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   auto& st = self->state;
   if (st.draining) return;  // ended: a late MAINPID= or READY=1 must not revive it
+  const auto& c = config(self);
+  if (!behaviours::notify_sender_allowed(c.notify_access_mode, sender, st.pid, st.stop_pid)) {
+    const char* who = c.notify_access_mode == notify_access::none   ? "nobody may notify"
+                      : c.notify_access_mode == notify_access::exec ? "neither the main process nor the stop command"
+                                                                     : "not the main process";
+    refuse_notify(self, sender, std::string{who} + " (notify-access = \"" + to_string(c.notify_access_mode) + "\")");
+    return;
+  }
   bool status_changed = false;
   for (const auto& [key, value] : fields) {
     if (key == "READY" && value == "1") {
@@ -234,20 +323,12 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
     } else if (key == "WATCHDOG" && value == "1") {
       execute(self, st.lifecycle->on_watchdog_ping());
     } else if (key == "WATCHDOG" && value == "trigger") {
-      execute(self, st.lifecycle->on_timer(action::timer::watchdog));
+      execute(self, st.lifecycle->on_watchdog_trigger());
     } else if (key == "EXTEND_TIMEOUT_USEC") {
       const long long usec = std::atoll(value.c_str());
       if (usec > 0) execute(self, st.lifecycle->on_extend_timeout(std::chrono::milliseconds{usec / 1000}));
     } else if (key == "MAINPID") {
-      const pid_t pid = static_cast<pid_t>(std::atol(value.c_str()));
-      if (pid > 1 && pid != st.pid && read_proc_status(pid)) {
-        spdlog::info("{}: main pid is now {} (was {}, told by pid {})", config(self).name, pid, st.pid, sender);
-        forget_process(self, st.pid);
-        st.pid = pid;
-        if (auto proc = read_proc_status(pid)) st.proc_start_time = proc->start_time;
-        watch_process(self, pid);
-        save_adoption_record(self);
-      }
+      claim_main_pid(self, value, sender);
     }
   }
   if (status_changed) {
@@ -303,6 +384,7 @@ caf::behavior service_behavior(self_ptr self) {
       [=](child_exit_atom, int pid, int status) {
         auto& st = self->state;
         if (pid == st.stop_pid) {
+          if (config(self).notify_access_mode == notify_access::exec) forget_process(self, pid);
           st.stop_pid = 0;
           return;
         }
@@ -326,8 +408,9 @@ caf::behavior service_behavior(self_ptr self) {
         if (!populated && st.draining) complete_finish(self, *st.draining);
       },
       [=](io_ready_atom, uint64_t, uint32_t) {
-        // The adopted process (not our child) is gone; its exit status cannot be known.
+        // The adopted process or a MAINPID= grandchild (not our child) is gone; its exit status cannot be known.
         auto& st = self->state;
+        if (st.pidfd < 0) return;
         context(self).loop->forget(st.pidfd);
         ::close(st.pidfd);
         st.pidfd = -1;
@@ -370,6 +453,7 @@ caf::behavior service_behavior(self_ptr self) {
                          {"ready", st.ready},
                          {"status_text", st.status_text},
                          {"status_errno", st.status_errno},
+                         {"notify_refused", st.notify_refused},
                          {"invocation_id", st.invocation_id},
                          {"readiness", describe_readiness(config(self))}};
         if (st.lifecycle->state() == lifecycle_state::blocked) j["blocked_on"] = st.lifecycle->blocked_on();
@@ -415,7 +499,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     st.invocation_id = a.invocation_id;
     st.status_text = a.status_text;
     st.ready = a.ready;
-    watch_process(self, a.pid);
+    watch_process(self, a.pid, false);
     auto proc = read_proc_status(a.pid);
     if (!context(self).pid1_link && proc && proc->parent != ::getpid()) {
       // Not our child and no PID 1 to forward its exit status: watch it through a pidfd.

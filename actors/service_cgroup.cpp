@@ -27,6 +27,14 @@ uint64_t oom_kill_count(const std::string& dir) {
   return text ? parse_flat_keyed(*text)["oom_kill"] : 0;
 }
 
+// The main process, and its process group when it leads one (spawned with setsid, it does). A pid it merely
+// names (MAINPID=, a pid file) that leads no group gets the signal alone: never a group that is not the service's.
+void signal_main(pid_t pid, int signo) {
+  if (pid <= 1 || pid == ::getpid()) return;
+  if (::getpgid(pid) == pid && ::kill(-pid, signo) == 0) return;
+  ::kill(pid, signo);
+}
+
 }  // namespace
 
 std::optional<int> prepare_cgroup(self_ptr self, std::string& error) {
@@ -81,20 +89,18 @@ void signal_service(self_ptr self, int signo) {
     kill_cgroup(st.cgroup_dir);
     // And the main process directly, should it be outside the cgroup (adopted from an older layout, a
     // MAINPID= elsewhere): a stop must end it.
-    if (pid > 0 && ::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
+    signal_main(pid, SIGKILL);
     return;
   }
-  if (pid > 0) {
-    // The service leads its own process group (setsid): signal the group, so the helpers it forked go too.
-    if (::kill(-pid, signo) < 0) ::kill(pid, signo);
-  }
+  // The service leads its own process group (setsid): signal the group, so the helpers it forked go too.
+  signal_main(pid, signo);
   // And what left the group but not the cgroup (a double-forked daemon), as systemd's KillMode=control-group;
   // in a pid namespace dynamod-nsinit passes the signal on, and its end takes the namespace with it.
   const auto& ns = config(self).namespaces;
   const bool nsinit = std::find(ns.begin(), ns.end(), "pid") != ns.end() && !config(self).service_is_pid1;
   if (!st.cgroup_dir.empty() && signo != SIGABRT && !nsinit) signal_cgroup(st.cgroup_dir, signo, pid);
   if (signo == SIGTERM || signo == SIGHUP || signo == SIGINT) {
-    if (pid > 0) ::kill(-pid, SIGCONT);  // a stopped process cannot act on the signal
+    signal_main(pid, SIGCONT);  // a stopped process cannot act on the signal
     if (!st.cgroup_dir.empty() && !nsinit) signal_cgroup(st.cgroup_dir, SIGCONT, pid);
   }
 }

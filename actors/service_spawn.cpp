@@ -6,12 +6,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <unistd.h>
 
 #include "actors/log_sink_actor.hpp"
+#include "actors/service_process.hpp"
 #include "actors/service_state.hpp"
 #include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/process/credentials.hpp"
@@ -52,6 +55,12 @@ int open_log_fifo(self_ptr self, bool err) {
   return ::open(path.c_str(), O_RDWR | O_CLOEXEC);
 }
 
+std::optional<uid_t> process_owner(pid_t pid) {
+  struct stat info {};
+  if (::stat(("/proc/" + std::to_string(pid)).c_str(), &info) != 0) return std::nullopt;
+  return info.st_uid;
+}
+
 // A forking service's daemon: the pid in its pid file, or else the process left in the session we created
 // for the launcher (daemons that setsid again must use a pid file or MAINPID=).
 std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
@@ -63,10 +72,14 @@ std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
       auto proc = read_proc_status(static_cast<pid_t>(pid));
       // With a cgroup, a stale pid file naming some other (reused) pid is caught: the daemon must be ours.
       const auto& dir = self->state.cgroup_dir;
-      const bool ours = dir.empty() || [&] {
-        const auto pids = cgroup_pids(dir);
-        return std::find(pids.begin(), pids.end(), static_cast<pid_t>(pid)) != pids.end();
-      }();
+      // Without one, a service that runs as a user may name only a process of that user (the pid file is the
+      // service's to write: it must not make the runtime watch and signal someone else's process).
+      const auto& setup = self->state.setup;
+      const bool ours = dir.empty() ? (!setup || !setup->uid || *setup->uid == 0 || process_owner(static_cast<pid_t>(pid)) == setup->uid)
+                                    : [&] {
+                                        const auto pids = cgroup_pids(dir);
+                                        return std::find(pids.begin(), pids.end(), static_cast<pid_t>(pid)) != pids.end();
+                                      }();
       if (proc && !proc->zombie && ours) return static_cast<pid_t>(pid);
     }
     return std::nullopt;
@@ -89,34 +102,26 @@ std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
 
 }  // namespace
 
-void spawn_main_process(self_ptr self) {
+// What the main process and every helper (stop-exec, check-exec) run with; built once per incarnation, after the
+// cgroup exists (or, for an adopted process, when a helper first needs it).
+std::shared_ptr<const service_process_setup> process_setup(self_ptr self, std::string& error) {
   auto& st = self->state;
+  if (st.setup) return st.setup;
   const auto& c = config(self);
-  std::string error;
   auto creds = resolve_credentials(c.user, c.group, c.supplementary_groups, error);
   auto from_file = creds ? read_environment_file(c.environment_file, error) : std::nullopt;
-  if (!creds || !from_file) {
-    execute(self, st.lifecycle->on_spawn_failed(error));
-    return;
-  }
-  st.invocation_id = new_invocation_id();
+  if (!creds || !from_file) return nullptr;
   environment_inputs in;
-  in.notify_socket = context(self).notify ? context(self).paths.state_dir + "/notify" : "";
+  // notify-access = "none": nobody may speak, so nobody is told where to (as systemd).
+  if (context(self).notify && c.notify_access_mode != notify_access::none) {
+    in.notify_socket = context(self).paths.state_dir + "/notify";
+  }
   in.invocation_id = st.invocation_id;
   in.home = creds->home;
   in.user = creds->user_name;
   in.from_file = std::move(*from_file);
   if (c.watchdog) in.watchdog_usec = c.watchdog->count() * 1000;
-  int ready_pipe[2] = {-1, -1};
-  if (c.readiness == readiness_type::fd) {
-    if (::pipe2(ready_pipe, O_CLOEXEC) < 0) {
-      execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
-      return;
-    }
-    in.ready_fd = c.ready_fd;
-  }
-  st.environment = build_environment(c, in);
-
+  if (c.readiness == readiness_type::fd) in.ready_fd = c.ready_fd;
   // A user namespace without a user: root inside is nobody outside.
   const bool user_ns = std::find(c.namespaces.begin(), c.namespaces.end(), "user") != c.namespaces.end();
   if (user_ns && !creds->uid) {
@@ -124,31 +129,47 @@ void spawn_main_process(self_ptr self) {
     creds->gid = kNobody;
     creds->groups.clear();
   }
-  const bool drops_root = creds->uid && *creds->uid != 0;
-  const isolation_plan isolation = plan_isolation(c, context(self).inaccessible_file, drops_root);
   auto filter = build_seccomp_program({c.seccomp_allow, c.seccomp_deny, c.seccomp_kill}, error);
-  auto cgroup_fd = filter ? prepare_cgroup(self, error) : std::nullopt;
-  if (!filter || !cgroup_fd) {
-    for (int fd : ready_pipe) {
-      if (fd >= 0) ::close(fd);
-    }
+  if (!filter) return nullptr;
+  auto setup = std::make_shared<service_process_setup>();
+  setup->env = build_environment(c, in);
+  setup->workdir = c.workdir;
+  setup->uid = creds->uid;
+  setup->gid = creds->gid;
+  setup->groups = creds->groups;
+  setup->umask = c.umask;
+  const bool drops_root = creds->uid && *creds->uid != 0;
+  setup->isolation = plan_isolation(c, context(self).inaccessible_file, drops_root);
+  setup->seccomp = std::move(*filter);
+  setup->nsinit = context(self).nsinit;
+  setup->cgroup_dir = st.cgroup_dir;
+  st.setup = setup;
+  return st.setup;
+}
+
+void spawn_main_process(self_ptr self) {
+  auto& st = self->state;
+  const auto& c = config(self);
+  std::string error;
+  st.invocation_id = new_invocation_id();
+  st.setup.reset();
+  auto cgroup_fd = prepare_cgroup(self, error);
+  auto setup = cgroup_fd ? process_setup(self, error) : nullptr;
+  if (!setup) {
+    if (cgroup_fd && *cgroup_fd >= 0) ::close(*cgroup_fd);
     spdlog::error("{}: cannot start: {}", c.name, error);
     execute(self, st.lifecycle->on_spawn_failed(error));
     return;
   }
+  int ready_pipe[2] = {-1, -1};
+  if (c.readiness == readiness_type::fd && ::pipe2(ready_pipe, O_CLOEXEC) < 0) {
+    if (*cgroup_fd >= 0) ::close(*cgroup_fd);
+    execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
+    return;
+  }
 
-  spawn_spec spec;
-  spec.argv = c.exec;
-  spec.env = st.environment;
-  spec.workdir = c.workdir;
-  spec.uid = creds->uid;
-  spec.gid = creds->gid;
-  spec.supplementary_groups = creds->groups;
-  spec.umask = c.umask;
+  spawn_spec spec = setup->spec_for(c.exec);
   spec.cgroup_procs_fd = *cgroup_fd;
-  spec.isolation = &isolation;
-  spec.seccomp = &*filter;
-  spec.nsinit = context(self).nsinit;
   if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
   const int out = open_log_fifo(self, false);
   const int err = open_log_fifo(self, true);
@@ -167,12 +188,12 @@ void spawn_main_process(self_ptr self) {
   }
   st.pid = r.pid;
   if (auto proc = read_proc_status(r.pid)) st.proc_start_time = proc->start_time;
-  watch_process(self, r.pid);
+  watch_process(self, r.pid, false);
   watch_cgroup(self);
   spdlog::info("{}: started {} (pid {})", c.name, c.exec.front(), r.pid);
   save_adoption_record(self);
-  // The environment is needed again only by exec readiness checks and stop commands.
-  if (c.readiness != readiness_type::exec && c.stop_exec.empty()) std::vector<std::string>().swap(st.environment);
+  // The setup is needed again only by exec readiness checks, stop commands and a forking service's pid file check.
+  if (c.readiness != readiness_type::exec && c.stop_exec.empty() && c.type != service_type::forking) st.setup.reset();
   if (ready_pipe[0] >= 0) {
     ::fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
     st.ready_read_fd = ready_pipe[0];  // handed to the probe by the start_probe action that follows
@@ -182,22 +203,24 @@ void spawn_main_process(self_ptr self) {
 
 void run_stop_command(self_ptr self) {
   auto& st = self->state;
-  spawn_spec spec;
-  spec.argv = config(self).stop_exec;
-  spec.env = st.environment;
-  spec.env.push_back("MAINPID=" + std::to_string(st.pid));
+  const auto& c = config(self);
   std::string error;
-  auto cgroup_fd = join_cgroup_fd(self, error);  // the stop command runs where the service runs
-  spec.cgroup_procs_fd = cgroup_fd.value_or(-1);
-  const spawn_result r = spawn_process(spec);
-  if (spec.cgroup_procs_fd >= 0) ::close(spec.cgroup_procs_fd);
+  auto setup = process_setup(self, error);
+  // As systemd's ExecStop: the service's own user, sandbox and cgroup, never the runtime's root.
+  const spawn_result r = setup ? spawn_service_helper(*setup, c.stop_exec, {"MAINPID=" + std::to_string(st.pid)})
+                               : spawn_result{-1, 0, error};
   if (!r.ok()) {
-    spdlog::warn("{}: stop command failed ({}); sending {}", config(self).name, r.describe(), config(self).stop_signal);
-    signal_service(self, config(self).stop_signal);
+    spdlog::warn("{}: stop command failed ({}); sending {}", c.name, setup ? r.describe() : error, c.stop_signal);
+    signal_service(self, c.stop_signal);
     return;
   }
   st.stop_pid = r.pid;
-  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), caf::actor_cast<caf::actor>(self));
+  const auto me = caf::actor_cast<caf::actor>(self);
+  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), me);
+  // notify-access = "exec": the stop command may speak for the service.
+  if (context(self).notify && c.notify_access_mode == notify_access::exec) {
+    self->send(context(self).notify, watch_pid_atom_v, static_cast<int>(r.pid), me);
+  }
 }
 
 void look_for_daemon(self_ptr self) {
@@ -207,7 +230,7 @@ void look_for_daemon(self_ptr self) {
     spdlog::info("{}: daemon is pid {}", config(self).name, *pid);
     st.pid = *pid;
     if (auto proc = read_proc_status(*pid)) st.proc_start_time = proc->start_time;
-    watch_process(self, *pid);
+    watch_process(self, *pid, true);
     save_adoption_record(self);
     execute(self, st.lifecycle->on_main_pid_found());
   } else if (config(self).pid_file.empty()) {
@@ -218,3 +241,27 @@ void look_for_daemon(self_ptr self) {
 }
 
 }  // namespace dynamod::service
+
+namespace dynamod {
+
+spawn_result spawn_service_helper(const service_process_setup& setup, std::vector<std::string> argv,
+                                  const std::vector<std::string>& extra_env) {
+  // A helper gets the service's sandbox but stays in the runtime's pid namespace: a stop command must be able to
+  // signal $MAINPID, and a pid namespace of its own would need dynamod-nsinit as its PID 1.
+  isolation_plan isolation = setup.isolation;
+  isolation.clone_flags &= ~CLONE_NEWPID;
+  isolation.minimal_init = false;
+  std::erase_if(isolation.mounts, [](const mount_step& m) { return m.what == mount_step::kind::proc; });
+  spawn_spec spec = setup.spec_for(std::move(argv));
+  spec.isolation = &isolation;
+  spec.env.insert(spec.env.end(), extra_env.begin(), extra_env.end());
+  if (!setup.cgroup_dir.empty()) {
+    spec.cgroup_procs_fd = ::open((setup.cgroup_dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (spec.cgroup_procs_fd < 0) return spawn_result{-1, errno, "open " + setup.cgroup_dir + "/cgroup.procs"};
+  }
+  spawn_result r = spawn_process(spec);
+  if (spec.cgroup_procs_fd >= 0) ::close(spec.cgroup_procs_fd);
+  return r;
+}
+
+}  // namespace dynamod

@@ -12,6 +12,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/service_actor.hpp"
+#include "actors/service_process.hpp"
 #include "behaviours/service_lifecycle.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/state/adoption_record.hpp"
@@ -24,16 +25,23 @@ struct service_state {
   pid_t pid = 0;
   uint64_t proc_start_time = 0;
   pid_t stop_pid = 0;          // a running stop-exec
-  int pidfd = -1;              // an adopted process that is not our child (user mode without PID 1)
+  int pidfd = -1;              // a main process that is not our child (adopted in user mode, a MAINPID= grandchild)
   int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
   pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in
   caf::actor probe;
   uint64_t timer_generation[4] = {0, 0, 0, 0};  // start, stop, watchdog, cgroup drain
-  std::vector<std::string> environment;
+  // What the main process and its helpers (stop-exec, check-exec) run with (service_spawn.cpp: process_setup).
+  std::shared_ptr<const service_process_setup> setup;
   std::string invocation_id;
   std::string status_text;
   int status_errno = 0;
   bool ready = false;
+  // sd_notify messages and MAINPID= claims refused (notify-access, a pid that is not the service's): counted,
+  // and warned about a few times per window (service_actor.cpp: refuse_notify).
+  uint64_t notify_refused = 0;
+  uint64_t notify_refused_logged = 0;   // the count at the last warning
+  uint64_t refusals_in_window = 0;
+  std::chrono::steady_clock::time_point last_refusal_log{};  // start of the current window
   bool watching_deps = false;
   std::string last_state;
   std::string detail;
@@ -63,13 +71,15 @@ inline adoption_store store(self_ptr self) { return adoption_store{context(self)
 void execute(self_ptr self, const behaviours::actions& todo);
 void report(self_ptr self);
 void save_adoption_record(self_ptr self);
-void watch_process(self_ptr self, pid_t pid);
+void watch_process(self_ptr self, pid_t pid, bool claimed);  // claimed: named by the service, not spawned by us
 void forget_process(self_ptr self, pid_t pid);
 
 // service_spawn.cpp
 void spawn_main_process(self_ptr self);
 void run_stop_command(self_ptr self);
 void look_for_daemon(self_ptr self);  // forking: find the daemon the launcher left
+// The setup for this incarnation (built on first use; nullptr with `error` set if it cannot be).
+std::shared_ptr<const service_process_setup> process_setup(self_ptr self, std::string& error);
 
 // service_cgroup.cpp
 constexpr uint8_t kDrainTimer = 3;  // index into timer_generation

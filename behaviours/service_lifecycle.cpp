@@ -1,5 +1,6 @@
 #include "behaviours/service_lifecycle.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace dynamod::behaviours {
@@ -203,6 +204,8 @@ actions service_lifecycle::on_timer(action::timer which) {
                        "not ready after " + std::to_string(opts_.start_timeout.count()) + "ms"});
     case action::timer::watchdog:
       if (state_ != lifecycle_state::running) return {};
+      // Armed only with a watchdog; without one this is not an expiry (WATCHDOG=trigger has its own event).
+      if (!opts_.watchdog) return {};
       return kill_for({end_reason::code::watchdog, 0,
                        "no WATCHDOG=1 within " + std::to_string(opts_.watchdog->count()) + "ms"});
     case action::timer::stop:
@@ -217,7 +220,14 @@ actions service_lifecycle::on_watchdog_ping() {
   return {arm(action::timer::watchdog, *opts_.watchdog)};
 }
 
+actions service_lifecycle::on_watchdog_trigger() {
+  if (state_ != lifecycle_state::running && state_ != lifecycle_state::starting) return {};
+  return kill_for({end_reason::code::watchdog, 0, "WATCHDOG=trigger"});
+}
+
 actions service_lifecycle::on_extend_timeout(milliseconds extra) {
+  // The service's number: bounded, so a huge one cannot overflow the timer's clock arithmetic.
+  extra = std::clamp(extra, milliseconds{0}, kMaxTimeoutExtension);
   if (state_ == lifecycle_state::starting) return {arm(action::timer::start, extra)};
   if (state_ == lifecycle_state::stopping) return {arm(action::timer::stop, extra)};
   return {};

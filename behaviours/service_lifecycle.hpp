@@ -35,6 +35,8 @@ struct process_end {  // how the main process ended
   int code = 0;
 };
 
+inline constexpr milliseconds kMaxTimeoutExtension{24LL * 3600 * 1000};  // one EXTEND_TIMEOUT_USEC= at most
+
 struct lifecycle_options {
   bool oneshot = false;            // ready when the process exits 0; then `done`, not restarted
   bool forking = false;            // the started process forks the daemon and exits 0; the daemon is the main pid
@@ -88,7 +90,10 @@ class service_lifecycle {
   actions on_stop();                     // the supervisor terminates us
   actions on_timer(action::timer which);
   actions on_watchdog_ping();            // WATCHDOG=1
-  actions on_extend_timeout(milliseconds extra);  // EXTEND_TIMEOUT_USEC=
+  // WATCHDOG=trigger: as systemd, act as if the watchdog expired (SIGABRT, SIGKILL after the stop timeout, exit
+  // reason `watchdog`), whether or not a watchdog is configured; while starting or running.
+  actions on_watchdog_trigger();
+  actions on_extend_timeout(milliseconds extra);  // EXTEND_TIMEOUT_USEC=, at most kMaxTimeoutExtension
   actions on_stopping_notice();          // STOPPING=1: the service is stopping by itself
   // The OOM killer struck in the service's cgroup. Like systemd's OOMPolicy=stop: whatever it killed, the
   // service is over; everything left is killed and the incarnation ends with `oom`.

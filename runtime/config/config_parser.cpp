@@ -142,6 +142,17 @@ void read_readiness(toml_reader& r, service_config& s) {
     if (v->count() < 10) r.error("watchdog", "must be at least 10ms");
     else s.watchdog = *v;
   }
+  if (auto v = r.choice("notify-access", {"none", "main", "exec", "all"})) {
+    s.notify_access_mode = *v == "none" ? notify_access::none
+                           : *v == "exec" ? notify_access::exec
+                           : *v == "all"  ? notify_access::all
+                                          : notify_access::main;
+    s.positions[r.path("notify-access")] = r.position("notify-access");
+  }
+  if (s.notify_access_mode == notify_access::none && (s.readiness == readiness_type::notify || s.watchdog)) {
+    r.error("notify-access", s.watchdog ? "notify-access = \"none\" ignores the WATCHDOG=1 the watchdog needs"
+                                        : "notify-access = \"none\" ignores the READY=1 that type = \"notify\" waits for");
+  }
   if (s.readiness == readiness_type::tcp_port && s.port == 0 && !r.has("port")) {
     r.error("type", "type = \"tcp-port\" needs readiness.port");
   }
@@ -273,6 +284,12 @@ std::optional<service_config> parse_service(const std::string& text, const std::
   root.finish();
   if (errors.size() != before) return std::nullopt;
   if (s.type == service_type::notify && s.readiness == readiness_type::none) s.readiness = readiness_type::notify;
+  if (s.type == service_type::notify && s.notify_access_mode == notify_access::none) {
+    const auto at = s.positions["readiness.notify-access"];
+    errors.push_back({path, at.first, at.second, "readiness.notify-access",
+                      "notify-access = \"none\" ignores the READY=1 that service.type = \"notify\" waits for"});
+    return std::nullopt;
+  }
   return s;
 }
 

@@ -29,6 +29,15 @@ const char* to_string(readiness_type t) {
   }
   return "?";
 }
+const char* to_string(notify_access a) {
+  switch (a) {
+    case notify_access::none: return "none";
+    case notify_access::main: return "main";
+    case notify_access::exec: return "exec";
+    case notify_access::all: return "all";
+  }
+  return "?";
+}
 const char* to_string(supervisor_strategy s) {
   switch (s) {
     case supervisor_strategy::one_for_one: return "one-for-one";

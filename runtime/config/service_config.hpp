@@ -16,6 +16,10 @@ using std::chrono::milliseconds;
 enum class service_type { simple, oneshot, forking, notify };
 enum class restart_policy { permanent, transient, temporary };
 enum class readiness_type { none, notify, tcp_port, exec, fd };
+// (ext) Whose sd_notify messages count (systemd's NotifyAccess): none; the main process only (default); the main
+// process and the stop command; any process of the service (its cgroup, or without cgroups its main process's
+// descendants).
+enum class notify_access { none, main, exec, all };
 enum class supervisor_strategy { one_for_one, one_for_all, rest_for_one, simple_one_for_one };
 // (ext) What the root supervisor does when it would give up (systemd's FailureAction, plus degrade).
 enum class give_up_action { degrade, poweroff, reboot, emergency };
@@ -23,6 +27,7 @@ enum class give_up_action { degrade, poweroff, reboot, emergency };
 const char* to_string(service_type t);
 const char* to_string(restart_policy p);
 const char* to_string(readiness_type t);
+const char* to_string(notify_access a);
 const char* to_string(supervisor_strategy s);
 const char* to_string(give_up_action a);
 
@@ -73,6 +78,7 @@ struct service_config {
   int ready_fd = 3;                   // (ext) fd: the fd number the service writes a newline to
   milliseconds start_timeout{30000};  // timeout
   std::optional<milliseconds> watchdog;  // (ext)
+  notify_access notify_access_mode = notify_access::main;  // (ext) notify-access
   // [dependencies]
   std::vector<std::string> requires_;
   std::vector<std::string> wants;

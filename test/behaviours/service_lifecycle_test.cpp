@@ -162,6 +162,45 @@ TEST(ServiceLifecycle, WatchdogPingsRearmAndExpiryAbortsThenKills) {
   EXPECT_EQ(quit_code(s.on_exit({process_end::how::dumped, 6})), end_reason::code::watchdog);
 }
 
+// WATCHDOG=trigger on a service without a watchdog used to read the empty optional (an abort under
+// _GLIBCXX_ASSERTIONS). As systemd: act as if the watchdog expired, configured or not.
+TEST(ServiceLifecycle, WatchdogTriggerWithoutAWatchdogEndsTheServiceAsAWatchdogExpiry) {
+  auto s = running_service({.stop_timeout = 1s});
+  auto a = s.on_watchdog_trigger();
+  EXPECT_TRUE(has(a, action::kind::signal, 6));
+  EXPECT_EQ(s.state(), lifecycle_state::stopping);
+  EXPECT_EQ(quit_code(s.on_exit({process_end::how::dumped, 6})), end_reason::code::watchdog);
+}
+
+TEST(ServiceLifecycle, WatchdogTriggerWithAWatchdogAndWhileStarting) {
+  auto s = running_service({.stop_timeout = 1s, .watchdog = 2s});
+  EXPECT_TRUE(has(s.on_watchdog_trigger(), action::kind::signal, 6));
+  service_lifecycle starting{{.readiness_needed = true, .stop_timeout = 1s}};
+  starting.on_dependencies_ready();
+  starting.on_spawned();
+  EXPECT_TRUE(has(starting.on_watchdog_trigger(), action::kind::signal, 6));
+  EXPECT_EQ(quit_code(starting.on_exit({process_end::how::killed, 9})), end_reason::code::watchdog);
+  service_lifecycle waiting{{}};
+  EXPECT_TRUE(waiting.on_watchdog_trigger().empty()) << "nothing runs yet";
+}
+
+TEST(ServiceLifecycle, AWatchdogTimerWithoutAWatchdogIsIgnored) {
+  auto s = running_service({.stop_timeout = 1s});
+  EXPECT_TRUE(s.on_timer(action::timer::watchdog).empty());
+  EXPECT_TRUE(s.on_watchdog_ping().empty());
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+}
+
+TEST(ServiceLifecycle, AnExtendTimeoutBeyondADayIsCutToADay) {
+  service_lifecycle s{{.readiness_needed = true, .start_timeout = 1s}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  const auto extended = s.on_extend_timeout(std::chrono::duration_cast<milliseconds>(std::chrono::microseconds::max()));
+  const action* t = find(extended, action::kind::arm_timer);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->duration, kMaxTimeoutExtension);
+}
+
 TEST(ServiceLifecycle, ExtendTimeoutMovesTheStartDeadline) {
   service_lifecycle s{{.readiness_needed = true, .start_timeout = 1s}};
   s.on_dependencies_ready();

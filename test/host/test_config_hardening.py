@@ -95,7 +95,7 @@ class UntrustedText(RuntimeTestCase):
 
     def test_a_services_status_text_is_escaped_in_tables_and_exact_in_json(self):
         rt = self.runtime({"chatty": '[service]\nname = "chatty"\ntype = "notify"\nexec = ' + sh(
-            "systemd-notify --ready --status=\"$(printf 'up\\033[2Jdown')\"; exec sleep 1000") + "\n"})
+            "systemd-notify --ready --status=\"$(printf 'up\\033[2Jdown')\"; exec sleep 1000") + "\n[readiness]\nnotify-access = \"all\"\n"})
         rt.wait_for(lambda: "up" in (rt.service("chatty") or {}).get("status_text", ""), 10, "the status text")
         self.assertEqual(rt.service("chatty")["status_text"], "up\033[2Jdown", "JSON is exact")
         for args in (["list"], ["status", "chatty"]):

@@ -24,7 +24,7 @@ class Ctl(unittest.TestCase):
         self.rt = Runtime({
             "alpha": service("alpha", "echo alpha says hello; exec sleep 1000"),
             "beta": service("beta", "systemd-notify --ready --status='all good'; exec sleep 1000",
-                            '[readiness]\ntype = "notify"\n'),
+                            '[readiness]\ntype = "notify"\nnotify-access = "all"\n'),
             "gamma": service("gamma", extra='supervisor = "grp"\n'.replace("supervisor", "#") + ""),
             "delta": service("delta", extra='[dependencies]\nrequires = ["alpha"]\n'),
         }, supervisors={"grp": '[supervisor]\nname = "grp"\nstrategy = "one-for-all"\n'})

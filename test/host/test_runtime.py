@@ -23,6 +23,7 @@ class Concurrency(RuntimeTestCase):
                        f"systemd-notify --ready; exec sleep 1000")}
             [readiness]
             timeout = "20s"
+            notify-access = "all"  # systemd-notify is the shell's child
             """
         rt = self.runtime({"slow-a": slow("slow-a", "slow-b"), "slow-b": slow("slow-b", "slow-a")})
         rt.wait_state("slow-a", "running")
@@ -37,6 +38,8 @@ class Concurrency(RuntimeTestCase):
                 name = "db"
                 type = "notify"
                 exec = {sh("sleep 0.5; touch @WORK@/db.ready; systemd-notify --ready; exec sleep 1000")}
+                [readiness]
+                notify-access = "all"
                 """,
             "app": f"""
                 [service]
@@ -349,6 +352,8 @@ class Readiness(RuntimeTestCase):
             name = "notified"
             type = "notify"
             exec = {sh("sleep 0.3; touch @WORK@/notified.cause; systemd-notify --ready --status='serving'; exec sleep 1000")}
+            [readiness]
+            notify-access = "all"
             """))
         self.assert_ready_before_dependent(rt, "notified")
         self.assertEqual(rt.list()["notified"]["status_text"], "serving")
@@ -416,6 +421,7 @@ class Watchdog(RuntimeTestCase):
                 exec = {sh("systemd-notify --ready; exec sleep 1000")}
                 [readiness]
                 watchdog = "500ms"
+                notify-access = "all"
                 [restart]
                 delay = "0"
                 """,
@@ -427,6 +433,7 @@ class Watchdog(RuntimeTestCase):
                            'while :; do systemd-notify WATCHDOG=1; sleep 0.1; done')}
                 [readiness]
                 watchdog = "2s"
+                notify-access = "all"
                 """,
         })
         first = rt.wait_state("silent", "running")["pid"]
@@ -560,6 +567,8 @@ class SlowStartsAndStops(RuntimeTestCase):
                 name = "slowdb"
                 type = "notify"
                 exec = {sh("sleep 6.5; systemd-notify --ready; trap '' TERM; while :; do sleep 0.1; done")}
+                [readiness]
+                notify-access = "all"
                 [shutdown]
                 stop-timeout = "7s"
                 """,

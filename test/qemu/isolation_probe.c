@@ -8,6 +8,9 @@
  *   creds [SUID]         print ids, capability sets and no_new_privs; try to become root again, and
  *                        run SUID (a setuid-root copy of this program) to see whether exec does
  *   euid                 print the effective uid (run setuid-root to see whether exec grants root)
+ *   notify MSG...        send each MSG ("\n" for a newline) to $NOTIFY_SOCKET from this process; then sleep
+ *   claim-daemon         double-fork a daemon (outside our ancestry, inside our cgroup), send MAINPID=<it>
+ *                        from this process; then sleep
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,6 +21,8 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/swap.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -151,6 +156,48 @@ int main(int argc, char** argv) {
     printf("EUID %d\n", (int)geteuid());
     return 0;
   }
-  fprintf(stderr, "usage: isolation_probe hog COUNTFILE N|forkbomb|spin|daemonize PIDFILE|syscalls|creds|euid\n");
+  if (strcmp(what, "notify") == 0 || strcmp(what, "claim-daemon") == 0) {
+    const char* path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (!path || strlen(path) >= sizeof addr.sun_path) return 3;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    char message[512];
+    if (strcmp(what, "claim-daemon") == 0) {
+      int pipefd[2];
+      if (pipe(pipefd) < 0) return 3;
+      if (fork() == 0) {
+        setsid();
+        pid_t daemon = fork();
+        if (daemon == 0) {
+          for (;;) pause();
+        }
+        write(pipefd[1], &daemon, sizeof daemon);
+        _exit(0);
+      }
+      pid_t daemon = 0;
+      read(pipefd[0], &daemon, sizeof daemon);
+      wait(NULL);
+      snprintf(message, sizeof message, "MAINPID=%d", (int)daemon);
+      sendto(fd, message, strlen(message), 0, (struct sockaddr*)&addr, sizeof addr);
+      printf("CLAIMED %d\n", (int)daemon);
+    }
+    for (int i = 2; i < argc && strcmp(what, "notify") == 0; ++i) {
+      size_t n = 0;
+      for (const char* p = argv[i]; *p && n + 1 < sizeof message; ++p) {
+        if (p[0] == '\\' && p[1] == 'n') {
+          message[n++] = '\n';
+          ++p;
+        } else {
+          message[n++] = *p;
+        }
+      }
+      sendto(fd, message, n, 0, (struct sockaddr*)&addr, sizeof addr);
+    }
+    printf("NOTIFIED\n");
+    fflush(stdout);
+    for (;;) pause();
+  }
+  fprintf(stderr, "usage: isolation_probe hog COUNTFILE N|forkbomb|spin|daemonize PIDFILE|syscalls|creds|euid|notify MSG...|claim-daemon\n");
   return 2;
 }

@@ -210,6 +210,20 @@ TEST(ConfigValidation, NotifyTypeImpliesNotifyReadiness) {
   auto s = parse_service("[service]\nname = \"a\"\nexec = [\"/bin/true\"]\ntype = \"notify\"\n", "a.toml", errors);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->readiness, readiness_type::notify);
+  EXPECT_EQ(s->notify_access_mode, notify_access::main);  // systemd's default for Type=notify
+}
+
+TEST(ConfigValidation, NotifyAccessReadsEachValue) {
+  for (const auto& [text, want] : std::vector<std::pair<std::string, notify_access>>{
+           {"none", notify_access::none}, {"main", notify_access::main}, {"exec", notify_access::exec},
+           {"all", notify_access::all}}) {
+    config_errors errors;
+    auto s = parse_service("[service]\nname = \"a\"\nexec = [\"/bin/true\"]\n[readiness]\nnotify-access = \"" + text + "\"\n",
+                           "a.toml", errors);
+    ASSERT_TRUE(s) << all_errors(errors);
+    EXPECT_EQ(s->notify_access_mode, want);
+    EXPECT_EQ(to_string(s->notify_access_mode), text);
+  }
 }
 
 TEST(SupervisorValidation, ReadsEveryKey) {
