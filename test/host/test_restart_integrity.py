@@ -198,5 +198,26 @@ class CrashLoopAcrossRestarts(RuntimeTestCase):
         self.assertEqual(rt.shutdown(), 0)
 
 
+class NoLongerConfigured(RuntimeTestCase):
+    def test_a_removed_service_that_ignores_sigterm_is_killed_after_the_grace(self):
+        rt = self.runtime({
+            "stubborn": '[service]\nname = "stubborn"\n'
+                        'exec = ["/bin/sh", "-c", "trap \'\' TERM; while :; do sleep 1; done", "rti-stubborn"]\n',
+            "keep": '[service]\nname = "keep"\n' + looping("rti-keep"),
+        })
+        rt.wait_state("stubborn", "running")
+        pid = rt.service("stubborn")["pid"]
+        kill_runtime(rt)
+        os.unlink(os.path.join(rt.config, "services", "stubborn.toml"))
+        rt.start()
+        rt.wait_for(lambda: f"stubborn (pid {pid}) is no longer configured: stopping it" in rt.runtime_log(), 10,
+                    "the runtime to stop what is no longer configured")
+        # It ignores SIGTERM: it must not run on unmanaged.
+        rt.wait_for(lambda: copies("rti-stubborn") == [], 30, "the stubborn process to be killed")
+        self.assertIn("stubborn (pid %d) is no longer configured and ignored SIGTERM" % pid, rt.runtime_log())
+        self.assertEqual(rt.service("keep")["state"], "running")
+        self.assertEqual(rt.shutdown(), 0)
+
+
 if __name__ == "__main__":
     unittest.main()
