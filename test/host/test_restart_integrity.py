@@ -87,6 +87,41 @@ class KilledWhileSpawning(RuntimeTestCase):
             self.assertEqual(copies(f"rti-spawn-{n}"), [], f"{n} stopped with the rest")
 
 
+    def test_under_dynamod_init_too(self):
+        # The setting: PID 1 restarts the runtime (with its backoff, hence fewer rounds) and reaps the
+        # services; the runtime is killed while it spawns the ones that ended meanwhile.
+        names = [f"i{i:02d}" for i in range(12)]
+        services = {n: f'[service]\nname = "{n}"\n' + looping(f"rti-init-{n}") for n in names}
+        rt = self.runtime(services, under_init=True)
+        rng = random.Random(41)
+        twice = []
+        runtime = None
+        for round_ in range(8):
+            rt.wait_for(lambda: rt.runtime_host_pid() not in (None, runtime), 30, "PID 1 to (re)start the runtime")
+            runtime = rt.runtime_host_pid()
+            time.sleep(rng.uniform(0.0, 0.3))
+            try:
+                os.kill(runtime, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            for n in names:
+                found = copies(f"rti-init-{n}")
+                if len(found) > 1:
+                    twice.append((round_, n, found))
+            for n in rng.sample(names, 4):
+                for pid in copies(f"rti-init-{n}"):
+                    os.kill(pid, signal.SIGKILL)
+        self.assertEqual(twice, [], "a service ran twice after the runtime was killed")
+        rt.wait_for(lambda: rt.runtime_host_pid() not in (None, runtime), 60, "PID 1 to restart the runtime")
+
+        def settled():
+            listed = rt.list()
+            return (all(listed[n]["state"] == "running" for n in names) and
+                    all(len(copies(f"rti-init-{n}")) == 1 for n in names))
+        rt.wait_for(settled, 30, "every service to run, once")
+        self.assertEqual(rt.shutdown(), 0)
+
+
 class KilledAroundAReload(RuntimeTestCase):
     SERVICES = 10
     ROUNDS = 20
