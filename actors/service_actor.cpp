@@ -40,10 +40,6 @@ behaviours::lifecycle_options lifecycle_options_for(const service_config& c) {
   return o;
 }
 
-}  // namespace
-
-namespace {
-
 adoption_record record_of(self_ptr self) {
   auto& st = self->state;
   adoption_record r;
