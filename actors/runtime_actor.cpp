@@ -10,6 +10,7 @@
 #include <set>
 #include <unistd.h>
 #include <utility>
+#include <vector>
 
 #include "actors/control_listener_actor.hpp"
 #include "actors/dependency_tracker_actor.hpp"
@@ -31,6 +32,14 @@ namespace dynamod {
 
 namespace {
 
+// A process of a service no longer configured, sent SIGTERM when the runtime started.
+struct orphan_stopping {
+  std::string name;
+  pid_t pid = 0;
+  uint64_t start_time = 0;
+  std::string invocation_id;
+};
+
 struct runtime_state {
   runtime_context_ptr context;
   caf::actor root;
@@ -42,6 +51,9 @@ struct runtime_state {
   bool stopping = false;
   bool stopped_reported = false;
   bool root_gone = false;  // the root gave up (give-up = poweroff/reboot): nothing is left to stop
+  // Processes of services no longer configured, sent SIGTERM at start: SIGKILLed if still there after the grace.
+  std::vector<orphan_stopping> orphans_stopping;
+  std::chrono::steady_clock::time_point orphans_deadline{};
   static inline const char* name = "runtime";
 };
 
@@ -75,10 +87,15 @@ void stop_everything(self_ptr self, const std::string& why) {
             });
 }
 
-// Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
-// file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
-void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
-                            const std::map<std::string, std::string>& disabled) {
+constexpr auto kOrphanStopGrace = std::chrono::seconds(10);  // the default stop-timeout
+
+// Processes recorded by a previous runtime for services that no longer exist are ours to stop (SIGTERM, then
+// SIGKILL after kOrphanStopGrace: one that ignores SIGTERM must not run on unmanaged). One whose file is broken
+// now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it. Returns the
+// processes signalled; their records stay until they are gone, so a runtime killed meanwhile is no loss.
+std::vector<orphan_stopping> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+                                                    const std::map<std::string, std::string>& disabled) {
+  std::vector<orphan_stopping> stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
   const adoption_store store{paths.state_dir + "/services"};
@@ -93,12 +110,31 @@ void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
                    disabled.at(name));
       continue;
     }
-    if (r) {
+    if (r && !r->done) {
       spdlog::warn("{} (pid {}) is no longer configured: stopping it", name, r->pid);
       ::kill(-r->pid, SIGTERM);
       ::kill(r->pid, SIGTERM);
+      stopping.push_back({name, r->pid, r->start_time, r->invocation_id});
+      continue;
     }
     store.remove(name);
+  }
+  return stopping;
+}
+
+// The grace is over: what still runs of them (the same process, not a reused pid) is killed.
+void kill_orphans_left(self_ptr self) {
+  if (std::chrono::steady_clock::now() < self->state.orphans_deadline) return;  // the other tick (malloc_trim)
+  const adoption_store store{self->state.context->paths.state_dir + "/services"};
+  for (const auto& o : std::exchange(self->state.orphans_stopping, {})) {
+    if (self->state.directory.count(o.name)) continue;  // configured again meanwhile (reload): adopted, not ours
+    auto st = read_proc_status(o.pid);
+    if (st && !st->zombie && st->start_time == o.start_time) {
+      spdlog::warn("{} (pid {}) is no longer configured and ignored SIGTERM for {}s: SIGKILL", o.name, o.pid,
+                   kOrphanStopGrace.count());
+      if (::kill(-o.pid, SIGKILL) < 0) ::kill(o.pid, SIGKILL);
+    }
+    store.remove_if(o.name, o.invocation_id);
   }
 }
 
@@ -182,7 +218,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  stop_orphaned_services(args.paths, args.plan, args.disabled);
+  self->state.orphans_stopping = stop_orphaned_services(args.paths, args.plan, args.disabled);
+  self->state.orphans_deadline = std::chrono::steady_clock::now() + kOrphanStopGrace;
+  // The tick's second use: the end of the orphans' grace.
+  if (!self->state.orphans_stopping.empty()) self->delayed_send(self, kOrphanStopGrace, tick_atom_v);
   const size_t count = services_in_order(args.plan).size();
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
@@ -254,7 +293,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
           default: break;
         }
       },
-      [=](tick_atom) { ::malloc_trim(0); },
+      [=](tick_atom) {
+        ::malloc_trim(0);
+        kill_orphans_left(self);
+      },
       [=](stop_all_atom, uint8_t mode) {
         stop_everything(self, protocol::to_string(static_cast<protocol::power_mode>(mode)));
       },

@@ -44,13 +44,32 @@ behaviours::lifecycle_options lifecycle_options_for(const service_config& c) {
   return o;
 }
 
+adoption_record record_of(self_ptr self) {
+  auto& st = self->state;
+  adoption_record r;
+  r.invocation_id = st.invocation_id;
+  r.status_text = st.status_text;
+  r.fingerprint = st.fingerprint;
+  r.cgroup_dir = st.cgroup_dir;
+  return r;
+}
+
 }  // namespace
 
 void save_adoption_record(self_ptr self) {
   auto& st = self->state;
   if (st.pid <= 0) return;
-  store(self).save(config(self).name,
-                   adoption_record{st.pid, st.proc_start_time, st.ready, false, st.invocation_id, st.status_text});
+  adoption_record r = record_of(self);
+  r.pid = st.pid;
+  r.start_time = st.proc_start_time;
+  r.ready = st.ready;
+  store(self).save(config(self).name, r);
+}
+
+void save_adoption_intent(self_ptr self) {
+  adoption_record r = record_of(self);
+  r.intent = true;
+  store(self).save(config(self).name, r);
 }
 
 void report(self_ptr self) {
@@ -204,7 +223,10 @@ void execute(self_ptr self, const actions& todo) {
         } else if (st.lifecycle->state() == lifecycle_state::done) {
           st.ready = true;
           st.pid = 0;
-          store(self).save(config(self).name, adoption_record{0, 0, true, true, st.invocation_id, st.status_text});
+          adoption_record r = record_of(self);
+          r.ready = true;
+          r.done = true;
+          store(self).save(config(self).name, r);
         }
         report(self);
         break;
@@ -487,6 +509,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     // The previous runtime started this process; it is still the same one (checked against /proc).
     const adoption_record& a = *st.args.adopt;
     st.invocation_id = a.invocation_id;
+    st.fingerprint = a.fingerprint;  // what it was started from, until it is restarted
     if (a.done) {
       spdlog::info("{}: completed under the previous runtime", config(self).name);
       st.ready = true;

@@ -17,6 +17,7 @@
 #include "actors/service_process.hpp"
 #include "actors/service_state.hpp"
 #include "runtime/cgroup/cgroup_fs.hpp"
+#include "runtime/config/definition_fingerprint.hpp"
 #include "runtime/process/credentials.hpp"
 #include "runtime/process/isolation_plan.hpp"
 #include "runtime/process/service_environment.hpp"
@@ -176,6 +177,8 @@ void spawn_main_process(self_ptr self) {
   spec.stdout_fd = out;
   spec.stderr_fd = err >= 0 ? err : out;
   if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
+  st.fingerprint = definition_fingerprint(c);
+  save_adoption_intent(self);  // no fsync: a crash of the machine ends the services too
   const spawn_result r = spawn_process(spec);
   for (int fd : {out, err, ready_pipe[1], *cgroup_fd}) {
     if (fd >= 0) ::close(fd);

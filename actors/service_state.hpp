@@ -33,6 +33,7 @@ struct service_state {
   // What the main process and its helpers (stop-exec, check-exec) run with (service_spawn.cpp: process_setup).
   std::shared_ptr<const service_process_setup> setup;
   std::string invocation_id;
+  std::string fingerprint;     // of the definition its process was started from (adoption record)
   std::string status_text;
   int status_errno = 0;
   bool ready = false;
@@ -71,6 +72,9 @@ inline adoption_store store(self_ptr self) { return adoption_store{context(self)
 void execute(self_ptr self, const behaviours::actions& todo);
 void report(self_ptr self);
 void save_adoption_record(self_ptr self);
+// Before the spawn: the invocation id without a pid, so that a runtime killed before save_adoption_record
+// leaves its successor a way to find the process (by its INVOCATION_ID) instead of starting a second one.
+void save_adoption_intent(self_ptr self);
 void watch_process(self_ptr self, pid_t pid, bool claimed);  // claimed: named by the service, not spawned by us
 void forget_process(self_ptr self, pid_t pid);
 

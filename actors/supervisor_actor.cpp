@@ -8,6 +8,7 @@
 #include "actors/log_sink_actor.hpp"
 #include "actors/service_actor.hpp"
 #include "actors/supervisor_state.hpp"
+#include "runtime/config/definition_fingerprint.hpp"
 #include "runtime/console_status.hpp"
 
 namespace dynamod {
@@ -53,6 +54,40 @@ std::chrono::milliseconds restart_delay(const child_record& c) {
     delay = std::min(delay, cfg.backoff_max);
   }
   return delay;
+}
+
+adoption_store state_store(self_ptr self) { return adoption_store{context(self).paths.state_dir + "/services"}; }
+
+// The restart history outlives this runtime: a service crash-looping across runtime restarts reaches its limit.
+void save_history(self_ptr self) {
+  static const std::string boot_id = current_boot_id();
+  auto& st = self->state;
+  restart_history h;
+  h.boot_id = boot_id;
+  h.supervisor = st.logic->intensity_history();
+  for (const auto& c : st.children) {
+    auto times = st.logic->child_history(c.id());
+    if (c.restarts == 0 && c.consecutive_failures == 0 && times.empty()) continue;
+    h.children[c.id()] = child_history{c.restarts, c.consecutive_failures, std::move(times)};
+  }
+  state_store(self).save_history(my_name(self), h);
+}
+
+void restore_history(self_ptr self) {
+  auto h = state_store(self).load_history(my_name(self));
+  if (!h) return;
+  auto& st = self->state;
+  std::unordered_map<std::string, std::vector<int64_t>> times;
+  for (const auto& [id, ch] : h->children) {
+    if (child_record* c = find(self, id)) {
+      c->restarts = ch.restarts;
+      c->consecutive_failures = ch.consecutive_failures;
+    }
+    times[id] = ch.times;
+  }
+  st.logic->restore_history(h->supervisor, times, now_seconds());
+  spdlog::info("supervisor {}: restart history kept from the previous runtime ({} restart(s) in its window)",
+               my_name(self), st.logic->intensity_entries());
 }
 
 void ensure_log_sink(self_ptr self, child_record& c) {
@@ -212,6 +247,7 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
                           : kind == exit_class::shutdown ? behaviours::exit_kind::shutdown
                                                          : behaviours::exit_kind::abnormal;
   execute(self, st.logic->on_exit(c.id(), logic_kind, now_seconds()));
+  if (!st.logic->exiting()) save_history(self);
 }
 
 // give_up_mode::degrade (the root of an init): the logic left this child down instead of giving up. It stays
@@ -300,6 +336,8 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
       }
       break;
   }
+  // A failed child's fresh history must outlive this runtime too, or the next one would fail it again at once.
+  if (state == behaviours::child_state::failed && what != pending_request::kind::stop) save_history(self);
   if (!wait) return answer("requested");
   // A supervisor reports no readiness of its own: it runs once spawned, and its services start as usual.
   if (!c->is_service()) return answer("started");
@@ -342,7 +380,13 @@ child_record new_child_record(self_ptr self, const plan_node& n, bool adopt) {
   r.node = n;
   r.last = service_report{n.name, "waiting", 0, {}, {}};
   if (adopt && n.service) {
-    r.adopt = adoption_store{self->state.args.context->paths.state_dir + "/services"}.load_live(n.name);
+    auto d = state_store(self).reconcile(n.name, definition_fingerprint(*n.service));
+    if (d && d->what == adoption_decision::verdict::adopt) {
+      r.adopt = d->record;
+      r.stale_definition = d->stale;
+    } else if (d && d->record.done) {
+      spdlog::info("{}: its definition changed since it completed: it runs again", n.name);
+    }
     // Until its incarnation reports, show what is still running, not "waiting".
     if (r.adopt) {
       r.last.state = r.adopt->done ? "done" : r.adopt->ready ? "running" : "starting";
@@ -375,6 +419,19 @@ void register_services(self_ptr self) {
   }
 }
 
+void restart_if_stale(self_ptr self, const std::string& id) {
+  auto& st = self->state;
+  child_record* c = find(self, id);
+  if (!c || !std::exchange(c->stale_definition, false) || !c->incarnation ||
+      st.logic->state(id) != behaviours::child_state::running) {
+    return;
+  }
+  spdlog::warn("{}: its definition changed while no runtime ran (pid {} runs the previous one): restarting it", id,
+               c->last.pid);
+  c->replace_after_stop = c->node;
+  execute(self, st.logic->terminate_child(id));
+}
+
 void execute(self_ptr self, const std::vector<command>& cmds) {
   announce_starts(self, cmds);
   for (const auto& cmd : cmds) {
@@ -396,6 +453,8 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
         break;
       case command::kind::exit: {
         auto& st = self->state;
+        // Stopped in order or given up: a fresh start (OTP: a new supervisor process) has a fresh history.
+        state_store(self).remove_history(my_name(self));
         if (cmd.note == "shutdown") {
           spdlog::info("supervisor {}: all children stopped", my_name(self));
           for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
@@ -467,8 +526,11 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
     if (msg.source == self->state.parent && msg.reason) self->quit(msg.reason);
   });
 
+  if (st.args.adopt) restore_history(self);
+
   register_services(self);
   execute(self, st.logic->start());
+  for (const auto& n : st.args.node.children) restart_if_stale(self, n.name);
 
   return {
       [=](const service_report& r) {

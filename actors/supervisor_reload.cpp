@@ -50,6 +50,7 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
       st.children.push_back(new_child_record(self, n, true));
       st.logic->add_child(spec_for(n));
       execute(self, st.logic->start_child(n.name));
+      restart_if_stale(self, n.name);
       continue;
     }
     if (same_node(c->node, n)) {

@@ -40,6 +40,7 @@ struct child_record {
   int consecutive_failures = 0;
   bool delay_next = false;  // the next start restarts it after its own exit: apply its restart delay
   std::optional<adoption_record> adopt;
+  bool stale_definition = false;  // the adopted process was started from another definition: restart it
   std::vector<pending_request> waiting;
   bool remove_after_stop = false;            // reload: dropped from the configuration
   bool remove_now = false;
@@ -68,6 +69,9 @@ behaviours::child_spec spec_for(const plan_node& n);
 // A record for a plan node; with `adopt`, it takes over a process a predecessor left running (checked).
 child_record new_child_record(self_ptr self, const plan_node& n, bool adopt);
 void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
+// An adopted child whose definition changed while no runtime ran is stopped and started again from the current
+// one (as reload does with a changed child).
+void restart_if_stale(self_ptr self, const std::string& id);
 void register_services(self_ptr self);
 // The sub-supervisor (a child of this one, left failed by degrade) that a service went down with, if any.
 const child_record* failed_supervisor_of(self_ptr self, const std::string& service);

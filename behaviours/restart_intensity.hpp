@@ -38,6 +38,20 @@ class restart_intensity {
   }
 
   size_t entries() const { return entries_.size(); }
+  // The recorded restarts, oldest first, for keeping them across a runtime restart (adoption state).
+  const std::vector<int64_t>& history() const { return entries_; }
+  // Puts back a kept history: entries outside the window at `now_seconds` (or from the future: another clock)
+  // are dropped, and at most max_restarts + 1 are kept, as add() would have left them.
+  void restore(std::vector<int64_t> history, int64_t now_seconds) {
+    std::vector<int64_t> kept;
+    for (int64_t t : history) {
+      if (t >= now_seconds - limit_.period_seconds && t <= now_seconds) kept.push_back(t);
+    }
+    std::sort(kept.begin(), kept.end());
+    const size_t cap = static_cast<size_t>(std::max(limit_.max_restarts, 0)) + 1;
+    if (kept.size() > cap) kept.erase(kept.begin(), kept.end() - static_cast<std::ptrdiff_t>(cap));
+    entries_ = std::move(kept);
+  }
   const intensity_limit& limit() const { return limit_; }
 
  private:

@@ -38,6 +38,20 @@ const supervisor_logic::child* supervisor_logic::find(const std::string& id) con
   return const_cast<supervisor_logic*>(this)->find(id);
 }
 
+std::vector<int64_t> supervisor_logic::child_history(const std::string& id) const {
+  const child* c = find(id);
+  return c ? c->own.history() : std::vector<int64_t>{};
+}
+
+void supervisor_logic::restore_history(const std::vector<int64_t>& supervisor,
+                                       const std::unordered_map<std::string, std::vector<int64_t>>& children,
+                                       int64_t now_seconds) {
+  intensity_.restore(supervisor, now_seconds);
+  for (const auto& [id, times] : children) {
+    if (child* c = find(id)) c->own.restore(times, now_seconds);
+  }
+}
+
 child_state supervisor_logic::state(const std::string& id) const {
   const child* c = find(id);
   return c ? c->state : child_state::removed;

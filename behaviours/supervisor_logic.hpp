@@ -113,6 +113,11 @@ class supervisor_logic {
   // round.)
   std::vector<std::string> rolled_back_by(const std::string& id) const;
   size_t intensity_entries() const { return intensity_.entries(); }
+  // Restart history (the supervisor's intensity and each child's own limit), kept across a runtime restart.
+  const std::vector<int64_t>& intensity_history() const { return intensity_.history(); }
+  std::vector<int64_t> child_history(const std::string& id) const;
+  void restore_history(const std::vector<int64_t>& supervisor,
+                       const std::unordered_map<std::string, std::vector<int64_t>>& children, int64_t now_seconds);
   bool busy() const { return sequence_.has_value(); }
   bool exiting() const { return exited_; }
   strategy which() const { return strategy_; }

@@ -50,7 +50,12 @@ TEST(InvocationId, Is32HexDigitsAndFresh) {
 }
 
 TEST(AdoptionRecord, RoundTrips) {
-  adoption_record r{4242, 987654, true, false, "abc", "serving\nrequests"};
+  adoption_record r;
+  r.pid = 4242;
+  r.start_time = 987654;
+  r.ready = true;
+  r.invocation_id = "abc";
+  r.status_text = "serving\nrequests";
   auto back = parse_adoption_record(format_adoption_record(r));
   ASSERT_TRUE(back);
   EXPECT_EQ(back->pid, 4242);
@@ -86,9 +91,17 @@ TEST(AdoptionStore, OnlyTrustsALiveProcessWithTheSameStartTime) {
   adoption_store store{dir};
   auto self = read_proc_status(::getpid());
   ASSERT_TRUE(self);
-  ASSERT_TRUE(store.save("me", adoption_record{::getpid(), self->start_time, true, false, "x", ""}));
+  auto record = [](pid_t pid, uint64_t start_time) {
+    adoption_record r;
+    r.pid = pid;
+    r.start_time = start_time;
+    r.ready = true;
+    r.invocation_id = "x";
+    return r;
+  };
+  ASSERT_TRUE(store.save("me", record(::getpid(), self->start_time)));
   EXPECT_TRUE(store.load_live("me"));
-  ASSERT_TRUE(store.save("reused", adoption_record{::getpid(), self->start_time + 1, true, false, "x", ""}));
+  ASSERT_TRUE(store.save("reused", record(::getpid(), self->start_time + 1)));
   EXPECT_FALSE(store.load_live("reused")) << "same pid, other process: a reused pid";
   store.remove("me");
   EXPECT_FALSE(store.load("me"));
