@@ -110,7 +110,9 @@ void spawn_main_process(self_ptr self) {
   int ready_pipe[2] = {-1, -1};
   if (c.readiness == readiness_type::fd) {
     if (::pipe2(ready_pipe, O_CLOEXEC) < 0) {
-      execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
+      const int e = errno;
+      execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(e),
+                                                  spawn_lacks_resources(e, "pipe")));
       return;
     }
     in.ready_fd = c.ready_fd;
@@ -128,12 +130,13 @@ void spawn_main_process(self_ptr self) {
   const isolation_plan isolation = plan_isolation(c, context(self).inaccessible_file, drops_root);
   auto filter = build_seccomp_program({c.seccomp_allow, c.seccomp_deny, c.seccomp_kill}, error);
   auto cgroup_fd = filter ? prepare_cgroup(self, error) : std::nullopt;
+  const bool cgroup_lacks_fds = filter && !cgroup_fd && spawn_lacks_resources(errno, "cgroup");
   if (!filter || !cgroup_fd) {
     for (int fd : ready_pipe) {
       if (fd >= 0) ::close(fd);
     }
     spdlog::error("{}: cannot start: {}", c.name, error);
-    execute(self, st.lifecycle->on_spawn_failed(error));
+    execute(self, st.lifecycle->on_spawn_failed(error, cgroup_lacks_fds));
     return;
   }
 
@@ -151,7 +154,19 @@ void spawn_main_process(self_ptr self) {
   spec.nsinit = context(self).nsinit;
   if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
   const int out = open_log_fifo(self, false);
+  const int out_errno = errno;
   const int err = open_log_fifo(self, true);
+  const int fifo_errno = out < 0 ? out_errno : err < 0 ? errno : 0;
+  if (spawn_lacks_resources(fifo_errno, "log FIFO")) {
+    // Without descriptors for its FIFOs the output would go to /dev/null: wait for descriptors instead.
+    for (int fd : {out, err, ready_pipe[0], ready_pipe[1], *cgroup_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    const std::string why = std::string{"log FIFO: "} + std::strerror(fifo_errno);
+    spdlog::error("{}: cannot start: {} (the runtime is short of descriptors: retrying)", c.name, why);
+    execute(self, st.lifecycle->on_spawn_failed(why, true));
+    return;
+  }
   spec.stdout_fd = out;
   spec.stderr_fd = err >= 0 ? err : out;
   if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
@@ -161,8 +176,10 @@ void spawn_main_process(self_ptr self) {
   }
   if (!r.ok()) {
     if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
-    spdlog::error("{}: cannot start {}: {}", c.name, c.exec.front(), r.describe());
-    execute(self, st.lifecycle->on_spawn_failed(r.describe()));
+    const bool retry = spawn_lacks_resources(r.error, r.step);
+    spdlog::error("{}: cannot start {}: {}{}", c.name, c.exec.front(), r.describe(),
+                  retry ? " (the runtime is short of resources: retrying)" : "");
+    execute(self, st.lifecycle->on_spawn_failed(r.describe(), retry));
     return;
   }
   st.pid = r.pid;
