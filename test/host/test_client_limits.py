@@ -263,6 +263,32 @@ class ClientLimits(RuntimeTestCase):
         self.assertEqual(rt.read_work("runs").count("run"), 2, "one restart, not one per failed spawn")
 
 
+def open_files_limit(pid):
+    with open(f"/proc/{pid}/limits") as f:
+        for line in f:
+            if line.startswith("Max open files"):
+                soft, hard = line.split()[3:5]
+                return int(soft), int(hard)
+    return None
+
+
+class FileLimits(RuntimeTestCase):
+    def test_the_runtime_raises_its_soft_limit_and_services_get_the_inherited_one(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        self.assertGreater(hard, 1024, "the test needs a hard limit above 1024")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))  # as systemd and PID 1 leave it
+        plain = '[service]\nname = "plain"\nexec = ["/bin/sleep", "1000"]\n'
+        own = ('[service]\nname = "own"\nexec = ["/bin/sleep", "1000"]\n'
+               '[security]\nrlimits = { nofile = 4096 }\n')
+        rt = self.runtime({"plain": plain, "own": own})
+        self.assertEqual(open_files_limit(rt.proc.pid), (hard, hard), "the runtime's soft limit is its hard one")
+        plain_pid = rt.wait_state("plain", "running")["pid"]
+        own_pid = rt.wait_state("own", "running")["pid"]
+        self.assertEqual(open_files_limit(plain_pid), (1024, hard), "a service gets the inherited soft limit")
+        self.assertEqual(open_files_limit(own_pid)[0], 4096, "unless its configuration sets one")
+
+
 class WhoReadsWhat(RuntimeTestCase):
     def test_logs_need_root_or_the_log_group_and_status_stays_public_without_lines(self):
         # The line is computed, so that it is not in the (public) definition that `status` shows.
