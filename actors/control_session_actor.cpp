@@ -115,6 +115,17 @@ void log_dropped_client(const client_identity& client, const char* why) {
   }
 }
 
+// Refused requests are logged once per interval too: an unprivileged client could otherwise write a line into
+// the runtime's log with every request. Returns whether to log this one; `suppressed` counts those not logged.
+bool log_this_refusal(uint64_t& suppressed) {
+  static std::mutex mutex;
+  static log_throttle throttle{std::chrono::seconds(10)};
+  std::lock_guard<std::mutex> guard{mutex};
+  if (!throttle.occurred(std::chrono::steady_clock::now())) return false;
+  suppressed = throttle.suppressed();
+  return true;
+}
+
 void pump(self_ptr self);
 
 void arm(self_ptr self) {
@@ -268,8 +279,11 @@ std::string without_log_lines(const std::string& json) {
 void logs(self_ptr self, const control_request& req) {
   const uint32_t id = req.id;
   if (!self->state.client.may_read_logs) {
-    spdlog::warn("control: uid {} (pid {}) may not read the log of {}", self->state.client.uid,
-                 self->state.client.pid, req.args[0]);
+    uint64_t suppressed = 0;
+    if (log_this_refusal(suppressed)) {
+      spdlog::warn("control: uid {} (pid {}) may not read the log of {} ({} more refusals in the last interval)",
+                   self->state.client.uid, self->state.client.pid, req.args[0], suppressed);
+    }
     reply_error(self, id, permission_denied, log_permission_text(*self->state.context));
     return;
   }
@@ -355,7 +369,11 @@ void dispatch(self_ptr self, const control_request& req) {
     return;
   }
   if (spec->needs_root && !may_mutate(self)) {
-    spdlog::warn("control: uid {} (pid {}) may not {}", self->state.client.uid, self->state.client.pid, req.command);
+    uint64_t suppressed = 0;
+    if (log_this_refusal(suppressed)) {
+      spdlog::warn("control: uid {} (pid {}) may not {} ({} more refusals in the last interval)",
+                   self->state.client.uid, self->state.client.pid, req.command, suppressed);
+    }
     reply_error(self, id, permission_denied, "permission denied: '" + req.command + "' needs root");
     return;
   }

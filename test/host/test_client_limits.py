@@ -51,6 +51,8 @@ for i in range(n):
                 s.send(frame(j + 1, "tree"))
         elif mode == "follow":
             s.send(frame(1, "logs", [arg, "0"], 2))
+        elif mode == "refused":  # requests nobody may make
+            s.send(b"".join(frame(j + 1, "logs" if j % 2 else "stop", [arg]) for j in range(per)))
     except OSError:
         pass
     conns.append(s)
@@ -311,6 +313,19 @@ class WhoReadsWhat(RuntimeTestCase):
         self.assertNotIn("secret-42-line", r.stdout)
         r = rt.ctl("--json", "status", "svc")
         self.assertIn("secret-42-line", r.stdout, "root sees the lines")
+
+    def test_refused_requests_do_not_flood_the_runtime_log(self):
+        rt = self.runtime({"svc": '[service]\nname = "svc"\nexec = ["/bin/sleep", "1000"]\n'})
+        rt.wait_state("svc", "running")
+        log_before = len(rt.runtime_log())
+        attack = Attack(self, rt, 64, mode="refused", per=200, arg="svc")
+        self.assertEqual(attack.result["connected"], 64)
+        # Every one of the 12800 requests is refused; the log says so a few times, with counts.
+        rt.wait_for(lambda: "may not" in rt.runtime_log()[log_before:], 15, "a refusal in the log")
+        attack.stop()
+        self.assertEqual(rt.list()["svc"]["state"], "running")
+        grown = len(rt.runtime_log()) - log_before
+        self.assertLess(grown, 16 * 1024, f"12800 refused requests wrote {grown} bytes of log")
 
     def test_the_log_group_may_read_logs(self):
         svc = '[service]\nname = "svc"\nexec = ["/bin/sh", "-c", "echo group-readable-line; exec sleep 1000"]\n'
