@@ -44,7 +44,7 @@ struct control_listener_state {
   uint64_t shed = 0;     // dropped for lack of descriptors
   bool backing_off = false;
   session_admission admission;
-  std::shared_ptr<reply_bytes> replies = std::make_shared<reply_bytes>();
+  std::shared_ptr<client_load> replies = std::make_shared<client_load>();
   log_throttle refusal_log{kLogInterval};
   log_throttle shortage_log{kLogInterval};
   std::vector<session> sessions;
@@ -200,7 +200,7 @@ static caf::behavior control_listener_actor(caf::stateful_actor<control_listener
         return json_text(nlohmann::json{{"kind", "control_listener"}, {"name", context->paths.control_socket}, {"state", "listening"},
                               {"sessions", st.sessions.size()}, {"accepted", st.accepted},
                               {"refused", st.refused}, {"dropped_for_descriptors", st.shed},
-                              {"reply_bytes", st.replies->held()},
+                              {"reply_bytes", st.replies->held()}, {"trees_in_flight", st.replies->trees()},
                               {"mailbox", self->mailbox().size()}});
       },
   };

@@ -68,17 +68,19 @@ struct control_session_state {
   client_identity client;
   runtime_context_ptr context;
   caf::actor runtime;
-  std::shared_ptr<reply_bytes> replies;  // what all sessions hold; `out` is counted in it
+  std::shared_ptr<client_load> replies;  // what all sessions hold; `out` is counted in it
   request_input in;
   std::vector<uint8_t> out;
   uint32_t following = 0;  // request id of a `logs -f` stream, if any
   size_t in_flight = 0;
   bool heavy_in_flight = false;  // a `tree` or `logs`: one at a time per client
+  bool holds_tree_slot = false;  // one of client_limits::trees_in_flight
   bool closing = false;    // close once `out` is flushed and nothing is in flight
   bool dropped = false;    // quitting: the client left or was too slow
   static inline const char* name = "control_session";
   ~control_session_state() {
     if (replies) replies->remove(out.size());
+    if (holds_tree_slot) replies->end_tree();
     if (fd >= 0) {
       context->loop->forget(fd);
       ::close(fd);
@@ -333,6 +335,44 @@ void logs(self_ptr self, const control_request& req) {
           });
 }
 
+// A fan-out over every actor with a reply of ~400 bytes per service: one at a time per client, and a few at
+// a time for all (client_limits::trees_in_flight), so clients that send many and read none cannot keep the
+// runtime building trees, for themselves or, once gone, for nobody. A request waiting for a slot holds the
+// client's other requests back, and is tried again shortly. An admin's tree never waits for a slot.
+constexpr auto kTreeSlotRetry = std::chrono::milliseconds(100);
+
+void tree(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  st.heavy_in_flight = true;
+  ++st.in_flight;
+  if (!st.client.admin) {
+    if (!st.replies->try_begin_tree(kLimits.trees_in_flight)) {
+      self->delayed_send(self, kTreeSlotRetry, tree_atom_v, id);  // counted in flight meanwhile
+      return;
+    }
+    st.holds_tree_slot = true;
+  }
+  auto done = [=] {
+    auto& st = self->state;
+    if (st.holds_tree_slot) st.replies->end_tree();
+    st.holds_tree_slot = false;
+    --st.in_flight;
+    st.heavy_in_flight = false;
+  };
+  self->request(st.runtime, kRequestTimeout, tree_atom_v)
+      .then(
+          [=](const std::string& json) {
+            done();
+            reply(self, id, reply_kind::result, ok, json);
+            arm(self);
+          },
+          [=](caf::error& err) {
+            done();
+            reply_error(self, id, failed, error_text(err));
+            arm(self);
+          });
+}
+
 struct command_spec {
   const char* name;
   size_t min_args;
@@ -405,24 +445,7 @@ void dispatch(self_ptr self, const control_request& req) {
   } else if (req.command == "start" || req.command == "stop" || req.command == "restart") {
     operate(self, req);
   } else if (req.command == "tree") {
-    // A fan-out over every actor with a reply of ~400 bytes per service: one at a time per client, so a
-    // client that sends many and reads none cannot keep the runtime building trees for it.
-    self->state.heavy_in_flight = true;
-    ++self->state.in_flight;
-    self->request(self->state.runtime, kRequestTimeout, tree_atom_v)
-        .then(
-            [=](const std::string& json) {
-              --self->state.in_flight;
-              self->state.heavy_in_flight = false;
-              reply(self, id, reply_kind::result, ok, json);
-              arm(self);
-            },
-            [=](caf::error& err) {
-              --self->state.in_flight;
-              self->state.heavy_in_flight = false;
-              reply_error(self, id, failed, error_text(err));
-              arm(self);
-            });
+    tree(self, id);
   } else if (req.command == "logs") {
     logs(self, req);
   } else if (req.command == "reload") {
@@ -499,7 +522,7 @@ void on_readable(self_ptr self, bool hung_up) {
 }  // namespace
 
 static caf::behavior control_session_actor(self_ptr self, int fd, client_identity client, runtime_context_ptr context,
-                                           caf::actor runtime, std::shared_ptr<reply_bytes> replies) {
+                                           caf::actor runtime, std::shared_ptr<client_load> replies) {
   auto& st = self->state;
   st.fd = fd;
   st.client = client;
@@ -521,6 +544,10 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
         if (!self->state.out.empty()) flush(self);
         arm(self);
       },
+      [=](tree_atom, uint32_t id) {  // a tree request's turn to try for a slot again
+        --self->state.in_flight;
+        if (!self->state.dropped) tree(self, id);
+      },
       [=](log_line_atom, const std::string& line) {
         auto& st = self->state;
         if (st.following == 0) return;
@@ -531,7 +558,7 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
 }
 
 caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
-                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<reply_bytes> replies) {
+                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> replies) {
   return listener->spawn<caf::linked>(control_session_actor, fd, client, std::move(context), std::move(runtime),
                                       std::move(replies));
 }

@@ -25,6 +25,6 @@ struct client_identity {
 // client only, while the listener going away ends every session. `replies` counts the bytes all sessions hold
 // for their clients (client_limits bounds them).
 caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
-                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<reply_bytes> replies);
+                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> replies);
 
 }  // namespace dynamod

@@ -23,6 +23,9 @@ struct client_limits {
   // Over the total, a session that holds more than this is dropped; one that holds less may still queue its
   // reply, so a well-behaved client (an admin's status) is served while others flood.
   size_t reply_bytes_fair_share = 64 * 1024;
+  // `tree` walks every actor and builds ~400 bytes per service: this many at once for all clients; the others
+  // wait their turn (a client that leaves meanwhile costs nothing more).
+  size_t trees_in_flight = 4;
 };
 
 // Sessions open, per uid. `admin` (root, or the runtime's own user) is limited only by total + reserve.
@@ -44,15 +47,26 @@ class session_admission {
 // May a session holding `queued` bytes add `more`, while all sessions together hold `all`?
 bool may_queue_reply(const client_limits& limits, size_t queued, size_t more, size_t all);
 
-// The bytes all sessions hold, shared by them.
-class reply_bytes {
+// What all sessions hold together, shared by them: bytes of replies, and `tree` fan-outs in flight.
+class client_load {
  public:
   void add(size_t n) { held_.fetch_add(n, std::memory_order_relaxed); }
   void remove(size_t n) { held_.fetch_sub(n, std::memory_order_relaxed); }
   size_t held() const { return held_.load(std::memory_order_relaxed); }
+  // Takes one of `max` slots for a tree; false if all are taken.
+  bool try_begin_tree(size_t max) {
+    size_t n = trees_.load(std::memory_order_relaxed);
+    while (n < max) {
+      if (trees_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void end_tree() { trees_.fetch_sub(1, std::memory_order_relaxed); }
+  size_t trees() const { return trees_.load(std::memory_order_relaxed); }
 
  private:
   std::atomic<size_t> held_{0};
+  std::atomic<size_t> trees_{0};
 };
 
 // Logs a recurring condition once per interval and counts the occurrences in between, so an attack that makes

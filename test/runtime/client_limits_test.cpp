@@ -75,3 +75,21 @@ TEST(LogThrottle, LogsOncePerIntervalAndCountsTheRest) {
   EXPECT_TRUE(t.occurred(t0 + 110s));
   EXPECT_EQ(t.suppressed(), 1001u);
 }
+
+TEST(ClientLoad, TreesTakeOneOfAFewSlotsAndGiveItBack) {
+  client_load load;
+  EXPECT_TRUE(load.try_begin_tree(2));
+  EXPECT_TRUE(load.try_begin_tree(2));
+  EXPECT_FALSE(load.try_begin_tree(2));
+  load.end_tree();
+  EXPECT_TRUE(load.try_begin_tree(2));
+  EXPECT_EQ(load.trees(), 2u);
+}
+
+TEST(ClientLoad, CountsTheBytesAllSessionsHold) {
+  client_load load;
+  load.add(100);
+  load.add(50);
+  load.remove(30);
+  EXPECT_EQ(load.held(), 120u);
+}
