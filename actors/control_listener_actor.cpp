@@ -29,6 +29,8 @@ namespace {
 // Out of descriptors, accept is retried after this (the queued connection would wake us at once: a busy loop).
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(200);
 constexpr auto kLogInterval = std::chrono::seconds(10);
+// Connections taken per wakeup: a client reconnecting in a loop cannot keep the listener from its mailbox.
+constexpr int kAcceptsPerWakeup = 64;
 }  // namespace
 
 struct control_listener_state {
@@ -44,7 +46,7 @@ struct control_listener_state {
   uint64_t shed = 0;     // dropped for lack of descriptors
   bool backing_off = false;
   session_admission admission;
-  std::shared_ptr<client_load> replies = std::make_shared<client_load>();
+  std::shared_ptr<client_load> load = std::make_shared<client_load>();
   log_throttle refusal_log{kLogInterval};
   log_throttle shortage_log{kLogInterval};
   std::vector<session> sessions;
@@ -105,7 +107,7 @@ void shed_connection(listener_ptr self, int err) {
 
 void accept_all(listener_ptr self, const runtime_context_ptr& context, const caf::actor& runtime) {
   auto& st = self->state;
-  for (;;) {
+  for (int taken = 0; taken < kAcceptsPerWakeup; ++taken) {
     const int fd = ::accept4(st.fd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -144,8 +146,9 @@ void accept_all(listener_ptr self, const runtime_context_ptr& context, const caf
     client.may_read_logs =
         admin || (group >= 0 && (cred.gid == static_cast<gid_t>(group) || peer_in_group(fd, static_cast<gid_t>(group))));
     ++st.accepted;
-    st.sessions.push_back({spawn_control_session(self, fd, client, context, runtime, st.replies), cred.uid});
+    st.sessions.push_back({spawn_control_session(self, fd, client, context, runtime, st.load), cred.uid});
   }
+  // One-shot: fires again at once if connections are still queued, after what else is in our mailbox.
   st.loop->watch(st.fd, EPOLLIN, caf::actor_cast<caf::actor>(self), 0);
 }
 
@@ -200,7 +203,7 @@ static caf::behavior control_listener_actor(caf::stateful_actor<control_listener
         return json_text(nlohmann::json{{"kind", "control_listener"}, {"name", context->paths.control_socket}, {"state", "listening"},
                               {"sessions", st.sessions.size()}, {"accepted", st.accepted},
                               {"refused", st.refused}, {"dropped_for_descriptors", st.shed},
-                              {"reply_bytes", st.replies->held()}, {"trees_in_flight", st.replies->trees()},
+                              {"reply_bytes", st.load->held()}, {"trees_in_flight", st.load->trees()},
                               {"mailbox", self->mailbox().size()}});
       },
   };

@@ -68,7 +68,7 @@ struct control_session_state {
   client_identity client;
   runtime_context_ptr context;
   caf::actor runtime;
-  std::shared_ptr<client_load> replies;  // what all sessions hold; `out` is counted in it
+  std::shared_ptr<client_load> load;  // what all sessions hold; `out` is counted in it
   request_input in;
   std::vector<uint8_t> out;
   uint32_t following = 0;  // request id of a `logs -f` stream, if any
@@ -79,8 +79,8 @@ struct control_session_state {
   bool dropped = false;    // quitting: the client left or was too slow
   static inline const char* name = "control_session";
   ~control_session_state() {
-    if (replies) replies->remove(out.size());
-    if (holds_tree_slot) replies->end_tree();
+    if (load) load->remove(out.size());
+    if (holds_tree_slot) load->end_tree();
     if (fd >= 0) {
       context->loop->forget(fd);
       ::close(fd);
@@ -98,7 +98,7 @@ bool accepting(const control_session_state& st) {
 // are discarded, and a log sink stops pushing lines to it (it monitors its followers).
 void drop_client(self_ptr self) {
   auto& st = self->state;
-  st.replies->remove(st.out.size());
+  st.load->remove(st.out.size());
   std::vector<uint8_t>().swap(st.out);
   st.closing = true;
   st.dropped = true;
@@ -160,7 +160,7 @@ void flush(self_ptr self) {
     return;
   }
   st.out.erase(st.out.begin(), st.out.begin() + static_cast<std::ptrdiff_t>(off));
-  st.replies->remove(off);
+  st.load->remove(off);
   if (st.out.empty()) std::vector<uint8_t>().swap(st.out);  // an idle session holds no buffer
 }
 
@@ -171,14 +171,14 @@ void reply(self_ptr self, uint32_t id, reply_kind kind, uint8_t code, std::strin
   const size_t before = st.out.size();
   protocol::encode_reply(r, st.out);
   const size_t added = st.out.size() - before;
-  if (!may_queue_reply(kLimits, before, added, st.replies->held())) {
+  if (!may_queue_reply(kLimits, before, added, st.load->held())) {
     log_dropped_client(st.client, st.following != 0 ? "does not read the log lines it follows"
                                                      : "does not read its replies");
     st.out.resize(before);
     drop_client(self);
     return;
   }
-  st.replies->add(added);
+  st.load->add(added);
   flush(self);
 }
 
@@ -346,7 +346,7 @@ void tree(self_ptr self, uint32_t id) {
   st.heavy_in_flight = true;
   ++st.in_flight;
   if (!st.client.admin) {
-    if (!st.replies->try_begin_tree(kLimits.trees_in_flight)) {
+    if (!st.load->try_begin_tree(kLimits.trees_in_flight)) {
       self->delayed_send(self, kTreeSlotRetry, tree_atom_v, id);  // counted in flight meanwhile
       return;
     }
@@ -354,7 +354,7 @@ void tree(self_ptr self, uint32_t id) {
   }
   auto done = [=] {
     auto& st = self->state;
-    if (st.holds_tree_slot) st.replies->end_tree();
+    if (st.holds_tree_slot) st.load->end_tree();
     st.holds_tree_slot = false;
     --st.in_flight;
     st.heavy_in_flight = false;
@@ -522,13 +522,13 @@ void on_readable(self_ptr self, bool hung_up) {
 }  // namespace
 
 static caf::behavior control_session_actor(self_ptr self, int fd, client_identity client, runtime_context_ptr context,
-                                           caf::actor runtime, std::shared_ptr<client_load> replies) {
+                                           caf::actor runtime, std::shared_ptr<client_load> load) {
   auto& st = self->state;
   st.fd = fd;
   st.client = client;
   st.context = std::move(context);
   st.runtime = std::move(runtime);
-  st.replies = std::move(replies);
+  st.load = std::move(load);
   // A client usually sends its request right after connecting: serve it now rather than after a trip
   // through the event loop.
   on_readable(self, false);
@@ -558,9 +558,9 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
 }
 
 caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
-                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> replies) {
+                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> load) {
   return listener->spawn<caf::linked>(control_session_actor, fd, client, std::move(context), std::move(runtime),
-                                      std::move(replies));
+                                      std::move(load));
 }
 
 }  // namespace dynamod

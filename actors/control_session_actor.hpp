@@ -22,9 +22,9 @@ struct client_identity {
 };
 
 // Spawned linked to `listener`, which traps the exits of its sessions: a session's failure concerns its
-// client only, while the listener going away ends every session. `replies` counts the bytes all sessions hold
+// client only, while the listener going away ends every session. `load` counts what all sessions hold
 // for their clients (client_limits bounds them).
 caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
-                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> replies);
+                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> load);
 
 }  // namespace dynamod
