@@ -148,7 +148,8 @@ class ClientLimits(RuntimeTestCase):
         self.assertLess(len(rt.runtime_log()) - log_before, 64 * 1024, "the runtime log is not flooded")
         r = rt.ctl("status", "svc")
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertLessEqual(self.sessions(rt), 64 + 1, "one uid holds at most 64 sessions")
+        # 64 of nobody, our query, perhaps the previous query still ending.
+        self.assertLessEqual(self.sessions(rt), 64 + 2, "one uid holds at most 64 sessions")
         self.assertIn("refusing a connection of uid 65534", rt.runtime_log())
         # A refused client is told why.
         r = rt.ctl("list", user=NOBODY)
@@ -218,17 +219,17 @@ class ClientLimits(RuntimeTestCase):
         pid = rt.proc.pid
         attack = Attack(self, rt, 50, mode="follow", arg="chatty")
         self.assertEqual(attack.result["connected"], 50)
-        peak = 0
+        peak, all_dropped = 0, False
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not all_dropped:
             peak = max(peak, rss_mb(pid))
-            if self.sessions(rt) == 1:
-                break
+            # Only our own query's session left (the previous query's may still be ending: 1 suffices once).
+            all_dropped = self.sessions(rt) == 1
             time.sleep(0.2)
         print(f"\n  50 followers: peak RSS {peak:.0f} MB", file=sys.stderr)
         self.assertIsNone(rt.proc.poll(), "the runtime is still there")
         self.assertIsNone(attack.proc.poll(), "the attacker still holds its connections")
-        self.assertEqual(self.sessions(rt), 1, "every follower that does not read was dropped")
+        self.assertTrue(all_dropped, "every follower that does not read was dropped")
         self.assertLess(peak, 300, f"runtime RSS reached {peak:.0f} MB")
         self.assertIn("does not read the log lines it follows", rt.runtime_log(), rt.runtime_log()[-3000:])
         r = rt.ctl("status", "chatty")
