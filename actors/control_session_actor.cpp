@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <grp.h>
+#include <mutex>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,26 +36,51 @@ constexpr uint8_t permission_denied = 4;  // systemctl maps AccessDenied to 4
 constexpr uint8_t unknown_unit = 5;       // start/stop/restart of an unknown service ("Unit not found")
 constexpr uint8_t kStatusUnknown = 4;     // status of an unknown service (systemctl status: 4)
 
-constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;  // a client that never reads is dropped
+const client_limits kLimits;  // a client that leaves too much unread is dropped (client_limits)
 // Back-pressure: a client gets this many requests served at once, and none while this much output waits for it.
 // Beyond that its requests stay in its socket, so one client can never flood the runtime's actors.
 constexpr size_t kMaxInFlight = 32;
 constexpr size_t kPauseOutput = 1024 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 
+// Input is buffered only while a request is partly received: an idle session holds no buffer (thousands of
+// idle clients used to cost 64 KiB each).
+struct request_input {
+  std::unique_ptr<uint8_t[]> storage;
+  std::optional<protocol::frame_reader> reader;
+  protocol::frame_reader& get() {
+    if (!reader) {
+      storage.reset(new uint8_t[protocol::kControlMaxRequest]);  // not zero-filled: pages only as used
+      reader.emplace(storage.get(), protocol::kControlMaxRequest, protocol::kControlProtocolVersion);
+    }
+    return *reader;
+  }
+  void release_if_empty() {
+    if (reader && reader->buffered() == 0 && reader->error() == protocol::frame_status::ok) {
+      reader.reset();
+      storage.reset();
+    }
+  }
+};
+
 struct control_session_state {
   int fd = -1;
   client_identity client;
   runtime_context_ptr context;
   caf::actor runtime;
-  std::vector<uint8_t> in_storage = std::vector<uint8_t>(protocol::kControlMaxRequest);
-  protocol::frame_reader reader{in_storage.data(), in_storage.size(), protocol::kControlProtocolVersion};
+  std::shared_ptr<client_load> load;  // what all sessions hold; `out` is counted in it
+  request_input in;
   std::vector<uint8_t> out;
   uint32_t following = 0;  // request id of a `logs -f` stream, if any
   size_t in_flight = 0;
+  bool heavy_in_flight = false;  // a `tree` or `logs`: one at a time per client
+  bool holds_tree_slot = false;  // one of client_limits::trees_in_flight
   bool closing = false;    // close once `out` is flushed and nothing is in flight
+  bool dropped = false;    // quitting: the client left or was too slow
   static inline const char* name = "control_session";
   ~control_session_state() {
+    if (load) load->remove(out.size());
+    if (holds_tree_slot) load->end_tree();
     if (fd >= 0) {
       context->loop->forget(fd);
       ::close(fd);
@@ -64,20 +91,57 @@ struct control_session_state {
 using self_ptr = caf::stateful_actor<control_session_state>*;
 
 bool accepting(const control_session_state& st) {
-  return !st.closing && st.in_flight < kMaxInFlight && st.out.size() < kPauseOutput;
+  return !st.closing && !st.heavy_in_flight && st.in_flight < kMaxInFlight && st.out.size() < kPauseOutput;
+}
+
+// Drops what is queued for the client and ends the session now: replies still to come go to a dead actor and
+// are discarded, and a log sink stops pushing lines to it (it monitors its followers).
+void drop_client(self_ptr self) {
+  auto& st = self->state;
+  st.load->remove(st.out.size());
+  std::vector<uint8_t>().swap(st.out);
+  st.closing = true;
+  st.dropped = true;
+  st.following = 0;
+  self->quit();
+}
+
+// One line per interval for all sessions together, however many clients an attacker drops.
+void log_dropped_client(const client_identity& client, const char* why) {
+  static std::mutex mutex;
+  static log_throttle throttle{std::chrono::seconds(10)};
+  std::lock_guard<std::mutex> guard{mutex};
+  if (throttle.occurred(std::chrono::steady_clock::now())) {
+    spdlog::warn("control client uid {} pid {} {}: dropping it ({} more dropped in the last interval)", client.uid,
+                 client.pid, why, throttle.suppressed());
+  }
+}
+
+// Refused requests are logged once per interval too: an unprivileged client could otherwise write a line into
+// the runtime's log with every request. Returns whether to log this one; `suppressed` counts those not logged.
+bool log_this_refusal(uint64_t& suppressed) {
+  static std::mutex mutex;
+  static log_throttle throttle{std::chrono::seconds(10)};
+  std::lock_guard<std::mutex> guard{mutex};
+  if (!throttle.occurred(std::chrono::steady_clock::now())) return false;
+  suppressed = throttle.suppressed();
+  return true;
 }
 
 void pump(self_ptr self);
 
 void arm(self_ptr self) {
   auto& st = self->state;
+  if (st.dropped) return;
   pump(self);  // requests that were held back while the client was busy
   uint32_t events = accepting(st) ? static_cast<uint32_t>(EPOLLIN) : 0u;
   if (!st.out.empty()) events |= EPOLLOUT;
-  if (events == 0) {
-    if (st.closing && st.in_flight == 0 && st.following == 0) self->quit();
-    return;  // re-armed when an answer completes
+  if (events == 0 && st.closing && st.in_flight == 0 && st.following == 0) {
+    self->quit();
+    return;
   }
+  // Even with nothing to wait for (events 0) the watch reports a hang-up, so work for a client that left is
+  // dropped at once rather than finished for nobody.
   st.context->loop->watch(st.fd, events, caf::actor_cast<caf::actor>(self), 0);
 }
 
@@ -92,23 +156,29 @@ void flush(self_ptr self) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
-    st.out.clear();  // the client is gone
-    st.closing = true;
-    st.following = 0;
+    drop_client(self);  // the client is gone
     return;
   }
   st.out.erase(st.out.begin(), st.out.begin() + static_cast<std::ptrdiff_t>(off));
-  if (st.out.size() > kMaxPendingOutput) {
-    spdlog::warn("control client pid {} does not read its replies; dropping it", st.client.pid);
-    st.out.clear();
-    st.closing = true;
-    st.following = 0;
-  }
+  st.load->remove(off);
+  if (st.out.empty()) std::vector<uint8_t>().swap(st.out);  // an idle session holds no buffer
 }
 
 void reply(self_ptr self, uint32_t id, reply_kind kind, uint8_t code, std::string json) {
+  auto& st = self->state;
+  if (st.dropped) return;  // nobody to answer
   control_reply r{id, kind, code, std::move(json)};
-  protocol::encode_reply(r, self->state.out);
+  const size_t before = st.out.size();
+  protocol::encode_reply(r, st.out);
+  const size_t added = st.out.size() - before;
+  if (!may_queue_reply(kLimits, before, added, st.load->held())) {
+    log_dropped_client(st.client, st.following != 0 ? "does not read the log lines it follows"
+                                                     : "does not read its replies");
+    st.out.resize(before);
+    drop_client(self);
+    return;
+  }
+  st.load->add(added);
   flush(self);
 }
 
@@ -187,8 +257,38 @@ void operate(self_ptr self, const control_request& req) {
   }
 }
 
+// Who may read services' output (issue 14 §3): the log files are root's; the log group (--log-group) may too.
+std::string log_permission_text(const runtime_context& ctx) {
+  if (ctx.log_group < 0) return "permission denied: reading a service's log needs root";
+  group grp{};
+  group* found = nullptr;
+  char buf[1024];
+  const gid_t gid = static_cast<gid_t>(ctx.log_group);
+  const bool named = ::getgrgid_r(gid, &grp, buf, sizeof buf, &found) == 0 && found != nullptr;
+  return "permission denied: reading a service's log needs root or membership of group " +
+         (named ? std::string{grp.gr_name} : std::to_string(gid));
+}
+
+// `status` stays public, without the service's log lines for those who may not read them.
+std::string without_log_lines(const std::string& json) {
+  auto j = nlohmann::json::parse(json, nullptr, false);
+  if (!j.is_object() || !j.contains("log")) return json;
+  j["log"] = nlohmann::json::array();
+  j["log_withheld"] = true;
+  return json_text(j);
+}
+
 void logs(self_ptr self, const control_request& req) {
   const uint32_t id = req.id;
+  if (!self->state.client.may_read_logs) {
+    uint64_t suppressed = 0;
+    if (log_this_refusal(suppressed)) {
+      spdlog::warn("control: uid {} (pid {}) may not read the log of {} ({} more refusals in the last interval)",
+                   self->state.client.uid, self->state.client.pid, req.args[0], suppressed);
+    }
+    reply_error(self, id, permission_denied, log_permission_text(*self->state.context));
+    return;
+  }
   uint32_t lines = 20;
   if (req.args.size() >= 2) {
     try {
@@ -201,6 +301,7 @@ void logs(self_ptr self, const control_request& req) {
   const std::string name = req.args[0];
   const bool follow = (req.flags & protocol::flag_follow) != 0;
   ++self->state.in_flight;
+  self->state.heavy_in_flight = true;
   self->request(self->state.runtime, kRequestTimeout, log_sink_atom_v, name)
       .then(
           [=](const caf::actor& sink) {
@@ -208,8 +309,10 @@ void logs(self_ptr self, const control_request& req) {
                 .then(
                     [=](const std::vector<std::string>& tail) {
                       --self->state.in_flight;
+                      self->state.heavy_in_flight = false;
                       if (follow) {
                         for (const auto& line : tail) reply(self, id, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
+                        if (self->state.dropped) return;
                         self->state.following = id;
                         self->send(sink, log_follow_atom_v, caf::actor_cast<caf::actor>(self));
                       } else {
@@ -219,13 +322,53 @@ void logs(self_ptr self, const control_request& req) {
                     },
                     [=](caf::error& err) {
                       --self->state.in_flight;
+                      self->state.heavy_in_flight = false;
                       reply_error(self, id, failed, error_text(err));
                       arm(self);
                     });
           },
           [=](caf::error& err) {
             --self->state.in_flight;
+            self->state.heavy_in_flight = false;
             reply_error(self, id, is_unknown(err) ? kStatusUnknown : failed, error_text(err));
+            arm(self);
+          });
+}
+
+// A fan-out over every actor with a reply of ~400 bytes per service: one at a time per client, and a few at
+// a time for all (client_limits::trees_in_flight), so clients that send many and read none cannot keep the
+// runtime building trees, for themselves or, once gone, for nobody. A request waiting for a slot holds the
+// client's other requests back, and is tried again shortly. An admin's tree never waits for a slot.
+constexpr auto kTreeSlotRetry = std::chrono::milliseconds(100);
+
+void tree(self_ptr self, uint32_t id) {
+  auto& st = self->state;
+  st.heavy_in_flight = true;
+  ++st.in_flight;
+  if (!st.client.admin) {
+    if (!st.load->try_begin_tree(kLimits.trees_in_flight)) {
+      self->delayed_send(self, kTreeSlotRetry, tree_atom_v, id);  // counted in flight meanwhile
+      return;
+    }
+    st.holds_tree_slot = true;
+  }
+  auto done = [=] {
+    auto& st = self->state;
+    if (st.holds_tree_slot) st.load->end_tree();
+    st.holds_tree_slot = false;
+    --st.in_flight;
+    st.heavy_in_flight = false;
+  };
+  self->request(st.runtime, kRequestTimeout, tree_atom_v)
+      .then(
+          [=](const std::string& json) {
+            done();
+            reply(self, id, reply_kind::result, ok, json);
+            arm(self);
+          },
+          [=](caf::error& err) {
+            done();
+            reply_error(self, id, failed, error_text(err));
             arm(self);
           });
 }
@@ -266,7 +409,11 @@ void dispatch(self_ptr self, const control_request& req) {
     return;
   }
   if (spec->needs_root && !may_mutate(self)) {
-    spdlog::warn("control: uid {} (pid {}) may not {}", self->state.client.uid, self->state.client.pid, req.command);
+    uint64_t suppressed = 0;
+    if (log_this_refusal(suppressed)) {
+      spdlog::warn("control: uid {} (pid {}) may not {} ({} more refusals in the last interval)",
+                   self->state.client.uid, self->state.client.pid, req.command, suppressed);
+    }
     reply_error(self, id, permission_denied, "permission denied: '" + req.command + "' needs root");
     return;
   }
@@ -278,11 +425,27 @@ void dispatch(self_ptr self, const control_request& req) {
       const std::string state = j.is_object() ? j.value("state", "") : "";
       return state == "running" || state == "done" ? ok : not_running;
     };
-    ask(self, id, code_of, kStatusUnknown, status_atom_v, req.args[0]);
+    if (self->state.client.may_read_logs) {
+      ask(self, id, code_of, kStatusUnknown, status_atom_v, req.args[0]);
+      return;
+    }
+    ++self->state.in_flight;
+    self->request(self->state.runtime, kRequestTimeout, status_atom_v, req.args[0])
+        .then(
+            [=](const std::string& json) {
+              --self->state.in_flight;
+              reply(self, id, reply_kind::result, code_of(json), without_log_lines(json));
+              arm(self);
+            },
+            [=](caf::error& err) {
+              --self->state.in_flight;
+              reply_error(self, id, is_unknown(err) ? kStatusUnknown : failed, error_text(err));
+              arm(self);
+            });
   } else if (req.command == "start" || req.command == "stop" || req.command == "restart") {
     operate(self, req);
   } else if (req.command == "tree") {
-    ask(self, id, always_ok, failed, tree_atom_v);
+    tree(self, id);
   } else if (req.command == "logs") {
     logs(self, req);
   } else if (req.command == "reload") {
@@ -313,10 +476,10 @@ void dispatch(self_ptr self, const control_request& req) {
 // Serves the complete requests already received, as far as back-pressure allows.
 void pump(self_ptr self) {
   auto& st = self->state;
-  while (accepting(st)) {
+  while (accepting(st) && st.in.reader) {
     protocol::frame_view frame;
-    const protocol::frame_status s = st.reader.next(frame);
-    if (s == protocol::frame_status::need_more) return;
+    const protocol::frame_status s = st.in.reader->next(frame);
+    if (s == protocol::frame_status::need_more) break;
     if (s != protocol::frame_status::ok) {
       reply_error(self, 0, usage, std::string{"bad frame: "} + protocol::to_string(s));
       st.closing = true;
@@ -331,42 +494,59 @@ void pump(self_ptr self) {
     }
     dispatch(self, req);
   }
+  st.in.release_if_empty();
 }
 
-void on_readable(self_ptr self) {
+void on_readable(self_ptr self, bool hung_up) {
   auto& st = self->state;
-  while (accepting(st) && st.reader.write_space() > 0) {
-    const ssize_t n = ::read(st.fd, st.reader.write_ptr(), st.reader.write_space());
+  while (accepting(st) && st.in.get().write_space() > 0) {
+    auto& reader = st.in.get();
+    const ssize_t n = ::read(st.fd, reader.write_ptr(), reader.write_space());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) {
-      st.closing = true;  // client closed (or reset): answer what is pending, then go
-      st.following = 0;
+    if (n < 0 || (n == 0 && hung_up)) {
+      drop_client(self);  // gone (reset, or closed both ways): nobody reads what is pending
       return;
     }
-    st.reader.commit(static_cast<size_t>(n));
+    if (n == 0) {
+      st.closing = true;  // the client closed its side only: answer what is pending, then go
+      st.following = 0;
+      break;
+    }
+    reader.commit(static_cast<size_t>(n));
     pump(self);
   }
+  st.in.release_if_empty();
 }
 
 }  // namespace
 
 static caf::behavior control_session_actor(self_ptr self, int fd, client_identity client, runtime_context_ptr context,
-                                           caf::actor runtime) {
+                                           caf::actor runtime, std::shared_ptr<client_load> load) {
   auto& st = self->state;
   st.fd = fd;
   st.client = client;
   st.context = std::move(context);
   st.runtime = std::move(runtime);
+  st.load = std::move(load);
   // A client usually sends its request right after connecting: serve it now rather than after a trip
   // through the event loop.
-  on_readable(self);
+  on_readable(self, false);
   arm(self);
   return {
       [=](io_ready_atom, uint64_t, uint32_t events) {
-        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(self);
+        if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(self, (events & (EPOLLHUP | EPOLLERR)) != 0);
+        if (self->state.dropped) return;
+        if ((events & (EPOLLHUP | EPOLLERR)) && !accepting(self->state)) {
+          drop_client(self);  // gone while we held its requests back: finish nothing for it
+          return;
+        }
         if (!self->state.out.empty()) flush(self);
         arm(self);
+      },
+      [=](tree_atom, uint32_t id) {  // a tree request's turn to try for a slot again
+        --self->state.in_flight;
+        if (!self->state.dropped) tree(self, id);
       },
       [=](log_line_atom, const std::string& line) {
         auto& st = self->state;
@@ -378,8 +558,9 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
 }
 
 caf::actor spawn_control_session(caf::event_based_actor* listener, int fd, client_identity client,
-                                 runtime_context_ptr context, caf::actor runtime) {
-  return listener->spawn<caf::linked>(control_session_actor, fd, client, std::move(context), std::move(runtime));
+                                 runtime_context_ptr context, caf::actor runtime, std::shared_ptr<client_load> load) {
+  return listener->spawn<caf::linked>(control_session_actor, fd, client, std::move(context), std::move(runtime),
+                                      std::move(load));
 }
 
 }  // namespace dynamod

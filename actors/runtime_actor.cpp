@@ -207,6 +207,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->cgroup_base = args.cgroup_base;
   ctx->nsinit = args.nsinit;
   ctx->inaccessible_file = args.inaccessible_file;
+  ctx->log_group = args.log_group;
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);

@@ -24,6 +24,7 @@ struct runtime_args {
   std::string cgroup_base;                      // see runtime_context
   std::string nsinit;
   std::string inaccessible_file;
+  long log_group = -1;                          // see runtime_context
   plan_node plan;                               // the supervision tree to build
   std::map<std::string, std::string> disabled;  // services that will not run, and why
 };

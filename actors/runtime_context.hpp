@@ -24,6 +24,7 @@ struct runtime_context {
   std::string cgroup_base;        // /sys/fs/cgroup/dynamod; empty: no cgroup v2 here, services share ours
   std::string nsinit;             // dynamod-nsinit, PID 1 of services' own pid namespaces
   std::string inaccessible_file;  // a mode-000 file, bound over inaccessible-paths that are files
+  long log_group = -1;            // members of this gid may read services' logs (--log-group); -1: admins only
   event_loop* loop = nullptr;         // outlives every actor
   console_status* console = nullptr;  // boot status lines
   // Handles are set by the runtime actor while it starts, before any service exists; read-only after.

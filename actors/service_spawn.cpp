@@ -155,17 +155,20 @@ void spawn_main_process(self_ptr self) {
   st.invocation_id = new_invocation_id();
   st.setup.reset();
   auto cgroup_fd = prepare_cgroup(self, error);
+  const bool cgroup_lacks_fds = !cgroup_fd && spawn_lacks_resources(errno, "cgroup");
   auto setup = cgroup_fd ? process_setup(self, error) : nullptr;
   if (!setup) {
     if (cgroup_fd && *cgroup_fd >= 0) ::close(*cgroup_fd);
     spdlog::error("{}: cannot start: {}", c.name, error);
-    execute(self, st.lifecycle->on_spawn_failed(error));
+    execute(self, st.lifecycle->on_spawn_failed(error, cgroup_lacks_fds));
     return;
   }
   int ready_pipe[2] = {-1, -1};
   if (c.readiness == readiness_type::fd && ::pipe2(ready_pipe, O_CLOEXEC) < 0) {
+    const int e = errno;
     if (*cgroup_fd >= 0) ::close(*cgroup_fd);
-    execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(errno)));
+    execute(self, st.lifecycle->on_spawn_failed(std::string{"readiness pipe: "} + std::strerror(e),
+                                                spawn_lacks_resources(e, "pipe")));
     return;
   }
 
@@ -173,7 +176,19 @@ void spawn_main_process(self_ptr self) {
   spec.cgroup_procs_fd = *cgroup_fd;
   if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
   const int out = open_log_fifo(self, false);
+  const int out_errno = errno;
   const int err = open_log_fifo(self, true);
+  const int fifo_errno = out < 0 ? out_errno : err < 0 ? errno : 0;
+  if (spawn_lacks_resources(fifo_errno, "log FIFO")) {
+    // Without descriptors for its FIFOs the output would go to /dev/null: wait for descriptors instead.
+    for (int fd : {out, err, ready_pipe[0], ready_pipe[1], *cgroup_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+    const std::string why = std::string{"log FIFO: "} + std::strerror(fifo_errno);
+    spdlog::error("{}: cannot start: {} (the runtime is short of descriptors: retrying)", c.name, why);
+    execute(self, st.lifecycle->on_spawn_failed(why, true));
+    return;
+  }
   spec.stdout_fd = out;
   spec.stderr_fd = err >= 0 ? err : out;
   if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
@@ -185,8 +200,10 @@ void spawn_main_process(self_ptr self) {
   }
   if (!r.ok()) {
     if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
-    spdlog::error("{}: cannot start {}: {}", c.name, c.exec.front(), r.describe());
-    execute(self, st.lifecycle->on_spawn_failed(r.describe()));
+    const bool retry = spawn_lacks_resources(r.error, r.step);
+    spdlog::error("{}: cannot start {}: {}{}", c.name, c.exec.front(), r.describe(),
+                  retry ? " (the runtime is short of resources: retrying)" : "");
+    execute(self, st.lifecycle->on_spawn_failed(r.describe(), retry));
     return;
   }
   st.pid = r.pid;

@@ -79,8 +79,14 @@ actions service_lifecycle::on_spawned() {
   return become(lifecycle_state::running, std::move(a));
 }
 
-actions service_lifecycle::on_spawn_failed(const std::string& why) {
-  return {quit({end_reason::code::start_failed, 0, why})};
+actions service_lifecycle::on_spawn_failed(const std::string& why, bool lack_of_resources) {
+  if (!lack_of_resources || state_ != lifecycle_state::starting || stop_requested_) {
+    return {quit({end_reason::code::start_failed, 0, why})};
+  }
+  constexpr milliseconds kFirst{500}, kMax{30000};
+  spawn_retry_delay_ = spawn_retry_delay_.count() == 0 ? kFirst : std::min(kMax, spawn_retry_delay_ * 2);
+  spawn_retry_pending_ = true;
+  return {arm(action::timer::start, spawn_retry_delay_)};
 }
 
 actions service_lifecycle::on_ready() {
@@ -139,6 +145,11 @@ actions service_lifecycle::begin_stop() {
 
 actions service_lifecycle::on_stop() {
   stop_requested_ = true;
+  if (spawn_retry_pending_) {
+    spawn_retry_pending_ = false;  // no process to stop
+    state_ = lifecycle_state::stopping;
+    return {cancel(action::timer::start), quit({end_reason::code::shutdown})};
+  }
   switch (state_) {
     case lifecycle_state::waiting:
     case lifecycle_state::blocked:
@@ -199,6 +210,10 @@ actions service_lifecycle::on_timer(action::timer which) {
   switch (which) {
     case action::timer::start:
       if (state_ != lifecycle_state::starting) return {};
+      if (spawn_retry_pending_) {
+        spawn_retry_pending_ = false;
+        return {action{action::kind::spawn}};
+      }
       if (launcher_exited_) return on_main_pid_missing("the daemon did not appear within the start timeout");
       return kill_for({end_reason::code::readiness_timeout, 0,
                        "not ready after " + std::to_string(opts_.start_timeout.count()) + "ms"});

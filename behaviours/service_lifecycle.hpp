@@ -81,7 +81,10 @@ class service_lifecycle {
   actions on_dependencies_ready();
   actions on_dependency_failed(const std::string& dependency, const std::string& why);
   actions on_spawned();
-  actions on_spawn_failed(const std::string& why);
+  // `lack_of_resources`: the runtime ran out of descriptors or memory (spawn_lacks_resources). That is not the
+  // service's fault: the incarnation stays `starting` and spawns again after a back-off (500 ms doubling to
+  // 30 s, on the start timer), so no restart is counted against its intensity and nothing gives up on it.
+  actions on_spawn_failed(const std::string& why, bool lack_of_resources = false);
   actions on_ready();                    // readiness reached (READY=1, port open, check passed, fd written)
   actions on_main_pid_found();           // forking: the daemon is the main process now
   actions on_main_pid_missing(const std::string& why);
@@ -118,6 +121,8 @@ class service_lifecycle {
   bool self_stopping_ = false;  // STOPPING=1 from the service, nothing sent by us
   bool launcher_exited_ = false;  // forking: the process we started is gone, the daemon runs on
   std::optional<end_reason> pending_reason_;  // set when we kill the process for a reason of ours
+  bool spawn_retry_pending_ = false;  // no process: the start timer spawns again (on_spawn_failed)
+  milliseconds spawn_retry_delay_{0};
   std::string blocked_on_;
 };
 

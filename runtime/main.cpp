@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <grp.h>
 #include <iostream>
 #include <malloc.h>
 #include <sys/prctl.h>
@@ -118,6 +119,18 @@ void raise_file_limit() {
   }
 }
 
+// --log-group, or adm where it exists (Debian's group for reading logs). -1: only admins read logs.
+long resolve_log_group(const std::string& name) {
+  if (name == "none") return -1;
+  const std::string wanted = name.empty() ? "adm" : name;
+  group grp{};
+  group* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getgrnam_r(wanted.c_str(), &grp, buf.data(), buf.size(), &found) == 0 && found != nullptr) return grp.gr_gid;
+  if (!name.empty()) spdlog::warn("--log-group {}: no such group; only root may read services' logs", name);
+  return -1;
+}
+
 int check_config(const std::string& dir) {
   const config_tree tree = load_config_tree(dir);
   for (const auto& e : tree.errors) std::cerr << e.describe() << "\n";
@@ -147,6 +160,12 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!opts.check_dir.empty()) return check_config(opts.check_dir);
+  if (opts.private_state_dir) {
+    if (auto wrong = check_private_dir(opts.paths.state_dir, ::getuid())) {
+      std::cerr << "dynamod-runtime: refusing to start: " << terminal_safe(*wrong) << "\n";
+      return 1;
+    }
+  }
 
   // Before anything else opens a descriptor (and before any thread exists): see fd_slots.hpp.
   const bool fd_slots = reserve_fd_slots();
@@ -197,6 +216,7 @@ int main(int argc, char** argv) {
   rargs.cgroup_base = prepare_cgroups(opts);
   rargs.nsinit = beside_this_executable("dynamod-nsinit");
   rargs.inaccessible_file = make_inaccessible_file(opts.paths.state_dir);
+  rargs.log_group = resolve_log_group(opts.log_group);
   rargs.disabled = std::move(tree.disabled);
   rargs.plan = make_supervision_plan(std::move(tree));
 

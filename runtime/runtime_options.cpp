@@ -1,5 +1,10 @@
 #include "runtime/runtime_options.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <sys/stat.h>
+
 namespace dynamod {
 
 const char* const kRuntimeUsage =
@@ -11,6 +16,8 @@ const char* const kRuntimeUsage =
     "  --state-dir DIR   sockets and state (system: /run/dynamod)\n"
     "  --log-dir DIR     service logs (system: /var/log/dynamod)\n"
     "  --log-level L     trace, debug, info, warn, error\n"
+    "  --log-group G     members of group G may read services' logs (logs, status); default adm if it exists,\n"
+    "                    none: only root (and, with --user, the runtime's own user)\n"
     "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
     "\n"
     "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n";
@@ -45,6 +52,8 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
       if (!value(state_dir)) return "--state-dir needs a directory";
     } else if (a == "--log-dir") {
       if (!value(log_dir)) return "--log-dir needs a directory";
+    } else if (a == "--log-group") {
+      if (!value(out.log_group)) return "--log-group needs a group name (or none)";
     } else if (a == "--check") {
       if (!value(out.check_dir)) return "--check needs a directory";
     } else if (a == "--log-level") {
@@ -85,8 +94,27 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
   if (log_dir.empty()) log_dir = get(env, "DYNAMOD_LOG_DIR");
   if (!config_dir.empty()) out.paths.config_dir = config_dir;
   if (!state_dir.empty()) out.paths.state_dir = state_dir;
+  out.private_state_dir = out.user_mode && state_dir.empty();
   out.paths.log_dir = !log_dir.empty() ? log_dir : out.user_mode ? out.paths.state_dir + "/log" : "/var/log/dynamod";
   out.paths.control_socket = out.paths.state_dir + "/control.sock";
+  return std::nullopt;
+}
+
+std::optional<std::string> check_private_dir(const std::string& path, unsigned uid) {
+  if (::mkdir(path.c_str(), 0700) < 0 && errno != EEXIST) return path + ": cannot create: " + std::strerror(errno);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) < 0) return path + ": " + std::strerror(errno);
+  if (S_ISLNK(st.st_mode)) return path + " is a symbolic link, not a directory of our own; remove it";
+  if (!S_ISDIR(st.st_mode)) return path + " is not a directory; remove it";
+  if (st.st_uid != uid) {
+    return path + " belongs to uid " + std::to_string(st.st_uid) + ", not to us (uid " + std::to_string(uid) +
+           "): someone else made it; remove it or use --state-dir";
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return path + " has mode " + mode + ": others could reach it; chmod 0700 it";
+  }
   return std::nullopt;
 }
 

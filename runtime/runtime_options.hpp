@@ -17,6 +17,8 @@ struct runtime_options {
   std::string check_dir;  // --check DIR: validate and exit
   std::string log_level = "info";
   int init_fd = -1;       // DYNAMOD_INIT_FD
+  std::string log_group;  // --log-group: may read services' logs; empty: "adm" if it exists; "none": admins only
+  bool private_state_dir = false;  // user mode's default state dir (in /tmp): must be the user's own, 0700
   runtime_paths paths;
 };
 
@@ -27,5 +29,10 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
                                                  runtime_options& out);
 
 extern const char* const kRuntimeUsage;
+
+// User mode's state directory in a shared place (/tmp/dynamod-<uid>) could be made by someone else first, to
+// read the control socket's traffic or plant files: it must be a real directory (no symlink), owned by `uid`,
+// with no access for group or others. Creates it (0700) if missing. Returns what is wrong, if anything.
+std::optional<std::string> check_private_dir(const std::string& path, unsigned uid);
 
 }  // namespace dynamod

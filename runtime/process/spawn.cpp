@@ -42,6 +42,11 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 
 void set_service_file_limit(unsigned long soft) { g_service_nofile = soft; }
 
+bool spawn_lacks_resources(int error, const std::string& step) {
+  if (error == EMFILE || error == ENFILE) return true;
+  return step == "fork" && (error == ENOMEM || error == EAGAIN);
+}
+
 std::string spawn_result::describe() const {
   if (ok()) return "running";
   return step + ": " + std::strerror(error);

@@ -46,6 +46,10 @@ struct spawn_result {
 
 spawn_result spawn_process(const spawn_spec& spec);
 
+// The step failed because the runtime (or the system) is short of descriptors or memory, not because of the
+// service: EMFILE/ENFILE at any step, ENOMEM/EAGAIN from clone itself. Such a start is retried, not counted.
+bool spawn_lacks_resources(int error, const std::string& step);
+
 // The RLIMIT_NOFILE soft limit every spawned process starts with (the runtime raises its own).
 void set_service_file_limit(unsigned long soft);
 

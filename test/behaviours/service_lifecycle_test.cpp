@@ -295,3 +295,41 @@ TEST(ServiceLifecycle, AnOomKillBeforeTheStartOrAfterADoneOneshotIsIgnored) {
   ASSERT_EQ(s.state(), lifecycle_state::done);
   EXPECT_TRUE(s.on_oom().empty());
 }
+
+TEST(ServiceLifecycle, ASpawnThatLacksDescriptorsIsRetriedWithBackoffNotCountedAsAnExit) {
+  service_lifecycle s{{}};
+  s.on_dependencies_ready();
+  std::vector<std::chrono::milliseconds> delays;
+  for (int i = 0; i < 10; ++i) {
+    auto a = s.on_spawn_failed("open /dev/null: Too many open files", true);
+    EXPECT_FALSE(has(a, action::kind::quit));
+    const action* t = find(a, action::kind::arm_timer);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->which, action::timer::start);
+    delays.push_back(t->duration);
+    EXPECT_EQ(s.state(), lifecycle_state::starting);
+    a = s.on_timer(action::timer::start);
+    EXPECT_TRUE(has(a, action::kind::spawn));  // tries again instead of failing the start
+  }
+  EXPECT_EQ(delays.front(), 500ms);
+  EXPECT_EQ(delays[1], 1000ms);
+  EXPECT_EQ(delays.back(), 30000ms);  // capped
+  s.on_spawned();
+  EXPECT_EQ(s.state(), lifecycle_state::running);
+}
+
+TEST(ServiceLifecycle, StopWhileASpawnRetryWaitsQuitsAsShutdown) {
+  service_lifecycle s{{}};
+  s.on_dependencies_ready();
+  s.on_spawn_failed("fork: Cannot allocate memory", true);
+  auto a = s.on_stop();
+  EXPECT_FALSE(has(a, action::kind::signal));  // there is no process
+  EXPECT_EQ(quit_code(a), end_reason::code::shutdown);
+  EXPECT_TRUE(s.on_timer(action::timer::start).empty());  // a stale timer does nothing
+}
+
+TEST(ServiceLifecycle, AnyOtherSpawnFailureIsAFailedStart) {
+  service_lifecycle s{{}};
+  s.on_dependencies_ready();
+  EXPECT_EQ(quit_code(s.on_spawn_failed("exec /x: No such file or directory")), end_reason::code::start_failed);
+}

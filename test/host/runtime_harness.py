@@ -73,6 +73,7 @@ class Runtime:
             with open(os.path.join(self.config, "supervisors", name + ".toml"), "w") as f:
                 f.write(textwrap.dedent(text).replace("@WORK@", self.work))
         self.under_init = under_init
+        self.runtime_args = []  # more dynamod-runtime options (user mode only)
         self.proc = None
         self.out_path = os.path.join(self.dir, "console.log")
         self.socket = os.path.join(self.state, "control.sock")
@@ -91,7 +92,7 @@ class Runtime:
                    f"dynamod.runtime={RUNTIME}", "dynamod.stop_timeout=20s"]
         else:
             cmd = [RUNTIME, "--user", "--config-dir", self.config, "--state-dir", self.state, "--log-dir", self.logs,
-                   "--log-level", "debug"]
+                   "--log-level", "debug", *self.runtime_args]
         with open(self.out_path, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         if wait:
