@@ -33,6 +33,39 @@ class ContainerModeInit(unittest.TestCase):
             self.assertGreaterEqual(found, 0, f"{line!r} after offset {pos}:\n{log}")
             pos = found
 
+    def run_init(self, mode, good_from, *options, pin_cpu=False):
+        fake = os.path.join(REPO, "test", "host", "fake_runtime_modes.py")
+        cmd = ["unshare", "--pid", "--fork", "--mount-proc", os.path.join(BUILD, "pid1", "dynamod-init"),
+               "--container", f"dynamod.runtime={fake}", *options]
+        if pin_cpu:
+            cmd = ["taskset", "-c", "0"] + cmd
+        env = dict(os.environ, FAKE_MODE=mode, FAKE_GOOD_FROM=str(good_from))
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("container poweroff: exiting", proc.stderr)
+        return proc.stderr
+
+    # Issue 14 §6: a runtime that crash-loops opens the emergency shell (5 exits within 30 s, as the original
+    # dynamod); in container mode there is no console shell, but the loop is reported.
+    def test_a_crash_looping_runtime_is_reported_as_such(self):
+        log = self.run_init("crash", 7)
+        self.assertEqual(len(re.findall(r"runtime \(pid \d+\) exited with status 1", log)), 6, log)
+        loops = re.findall(r"the runtime is crash-looping \(5 exits within 30s\)", log)
+        self.assertEqual(len(loops), 1, log)
+        # It is the fifth exit that completes the loop.
+        fifth = [m.start() for m in re.finditer(r"exited with status 1", log)][4]
+        self.assertGreater(log.find("crash-looping"), fifth, log)
+        self.assertRegex(log, r"runtime ready \(pid \d+, generation 7,")
+
+    # Issue 14 §6: a give_up sent right before the runtime exits was lost when PID 1 handled the exit
+    # (SIGCHLD) before reading the channel. The fake makes that order certain (SCHED_FIFO on PID 1's CPU).
+    def test_a_give_up_sent_just_before_exiting_is_not_lost(self):
+        log = self.run_init("give_up", 2, pin_cpu=True)
+        self.assertRegex(log, r"runtime \(pid \d+\) exited with status 3")
+        self.assertIn("the root supervisor gave up: fake root supervisor gave up", log)
+        self.assertIn("(root supervisor gave up, attempt 1)", log)
+        self.assertRegex(log, r"runtime ready \(pid \d+, generation 2,")
+
     def test_refuses_to_run_when_not_pid_1(self):
         proc = subprocess.run([os.path.join(BUILD, "pid1", "dynamod-init")], capture_output=True, text=True, timeout=10)
         self.assertEqual(proc.returncode, 1)
