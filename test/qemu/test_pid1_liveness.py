@@ -62,6 +62,7 @@ class Liveness(GuestTestCase):
         self.assertGreaterEqual(int(unmounted[0][0]), 700, "every long mount was unmounted")
         self.assertNotInLog(guest, r"dynamod-init: cannot unmount")
         self.assertNotInLog(guest, r"dynamod-init: mountinfo: \d+ unparsable")
+        self.assertInLog(guest, r"dynamod-init: heap allocations after start: 0$")
         # Only the one runtime that was hung got killed for it.
         self.assertEqual(len(guest.lines(r"did not answer a liveness ping")), 1)
 
