@@ -361,6 +361,9 @@ void init_loop::on_ipc_readable() {
 }
 
 void init_loop::on_message(const init_message& m) {
+  // Any message was sent by the pid1_link actor just now: the runtime turns, even if a pong is late because
+  // its scheduler is busy (a boot that spawns thousands of services under emulation). Hung = silent.
+  if (ping_outstanding_) ping_deadline_ms_ = monotonic_ms() + options_.liveness_timeout_ms;
   switch (m.type) {
     case init_msg::ready:
       if (!runtime_ready_) {

@@ -72,6 +72,10 @@ class ManyServices(GuestTestCase):
         self.assertEqual(soft, hard, "and raises its soft limit to it")
         self.assertEqual(guest.check("service-nofile"), "1024", "services keep the conventional soft limit")
         self.assertNotInLog(guest, r"Too many open files")
+        # A busy boot (2000 spawns under TCG) is not a hung runtime: PID 1's liveness check must not fire.
+        self.assertNotInLog(guest, r"did not answer a liveness ping")
+        self.assertInLog(guest, r"dynamod-init: runtime ready \(pid \d+, generation 1,")
+        self.assertNotInLog(guest, r"dynamod-init: runtime ready \(pid \d+, generation 2,")
         self.assertEqual(guest.check("emfile-lines"), "0", "the runtime never ran out of descriptors")
         self.assertEqual(guest.check("logged"), str(COUNT), "every service's output reached its log")
         self.assertEqual(guest.check("logs-svc1999"), "1")
