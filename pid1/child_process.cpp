@@ -70,6 +70,8 @@ spawn_result fork_exec(const char* path, char* const argv[], char* const envp[],
       ::execve(path, argv, envp);
       err = errno;
     }
+    // PID 1 may have stopped waiting and closed its end: exit 127, not SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     (void)!::write(pipefd[1], &err, sizeof err);
     ::_exit(127);
   }

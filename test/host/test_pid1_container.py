@@ -66,6 +66,19 @@ class ContainerModeInit(unittest.TestCase):
         self.assertIn("(root supervisor gave up, attempt 1)", log)
         self.assertRegex(log, r"runtime ready \(pid \d+, generation 2,")
 
+    # Issue 14 §6: a stop_all queued while orphan exits filled PID 1's output buffer could be dropped ("IPC output
+    # full"): the runtime would never stop its services and PID 1 would wait out its stop timeout. The real
+    # channel, filled: the socket is full and ~1200 orphan exits still wait when the shutdown comes. (At 594a7dd
+    # this passes too: 14-byte orphan frames always left 8 bytes of the 4096 free, enough for the 7-byte stop_all;
+    # the drop needed other frame sizes in the buffer, such as the 10-byte ping. IpcOutbox unit tests cover that.)
+    def test_stop_all_is_not_dropped_when_orphan_exits_fill_the_channel(self):
+        log = self.run_init("orphans", 2, "dynamod.stop_timeout=20s")
+        self.assertNotIn("dropping", log)
+        self.assertIn("shutdown requested by the runtime: poweroff", log)
+        self.assertRegex(log, r"fake runtime: stop_all after \d+ orphan exits")
+        self.assertIn("runtime reports every service stopped", log)
+        self.assertNotIn("did not stop the services within", log)
+
     def test_refuses_to_run_when_not_pid_1(self):
         proc = subprocess.run([os.path.join(BUILD, "pid1", "dynamod-init")], capture_output=True, text=True, timeout=10)
         self.assertEqual(proc.returncode, 1)
