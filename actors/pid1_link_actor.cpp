@@ -120,6 +120,13 @@ static caf::behavior pid1_link_actor(caf::stateful_actor<pid1_link_state>* self,
               case init_msg::orphan_exit:
                 if (st.reaper) self->send(st.reaper, child_exit_atom_v, static_cast<int>(m.pid), m.wait_status);
                 break;
+              case init_msg::ping: {
+                // Answered from this actor: a runtime whose scheduler or event loop hangs misses PID 1's deadline.
+                init_message pong = message(init_msg::pong);
+                pong.sequence = m.sequence;
+                send_message(st, pong);
+                break;
+              }
               default: spdlog::warn("ignoring {} from dynamod-init", protocol::to_string(m.type)); break;
             }
           }

@@ -4,9 +4,12 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "pid1/file_io.hpp"
 
 extern char** environ;
 
@@ -44,8 +47,10 @@ void reset_child_signals() {
   }
 }
 
-// Forks; the child runs `setup` then execs. An exec failure travels back through a CLOEXEC pipe,
-// so the caller learns it synchronously instead of from a mysterious exit status 127.
+// Forks; the child runs `setup` then execs. An exec failure travels back through a CLOEXEC pipe, so the
+// caller usually learns it at once instead of from a mysterious exit status 127. The wait for the pipe is
+// bounded (an exec can hang on a dead network filesystem): past it the child counts as started, and a late
+// failure arrives as its exit status. PID 1 never waits for the child itself: the event loop reaps it.
 template <class Setup>
 spawn_result fork_exec(const char* path, char* const argv[], char* const envp[], Setup setup) {
   int pipefd[2];
@@ -65,26 +70,47 @@ spawn_result fork_exec(const char* path, char* const argv[], char* const envp[],
       ::execve(path, argv, envp);
       err = errno;
     }
+    // PID 1 may have stopped waiting and closed its end: exit 127, not SIGPIPE.
+    ::signal(SIGPIPE, SIG_IGN);
     (void)!::write(pipefd[1], &err, sizeof err);
     ::_exit(127);
   }
   ::close(pipefd[1]);
-  int child_err = 0;
-  ssize_t n;
-  do {
-    n = ::read(pipefd[0], &child_err, sizeof child_err);
-  } while (n < 0 && errno == EINTR);
-  ::close(pipefd[0]);
-  if (n == static_cast<ssize_t>(sizeof child_err)) {
-    int status;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return {-1, child_err};
+  spawn_result result{pid, 0};
+  switch (wait_exec_status(pipefd[0], kExecConfirmTimeoutMs, result.error)) {
+    case exec_status::failed: result.pid = -1; break;
+    case exec_status::unconfirmed: result.unconfirmed = true; break;
+    case exec_status::started: break;
   }
-  return {pid, 0};
+  ::close(pipefd[0]);
+  return result;
 }
 
 }  // namespace
+
+exec_status wait_exec_status(int fd, int timeout_ms, int& error) {
+  const uint64_t deadline = monotonic_ms() + static_cast<uint64_t>(timeout_ms);
+  for (;;) {
+    const uint64_t now = monotonic_ms();
+    if (now >= deadline) return exec_status::unconfirmed;
+    pollfd p{fd, POLLIN, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(deadline - now));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      error = errno;
+      return exec_status::unconfirmed;
+    }
+    if (r == 0) return exec_status::unconfirmed;
+    int child_err = 0;
+    const ssize_t n = ::read(fd, &child_err, sizeof child_err);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == static_cast<ssize_t>(sizeof child_err)) {
+      error = child_err;
+      return exec_status::failed;
+    }
+    return exec_status::started;  // EOF: the exec closed the pipe
+  }
+}
 
 spawn_result spawn_runtime(const char* path, int ipc_fd) {
   char* const argv[] = {const_cast<char*>(path), nullptr};

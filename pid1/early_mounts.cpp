@@ -1,6 +1,9 @@
 #include "pid1/early_mounts.hpp"
 
 #include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
@@ -32,23 +35,23 @@ constexpr api_mount kApiMounts[] = {
     {"/sys/fs/cgroup", "cgroup2", "cgroup2", MS_NOSUID | MS_NOEXEC | MS_NODEV, "nsdelegate", 0555},
 };
 
-char g_mountinfo[65536];
+char g_mountinfo[16384];
+mount_entry g_entry;
 
+// Streams the whole of mountinfo (an initramfs or container may have mounted a lot already).
 bool already_mounted(const api_mount& m) {
-  unsigned long n = 0;
-  const char* info = read_mountinfo(n);
-  // Without /proc there is no mountinfo: only /proc itself can be checked another way.
-  if (n == 0) return false;
-  return is_mount_point(info, n, m.target);
+  const int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  // Without /proc there is no mountinfo: nothing is mounted yet.
+  if (fd < 0) return false;
+  int context = fd;
+  mountinfo_stream stream{g_mountinfo, sizeof g_mountinfo, read_fd_chunk, &context};
+  bool found = false;
+  while (!found && stream.next(g_entry)) found = std::strcmp(g_entry.mount_point, m.target) == 0;
+  ::close(fd);
+  return found;
 }
 
 }  // namespace
-
-const char* read_mountinfo(unsigned long& length) {
-  const long n = read_file("/proc/self/mountinfo", g_mountinfo, sizeof g_mountinfo);
-  length = n > 0 ? static_cast<unsigned long>(n) : 0;
-  return g_mountinfo;
-}
 
 void mount_api_filesystems() {
   for (const api_mount& m : kApiMounts) {

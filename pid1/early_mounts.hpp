@@ -7,8 +7,4 @@ namespace dynamod::init {
 
 void mount_api_filesystems();
 
-// Reads /proc/self/mountinfo into a static buffer; returns its length (0 on failure).
-// The buffer is overwritten by the next call.
-const char* read_mountinfo(unsigned long& length);
-
 }  // namespace dynamod::init

@@ -114,38 +114,65 @@ void kill_everything() {
   if (::kill(-1, SIGCONT) < 0 && errno != ESRCH) log_debug(log_line{} << "kill(-1, SIGCONT): " << errno_text{errno});
 }
 
-struct mount_list {
-  static constexpr int kMax = 512;
-  char points[kMax][256];
-  int count = 0;
-};
-mount_list g_mounts;
+char g_mountinfo_buffer[16384];
+unmount_tail g_tail;
+mount_entry g_entry;
 
+// One pass over mountinfo: collects the newest mounts still to unmount. False if mountinfo cannot be read.
+bool collect_tail() {
+  const int fd = ::open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    log_warning(log_line{} << "cannot open /proc/self/mountinfo: " << errno_text{errno});
+    return false;
+  }
+  int context = fd;
+  mountinfo_stream stream{g_mountinfo_buffer, sizeof g_mountinfo_buffer, read_fd_chunk, &context};
+  g_tail.begin_pass();
+  while (stream.next(g_entry)) g_tail.offer(g_entry);
+  if (stream.malformed_lines() + stream.overlong_lines() > 0) {
+    log_warning(log_line{} << "mountinfo: " << stream.malformed_lines() << " unparsable and "
+                           << stream.overlong_lines() << " overlong line(s) skipped");
+  }
+  if (stream.error() != 0) log_warning(log_line{} << "reading mountinfo: " << errno_text{stream.error()});
+  ::close(fd);
+  return true;
+}
+
+// Unmounts newest first, in passes over the live mountinfo (so nothing is cut however many mounts there
+// are, and mounts that went away with a parent are simply no longer listed).
 void unmount_all() {
-  unsigned long length = 0;
-  const char* info = read_mountinfo(length);
-  mountinfo_parser parser{info, length};
-  mount_entry e;
-  g_mounts.count = 0;
-  while (parser.next(e) && g_mounts.count < mount_list::kMax) {
-    std::memcpy(g_mounts.points[g_mounts.count++], e.mount_point, sizeof e.mount_point);
-  }
-  log_notice(log_line{} << "unmounting " << g_mounts.count - 1 << " filesystem(s)");
-  for (int i = g_mounts.count - 1; i >= 0; --i) {
-    const char* target = g_mounts.points[i];
-    if (std::strcmp(target, "/") == 0) continue;
-    if (::umount2(target, 0) == 0) {
-      log_debug(log_line{} << "unmounted " << target);
-      continue;
-    }
-    const int err = errno;
-    if (err == EINVAL || err == ENOENT) continue;  // already gone with a parent
-    if (::umount2(target, MNT_DETACH) == 0) {
-      log_notice(log_line{} << "lazily unmounted busy " << target << " (" << errno_text{err} << ")");
-    } else {
+  unsigned long unmounted = 0;
+  unsigned long lazy = 0;
+  while (collect_tail() && g_tail.size() > 0) {
+    for (size_t i = 0; i < g_tail.size(); ++i) {
+      const char* target = g_tail.mount_point(i);
+      if (::umount2(target, 0) == 0) {
+        ++unmounted;
+        log_debug(log_line{} << "unmounted " << target);
+        continue;
+      }
+      const int err = errno;
+      if (err == EINVAL || err == ENOENT) {
+        // Already gone with a parent, or not a mount point at this path (shadowed): not ours to retry.
+        if (!g_tail.give_up(g_tail.id(i))) break;
+        continue;
+      }
+      if (::umount2(target, MNT_DETACH) == 0) {
+        ++unmounted;
+        ++lazy;
+        log_notice(log_line{} << "lazily unmounted busy " << target << " (" << errno_text{err} << ")");
+        continue;
+      }
       log_warning(log_line{} << "cannot unmount " << target << ": " << errno_text{errno});
+      if (!g_tail.give_up(g_tail.id(i))) break;
+    }
+    if (g_tail.given_up_count() == unmount_tail::kMaxGivenUp) {
+      log_warning(log_line{} << "too many mounts that cannot be unmounted; leaving the rest");
+      break;
     }
   }
+  log_notice(log_line{} << "unmounted " << unmounted << " filesystem(s), " << lazy << " of them lazily; "
+                        << g_tail.given_up_count() << " could not be unmounted or were gone");
 }
 }  // namespace
 

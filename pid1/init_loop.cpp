@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <utility>
 
@@ -94,8 +95,19 @@ void init_loop::run() {
     epoll_event events[8];
     const int n = ::epoll_wait(epoll_fd_, events, 8, -1);
     if (n < 0) {
-      if (errno != EINTR) log_error(log_line{} << "epoll_wait: " << errno_text{errno});
+      if (errno == EINTR) continue;
+      // A persistent failure must not spin: log the first of a run, then wait longer between tries.
+      const int err = errno;
+      bool first = false;
+      const uint32_t delay = epoll_errors_.on_error(first);
+      if (first) log_error(log_line{} << "epoll_wait: " << errno_text{err} << "; retrying with back-off");
+      timespec ts{static_cast<time_t>(delay / 1000), static_cast<long>(delay % 1000) * 1000000L};
+      while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+      }
       continue;
+    }
+    if (const uint64_t failures = epoll_errors_.on_success(); failures > 0) {
+      log_notice(log_line{} << "epoll_wait works again after " << failures << " failure(s)");
     }
     for (int i = 0; i < n; ++i) {
       switch (events[i].data.u64) {
@@ -132,6 +144,7 @@ void init_loop::on_signal() {
                               << ", generation " << generation_ << ", tracked pids " << orphans_.tracked_count()
                               << ", queued orphan exits " << orphans_.pending_count()
                               << ", untracked orphans reaped " << untracked_reaped_
+                              << ", liveness pings " << ping_sequence_
                               << ", heap allocations after start " << heap_guard_violations());
         break;
       default: break;
@@ -167,20 +180,22 @@ void init_loop::reap_children() {
   if (runtime_ready_) flush_outgoing();
 }
 
-void init_loop::start_runtime() {
+bool init_loop::start_runtime() {
   restart_at_ms_ = 0;
+  // During a shutdown a runtime that cannot start means the fallback (final_shutdown), not a retry.
   if (::access(options_.runtime_path, X_OK) < 0) {
     const int err = errno;
     log_error(log_line{} << "runtime " << options_.runtime_path << " cannot be executed: " << errno_text{err});
+    if (shutting_down_) return false;
     start_emergency_shell("the runtime is missing");
     schedule_runtime_restart(0, "runtime missing");
-    return;
+    return false;
   }
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0) {
     log_error(log_line{} << "socketpair: " << errno_text{errno});
-    schedule_runtime_restart(0, "no IPC channel");
-    return;
+    if (!shutting_down_) schedule_runtime_restart(0, "no IPC channel");
+    return false;
   }
   ++generation_;
   const spawn_result r = spawn_runtime(options_.runtime_path, pair[1]);
@@ -188,18 +203,26 @@ void init_loop::start_runtime() {
   if (r.pid < 0) {
     ::close(pair[0]);
     log_error(log_line{} << "cannot start runtime " << options_.runtime_path << ": " << errno_text{r.error});
+    if (shutting_down_) return false;
     start_emergency_shell("the runtime cannot be started");
     schedule_runtime_restart(0, "exec failed");
-    return;
+    return false;
+  }
+  if (r.unconfirmed) {
+    log_warning(log_line{} << "runtime pid " << r.pid << ": exec not confirmed within "
+                           << duration_text{kExecConfirmTimeoutMs} << "; treating it as started");
   }
   runtime_pid_ = r.pid;
   runtime_started_ms_ = monotonic_ms();
   runtime_ready_ = false;
   runtime_gave_up_ = false;
+  killed_as_hung_ = false;
+  ping_outstanding_ = false;
+  next_ping_ms_ = runtime_started_ms_ + options_.liveness_interval_ms;
   ipc_fd_ = pair[0];
   if (::fcntl(ipc_fd_, F_SETFL, O_NONBLOCK) < 0) log_warning(log_line{} << "O_NONBLOCK on IPC: " << errno_text{errno});
   reader_ = protocol::frame_reader{in_storage_, sizeof in_storage_, protocol::kInitProtocolVersion};
-  out_size_ = 0;
+  outbox_.reset();
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kTagIpc;
@@ -209,23 +232,21 @@ void init_loop::start_runtime() {
   ipc_want_write_ = false;
   log_notice(log_line{} << "started runtime " << options_.runtime_path << " (pid " << r.pid << ", generation "
                         << generation_ << ")");
-  init_message hello;
-  hello.type = init_msg::hello;
-  hello.generation = generation_;
-  queue(hello);
-  flush_outgoing();
+  outbox_.request_hello(generation_);
   // A shutdown requested while no runtime ran still lets the services of this one stop cleanly.
-  if (shutting_down_) {
-    init_message stop;
-    stop.type = init_msg::stop_all;
-    stop.mode = shutdown_mode_;
-    queue(stop);
-    flush_outgoing();
-  }
+  if (shutting_down_) outbox_.request_stop_all(shutdown_mode_);
+  flush_outgoing();
+  return true;
 }
 
 void init_loop::on_runtime_exit(int status) {
-  const uint64_t uptime = monotonic_ms() - runtime_started_ms_;
+  // What the runtime wrote just before exiting (a give_up, a shutdown) is still in the socket: read it
+  // before acting on the exit, so a trailing message is never lost.
+  draining_exit_ = true;
+  if (ipc_fd_ >= 0) on_ipc_readable();
+  draining_exit_ = false;
+  const uint64_t now = monotonic_ms();
+  const uint64_t uptime = now - runtime_started_ms_;
   log_line l;
   l << "runtime (pid " << runtime_pid_ << ") ";
   describe_status(l, status);
@@ -233,14 +254,40 @@ void init_loop::on_runtime_exit(int status) {
   log_notice(l);
   runtime_pid_ = 0;
   runtime_ready_ = false;
+  ping_outstanding_ = false;
   close_ipc();
   if (shutting_down_) {
     finish();
   }
   if (runtime_gave_up_) {
     start_emergency_shell("the root supervisor gave up");
+  } else if (crash_loop_.on_exit(now)) {
+    log_error(log_line{} << "the runtime is crash-looping (5 exits within 30s)");
+    start_emergency_shell("the runtime crashed 5 times within 30s");
   }
-  schedule_runtime_restart(uptime, runtime_gave_up_ ? "root supervisor gave up" : "runtime exited");
+  schedule_runtime_restart(uptime, runtime_gave_up_ ? "root supervisor gave up"
+                                   : killed_as_hung_ ? "runtime hung"
+                                                     : "runtime exited");
+}
+
+// One ping outstanding at a time. The pong comes from the runtime's pid1_link actor, so it proves that the
+// runtime's event loop and scheduler still turn.
+void init_loop::check_liveness(uint64_t now) {
+  if (options_.liveness_interval_ms == 0 || runtime_pid_ <= 0 || ipc_fd_ < 0 || killed_as_hung_) return;
+  if (ping_outstanding_) {
+    if (now < ping_deadline_ms_) return;
+    log_error(log_line{} << "runtime (pid " << runtime_pid_ << ") did not answer a liveness ping within "
+                         << duration_text{options_.liveness_timeout_ms} << "; killing it to restart it");
+    if (::kill(runtime_pid_, SIGKILL) < 0) log_error(log_line{} << "kill(runtime): " << errno_text{errno});
+    killed_as_hung_ = true;
+    ping_outstanding_ = false;
+    return;
+  }
+  if (now < next_ping_ms_) return;
+  ping_outstanding_ = true;
+  ping_deadline_ms_ = now + options_.liveness_timeout_ms;
+  outbox_.request_ping(++ping_sequence_);
+  flush_outgoing();
 }
 
 void init_loop::schedule_runtime_restart(uint64_t uptime_ms, const char* why) {
@@ -255,7 +302,7 @@ void init_loop::close_ipc() {
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ipc_fd_, nullptr);
   ::close(ipc_fd_);
   ipc_fd_ = -1;
-  out_size_ = 0;
+  outbox_.reset();
 }
 
 void init_loop::start_emergency_shell(const char* why) {
@@ -304,13 +351,19 @@ void init_loop::on_ipc_readable() {
       log_error(log_line{} << "garbage on the IPC channel (" << protocol::to_string(s)
                            << "); closing it and stopping runtime pid " << runtime_pid_);
       close_ipc();
-      if (runtime_pid_ > 0) ::kill(runtime_pid_, SIGTERM);
+      // (Not while draining an exited runtime: its pid is reaped and may be reused.)
+      if (runtime_pid_ > 0 && !draining_exit_ && ::kill(runtime_pid_, SIGTERM) < 0) {
+        log_error(log_line{} << "kill(runtime): " << errno_text{errno});
+      }
       return;
     }
   }
 }
 
 void init_loop::on_message(const init_message& m) {
+  // Any message was sent by the pid1_link actor just now: the runtime turns, even if a pong is late because
+  // its scheduler is busy (a boot that spawns thousands of services under emulation). Hung = silent.
+  if (ping_outstanding_) ping_deadline_ms_ = monotonic_ms() + options_.liveness_timeout_ms;
   switch (m.type) {
     case init_msg::ready:
       if (!runtime_ready_) {
@@ -332,37 +385,26 @@ void init_loop::on_message(const init_message& m) {
       log_error(log_line{} << "the root supervisor gave up: " << m.text);
       break;
     case init_msg::stopped: log_notice(log_line{} << "runtime reports every service stopped"); break;
+    case init_msg::pong:
+      if (ping_outstanding_ && m.sequence == ping_sequence_) {
+        ping_outstanding_ = false;
+        next_ping_ms_ = monotonic_ms() + options_.liveness_interval_ms;
+      }
+      break;
     default:
       log_warning(log_line{} << "ignoring " << protocol::to_string(m.type) << " sent by the runtime");
       break;
   }
 }
 
-void init_loop::queue(const init_message& m) {
-  const size_t n = protocol::encode(m, out_ + out_size_, sizeof out_ - out_size_);
-  if (n == 0) {
-    log_warning(log_line{} << "IPC output full, dropping " << protocol::to_string(m.type));
-    return;
-  }
-  out_size_ += n;
-}
-
 void init_loop::flush_outgoing() {
   if (ipc_fd_ < 0) return;
   for (;;) {
-    // Top up from the orphan queue, but only once the runtime has re-adopted its services (ready).
-    while (runtime_ready_ && orphans_.has_pending()) {
-      init_message m;
-      m.type = init_msg::orphan_exit;
-      m.pid = static_cast<uint32_t>(orphans_.front().pid);
-      m.wait_status = orphans_.front().wait_status;
-      const size_t n = protocol::encode(m, out_ + out_size_, sizeof out_ - out_size_);
-      if (n == 0) break;
-      out_size_ += n;
-      orphans_.pop();
-    }
-    if (out_size_ == 0) break;
-    const ssize_t w = ::send(ipc_fd_, out_, out_size_, MSG_DONTWAIT | MSG_NOSIGNAL);
+    // Control messages first, then orphan exits (once the runtime has re-adopted its services): a buffer
+    // full of orphan exits delays a stop_all, never drops it.
+    outbox_.fill(orphans_, runtime_ready_);
+    if (outbox_.size() == 0) break;
+    const ssize_t w = ::send(ipc_fd_, outbox_.data(), outbox_.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EAGAIN) break;
     if (w < 0) {
@@ -370,8 +412,7 @@ void init_loop::flush_outgoing() {
       close_ipc();
       return;
     }
-    std::memmove(out_, out_ + w, out_size_ - static_cast<size_t>(w));
-    out_size_ -= static_cast<size_t>(w);
+    outbox_.consume(static_cast<size_t>(w));
   }
   update_epoll_ipc();
 }
@@ -380,7 +421,7 @@ void init_loop::on_ipc_writable() { flush_outgoing(); }
 
 void init_loop::update_epoll_ipc() {
   if (ipc_fd_ < 0) return;
-  const bool want = out_size_ > 0;
+  const bool want = outbox_.size() > 0 || outbox_.control_pending();
   if (want == ipc_want_write_) return;
   epoll_event ev{};
   ev.events = EPOLLIN | (want ? EPOLLOUT : 0u);
@@ -398,15 +439,23 @@ void init_loop::begin_shutdown(power_mode mode, const char* cause) {
   shutdown_mode_ = mode;
   restart_at_ms_ = 0;
   log_notice(log_line{} << "shutdown requested by " << cause << ": " << protocol::to_string(mode));
-  if (runtime_pid_ == 0 || ipc_fd_ < 0) finish();
-  init_message stop;
-  stop.type = init_msg::stop_all;
-  stop.mode = mode;
-  queue(stop);
-  flush_outgoing();
   const uint64_t now = monotonic_ms();
   stop_deadline_ms_ = now + options_.stop_timeout_ms;
   next_progress_ms_ = now + kProgressEveryMs;
+  if (runtime_pid_ == 0) {
+    // In restart back-off: the services of the last runtime still run. Start one now, without waiting,
+    // to stop them in order (start_runtime sends stop_all with the hello); if none starts, or none ever
+    // ran, the fallback is final_shutdown's SIGTERM to all.
+    if (generation_ == 0) finish();
+    log_notice(log_line{} << "no runtime is running; starting one to stop the services in order");
+    if (!start_runtime()) finish();
+  } else if (ipc_fd_ < 0) {
+    // The channel was dropped (garbage) and the runtime told to stop: nothing to ask it any more.
+    finish();
+  } else {
+    outbox_.request_stop_all(mode);
+    flush_outgoing();
+  }
   log_notice(log_line{} << "asked the runtime to stop all services (waiting up to "
                         << duration_text{options_.stop_timeout_ms} << ")");
 }
@@ -436,15 +485,23 @@ void init_loop::on_timer() {
     }
     return;
   }
+  check_liveness(now);
   if (restart_at_ms_ != 0 && now >= restart_at_ms_ && runtime_pid_ == 0) start_runtime();
 }
 
 void init_loop::arm_timer() {
   uint64_t deadline = 0;
+  auto consider = [&deadline](uint64_t t) {
+    if (t != 0 && (deadline == 0 || t < deadline)) deadline = t;
+  };
   if (shutting_down_) {
-    deadline = stop_deadline_ms_ < next_progress_ms_ ? stop_deadline_ms_ : next_progress_ms_;
-  } else if (restart_at_ms_ != 0) {
-    deadline = restart_at_ms_;
+    consider(stop_deadline_ms_);
+    consider(next_progress_ms_);
+  } else {
+    consider(restart_at_ms_);
+    if (options_.liveness_interval_ms != 0 && runtime_pid_ > 0 && ipc_fd_ >= 0 && !killed_as_hung_) {
+      consider(ping_outstanding_ ? ping_deadline_ms_ : next_ping_ms_);
+    }
   }
   itimerspec spec{};
   if (deadline != 0) {

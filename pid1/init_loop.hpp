@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <sys/types.h>
 
+#include "pid1/ipc_outbox.hpp"
 #include "pid1/kernel_cmdline.hpp"
 #include "pid1/orphan_registry.hpp"
 #include "pid1/restart_backoff.hpp"
@@ -29,8 +30,9 @@ class init_loop {
   void on_message(const protocol::init_message& m);
   void on_timer();
 
-  void start_runtime();
+  bool start_runtime();  // false if no runtime could be started
   void on_runtime_exit(int wait_status);
+  void check_liveness(uint64_t now);
   void schedule_runtime_restart(uint64_t uptime_ms, const char* why);
   void close_ipc();
   void start_emergency_shell(const char* why);
@@ -38,7 +40,6 @@ class init_loop {
   void begin_shutdown(protocol::power_mode mode, const char* cause);
   [[noreturn]] void finish();
 
-  void queue(const protocol::init_message& m);
   void flush_outgoing();
   void update_epoll_ipc();
   void arm_timer();
@@ -57,14 +58,23 @@ class init_loop {
   uint32_t generation_ = 0;
   uint64_t restart_at_ms_ = 0;  // 0 = no restart pending
   restart_backoff backoff_;
+  crash_loop_detector crash_loop_{5, 30000};  // as the original dynamod: 5 crashes in 30 s
+  error_backoff epoll_errors_;
+
+  // Liveness: one ping outstanding at a time; no pong by its deadline = the runtime is hung.
+  uint32_t ping_sequence_ = 0;
+  bool ping_outstanding_ = false;
+  uint64_t ping_deadline_ms_ = 0;
+  uint64_t next_ping_ms_ = 0;
+  bool killed_as_hung_ = false;
+  bool draining_exit_ = false;  // reading what an exited runtime left in the channel
 
   // The IPC socket (our end) and its buffers.
   int ipc_fd_ = -1;
   bool ipc_want_write_ = false;
   uint8_t in_storage_[protocol::kInitMaxFrame];
   protocol::frame_reader reader_{in_storage_, sizeof in_storage_, protocol::kInitProtocolVersion};
-  uint8_t out_[4096];
-  size_t out_size_ = 0;
+  ipc_outbox outbox_;
 
   orphan_registry orphans_;
   unsigned long untracked_reaped_ = 0;

@@ -89,6 +89,22 @@ bool parse_backoff(const char* v, size_t n, init_options& o) {
   return true;
 }
 
+// dynamod.liveness=INTERVAL,DEADLINE (bare numbers are seconds); 0 as the interval turns the ping off.
+bool parse_liveness(const char* v, size_t n, init_options& o) {
+  const void* comma = std::memchr(v, ',', n);
+  if (!comma) return false;
+  const size_t first = static_cast<size_t>(static_cast<const char*>(comma) - v);
+  uint32_t interval = 0;
+  uint32_t deadline = 0;
+  if (!parse_duration_ms(v, first, interval) || !parse_duration_ms(v + first + 1, n - first - 1, deadline)) {
+    return false;
+  }
+  if (interval != 0 && deadline == 0) return false;
+  o.liveness_interval_ms = interval;
+  o.liveness_timeout_ms = deadline;
+  return true;
+}
+
 void apply_word(const char* w, size_t n, init_options& o, cmdline_warnings& warn) {
   static const char prefix[] = "dynamod.";
   constexpr size_t plen = sizeof prefix - 1;
@@ -118,6 +134,8 @@ void apply_word(const char* w, size_t n, init_options& o, cmdline_warnings& warn
     ok = value && parse_duration_ms(value, value_len, o.kill_grace_ms);
   } else if (equals(key, key_len, "backoff")) {
     ok = value && parse_backoff(value, value_len, o);
+  } else if (equals(key, key_len, "liveness")) {
+    ok = value && parse_liveness(value, value_len, o);
   } else if (equals(key, key_len, "emergency")) {
     o.emergency = true;
   } else if (equals(key, key_len, "debug")) {

@@ -15,6 +15,10 @@ struct init_options {
   uint32_t backoff_initial_ms = 100;  // dynamod.backoff=INITIAL,MAX[,RESET]: runtime restart schedule
   uint32_t backoff_max_ms = 30000;
   uint32_t backoff_reset_ms = 60000;
+  // dynamod.liveness=INTERVAL,DEADLINE: ping the runtime every INTERVAL; no answer within DEADLINE = hung,
+  // killed and restarted. Generous: a loaded runtime under emulation must not be mistaken for a hung one.
+  uint32_t liveness_interval_ms = 15000;
+  uint32_t liveness_timeout_ms = 60000;
   bool emergency = false;  // dynamod.emergency: start the shell instead of the runtime
   bool debug = false;      // dynamod.debug: log debug lines too
 };

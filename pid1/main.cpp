@@ -8,6 +8,7 @@
 
 #include "pid1/early_mounts.hpp"
 #include "pid1/file_io.hpp"
+#include "pid1/file_limit.hpp"
 #include "pid1/heap_guard.hpp"
 #include "pid1/init_log.hpp"
 #include "pid1/init_loop.hpp"
@@ -100,6 +101,7 @@ int main(int argc, char** argv) {
   }
   log_notice(log_line{} << "dynamod-init starting" << (container_mode ? " in container mode" : "")
                         << ", runtime " << options.runtime_path);
+  raise_file_limit();  // inherited by the runtime, which raises its soft limit to it
 
   static init_loop loop{options, container_mode};
   if (!loop.open()) {

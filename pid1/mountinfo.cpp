@@ -1,6 +1,8 @@
 #include "pid1/mountinfo.hpp"
 
+#include <cerrno>
 #include <cstring>
+#include <unistd.h>
 
 namespace dynamod::init {
 
@@ -78,6 +80,83 @@ bool mountinfo_parser::next(mount_entry& out) {
     if (n == 0) continue;
     if (parse_mountinfo_line(line, n, out)) return true;
     ++malformed_;
+  }
+  return false;
+}
+
+bool mountinfo_stream::next(mount_entry& out) {
+  for (;;) {
+    const void* nl = std::memchr(buffer_ + start_, '\n', end_ - start_);
+    if (nl || (eof_ && start_ < end_)) {
+      const char* line = buffer_ + start_;
+      const size_t n = nl ? static_cast<size_t>(static_cast<const char*>(nl) - line) : end_ - start_;
+      start_ += n + (nl ? 1 : 0);
+      if (skipping_) {  // the tail of an overlong line
+        skipping_ = false;
+        continue;
+      }
+      if (n == 0) continue;
+      if (parse_mountinfo_line(line, n, out)) return true;
+      ++malformed_;
+      continue;
+    }
+    if (eof_) return false;
+    // No complete line left: keep the partial one and read more behind it.
+    if (start_ > 0) {
+      std::memmove(buffer_, buffer_ + start_, end_ - start_);
+      end_ -= start_;
+      start_ = 0;
+    }
+    if (end_ == capacity_) {
+      // One line fills the whole buffer: drop it and what remains of it.
+      if (!skipping_) ++overlong_;
+      skipping_ = true;
+      end_ = 0;
+    }
+    const long r = read_(context_, buffer_ + end_, capacity_ - end_);
+    if (r < 0) {
+      error_ = static_cast<int>(-r);
+      eof_ = true;
+    } else if (r == 0) {
+      eof_ = true;
+    } else {
+      end_ += static_cast<size_t>(r);
+    }
+    if (eof_ && skipping_) {
+      start_ = end_ = 0;
+      skipping_ = false;
+    }
+  }
+}
+
+long read_fd_chunk(void* context, char* buffer, size_t capacity) {
+  const int fd = *static_cast<int*>(context);
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, capacity);
+    if (n >= 0) return static_cast<long>(n);
+    if (errno != EINTR) return -errno;
+  }
+}
+
+void unmount_tail::offer(const mount_entry& e) {
+  if (std::strcmp(e.mount_point, "/") == 0 || given_up(e.id)) return;
+  entry& slot = entries_[head_];
+  slot.id = e.id;
+  std::memcpy(slot.mount_point, e.mount_point, sizeof slot.mount_point);
+  head_ = (head_ + 1) % kCapacity;
+  if (count_ < kCapacity) ++count_;
+}
+
+bool unmount_tail::give_up(int id) {
+  if (given_up(id)) return true;
+  if (given_up_count_ == kMaxGivenUp) return false;
+  given_up_[given_up_count_++] = id;
+  return true;
+}
+
+bool unmount_tail::given_up(int id) const {
+  for (size_t i = 0; i < given_up_count_; ++i) {
+    if (given_up_[i] == id) return true;
   }
   return false;
 }

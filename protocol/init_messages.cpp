@@ -13,9 +13,11 @@ const char* to_string(init_msg t) {
     case init_msg::untrack: return "untrack";
     case init_msg::give_up: return "give-up";
     case init_msg::stopped: return "stopped";
+    case init_msg::pong: return "pong";
     case init_msg::hello: return "hello";
     case init_msg::stop_all: return "stop-all";
     case init_msg::orphan_exit: return "orphan-exit";
+    case init_msg::ping: return "ping";
   }
   return "unknown";
 }
@@ -60,6 +62,8 @@ size_t encode(const init_message& m, uint8_t* out, size_t capacity) {
     case init_msg::untrack: w.u32(m.pid); break;
     case init_msg::orphan_exit: w.u32(m.pid).i32(m.wait_status); break;
     case init_msg::hello: w.u32(m.generation); break;
+    case init_msg::ping:
+    case init_msg::pong: w.u32(m.sequence); break;
     case init_msg::give_up:
       w.str(m.text, m.text_length < kInitMaxText ? m.text_length : kInitMaxText);
       break;
@@ -93,6 +97,8 @@ decode_status decode(const frame_view& frame, init_message& out) {
       out.wait_status = r.i32();
       break;
     case init_msg::hello: out.generation = r.u32(); break;
+    case init_msg::ping:
+    case init_msg::pong: out.sequence = r.u32(); break;
     case init_msg::give_up: {
       size_t n = 0;
       const char* s = r.str(n);

@@ -21,10 +21,12 @@ enum class init_msg : uint8_t {
   untrack = 0x04,   // pid was reaped by the runtime itself
   give_up = 0x05,   // the root supervisor gave up: text = reason
   stopped = 0x06,   // answer to stop_all: every service is stopped
+  pong = 0x09,      // answer to ping: sequence (from the pid1_link actor, so a live mailbox answers)
   // init -> runtime
   hello = 0x81,        // generation = how many times init has started a runtime (1 = first boot)
   stop_all = 0x82,     // stop every service in reverse dependency order, then answer `stopped`
   orphan_exit = 0x83,  // a tracked pid was reaped by init: pid, wait_status (as from waitpid)
+  ping = 0x85,         // liveness check: answer pong with the same sequence before init's deadline
 };
 
 enum class power_mode : uint8_t { poweroff = 1, reboot = 2, halt = 3 };
@@ -39,6 +41,7 @@ struct init_message {
   uint32_t pid = 0;                        // track, untrack, orphan_exit
   int32_t wait_status = 0;                 // orphan_exit
   uint32_t generation = 0;                 // hello
+  uint32_t sequence = 0;                   // ping, pong
   uint16_t text_length = 0;                // give_up
   char text[kInitMaxText + 1] = {};
 };

@@ -114,3 +114,16 @@ TEST(DurationMs, RejectsGarbageAndOverflow) {
   EXPECT_FALSE(parse_duration_ms("4294968s", 8, v));
   EXPECT_EQ(v, 42u);
 }
+
+TEST(KernelCmdline, LivenessPingIntervalAndDeadline) {
+  auto p = parse("dynamod.liveness=2s,5");
+  EXPECT_EQ(p.options.liveness_interval_ms, 2000u);
+  EXPECT_EQ(p.options.liveness_timeout_ms, 5000u);
+  EXPECT_EQ(p.warnings.count, 0u);
+  p = parse("dynamod.liveness=0,0");
+  EXPECT_EQ(p.options.liveness_interval_ms, 0u) << "0 turns the ping off";
+  p = parse("dynamod.liveness=5s dynamod.liveness=1s,0");
+  EXPECT_EQ(p.options.liveness_interval_ms, 15000u);
+  EXPECT_EQ(p.options.liveness_timeout_ms, 60000u);
+  EXPECT_EQ(p.warnings.count, 2u);
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -65,7 +67,7 @@ TEST(Mountinfo, LastLineWithoutNewlineIsParsed) {
 }
 
 TEST(Mountinfo, OverlongPathIsSkippedNotOverrun) {
-  std::string line = "41 1 0:1 / /" + std::string(400, 'p') + " rw - tmpfs tmpfs rw\n";
+  std::string line = "41 1 0:1 / /" + std::string(5000, 'p') + " rw - tmpfs tmpfs rw\n";
   size_t malformed = 0;
   EXPECT_TRUE(parse_all(line, &malformed).empty());
   EXPECT_EQ(malformed, 1u);
@@ -83,4 +85,135 @@ TEST(Mountinfo, ReadsTheHostsRealMountinfo) {
   EXPECT_EQ(malformed, 0u);
   EXPECT_TRUE(is_mount_point(buf, n, "/"));
   EXPECT_FALSE(entries.empty());
+}
+
+// Issue 14 §6: a source over 127 bytes or a mount point over 255 failed to parse and was never unmounted.
+TEST(Mountinfo, LongSourceAndMountPointParse) {
+  const std::string point = "/var/lib/containers/storage/overlay/" + std::string(300, 'a') + "/merged";
+  const std::string source = "//fileserver.example.org/" + std::string(200, 's');
+  const std::string line = "50 22 0:60 / " + point + " rw,relatime - cifs " + source + " rw\n";
+  size_t malformed = 0;
+  auto entries = parse_all(line, &malformed);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(malformed, 0u);
+  EXPECT_EQ(entries[0].mount_point, point);
+  EXPECT_EQ(entries[0].source, source);
+}
+
+namespace {
+struct chunked_text {
+  std::string text;
+  size_t pos = 0;
+  size_t chunk = 0;  // bytes per read
+};
+long read_chunk(void* context, char* buffer, size_t capacity) {
+  auto* c = static_cast<chunked_text*>(context);
+  const size_t n = std::min({capacity, c->chunk, c->text.size() - c->pos});
+  std::memcpy(buffer, c->text.data() + c->pos, n);
+  c->pos += n;
+  return static_cast<long>(n);
+}
+std::string many_mounts(int count) {
+  std::string text = "1 0 0:1 / / rw - rootfs rootfs rw\n";
+  for (int i = 2; i <= count; ++i) {
+    text += std::to_string(i) + " 1 0:" + std::to_string(i) + " / /run/containers/c" + std::to_string(i) +
+            "/rootfs/proc rw,nosuid - proc proc rw\n";
+  }
+  return text;
+}
+}  // namespace
+
+// Issue 14 §6: mountinfo was read into 64 KiB and capped at 512 entries, cutting the newest mounts.
+TEST(MountinfoStream, ReadsEveryLineOfAFileFarLargerThanItsBuffer) {
+  chunked_text input{many_mounts(3000), 0, 1000};
+  ASSERT_GT(input.text.size(), 65536u * 2);
+  static char buffer[4096];
+  mountinfo_stream stream{buffer, sizeof buffer, read_chunk, &input};
+  static mount_entry e;
+  int count = 0;
+  int last_id = 0;
+  while (stream.next(e)) {
+    ++count;
+    last_id = e.id;
+  }
+  EXPECT_EQ(count, 3000);
+  EXPECT_EQ(last_id, 3000) << "the newest mount is there";
+  EXPECT_STREQ(e.mount_point, "/run/containers/c3000/rootfs/proc");
+  EXPECT_EQ(stream.malformed_lines(), 0u);
+  EXPECT_EQ(stream.overlong_lines(), 0u);
+}
+
+TEST(MountinfoStream, ALineLongerThanTheBufferIsSkippedAndCounted) {
+  chunked_text input{"1 0 0:1 / / rw - rootfs rootfs rw\n2 1 0:2 / /" + std::string(6000, 'x') +
+                         " rw - tmpfs tmpfs rw\n3 1 0:3 / /after rw - tmpfs tmpfs rw",
+                     0, 777};
+  static char buffer[4096];
+  mountinfo_stream stream{buffer, sizeof buffer, read_chunk, &input};
+  static mount_entry e;
+  std::vector<int> ids;
+  while (stream.next(e)) ids.push_back(e.id);
+  EXPECT_EQ(ids, (std::vector<int>{1, 3}));
+  EXPECT_EQ(stream.overlong_lines(), 1u);
+  EXPECT_STREQ(e.mount_point, "/after");
+}
+
+// Shutdown unmounts in passes over the live table: a simulated kernel table of 3000 mounts, each
+// unmountable only once its children are gone, ends empty but for "/", children always before parents.
+TEST(UnmountTail, PassesUnmountEveryMountNewestFirst) {
+  struct mount {
+    int id, parent;
+    std::string point;
+  };
+  std::vector<mount> table{{1, 0, "/"}};
+  for (int i = 2; i <= 3000; ++i) {
+    // Every tenth mount nests under the previous one.
+    const int parent = i % 10 == 0 ? i - 1 : 1;
+    table.push_back({i, parent, (parent == 1 ? "" : table.back().point) + "/m" + std::to_string(i)});
+  }
+  std::vector<int> order;
+  static unmount_tail tail;
+  static mount_entry e;
+  for (int pass = 0; pass < 1000; ++pass) {
+    tail.begin_pass();
+    for (const auto& m : table) {
+      e.id = m.id;
+      std::snprintf(e.mount_point, sizeof e.mount_point, "%s", m.point.c_str());
+      tail.offer(e);
+    }
+    if (tail.size() == 0) break;
+    for (size_t i = 0; i < tail.size(); ++i) {
+      const int id = tail.id(i);
+      auto it = std::find_if(table.begin(), table.end(), [&](const mount& m) { return m.id == id; });
+      ASSERT_NE(it, table.end());
+      ASSERT_EQ(it->point, tail.mount_point(i));
+      const bool busy = std::any_of(table.begin(), table.end(), [&](const mount& m) { return m.parent == id; });
+      if (busy) {
+        tail.give_up(id);  // EBUSY and no lazy unmount in this simulation
+        continue;
+      }
+      order.push_back(id);
+      table.erase(it);
+    }
+  }
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(order.size(), 2999u);
+  EXPECT_EQ(tail.given_up_count(), 0u) << "newest first: no mount is tried before its children";
+}
+
+TEST(UnmountTail, GivenUpMountsAreSkippedSoThePassesEnd) {
+  static unmount_tail tail;
+  static mount_entry e;
+  int passes = 0;
+  for (; passes < 100; ++passes) {
+    tail.begin_pass();
+    for (int id = 1; id <= 200; ++id) {
+      e.id = id;
+      std::snprintf(e.mount_point, sizeof e.mount_point, "/stuck%d", id);
+      tail.offer(e);
+    }
+    if (tail.size() == 0) break;
+    for (size_t i = 0; i < tail.size(); ++i) ASSERT_TRUE(tail.give_up(tail.id(i)));
+  }
+  EXPECT_EQ(passes, 4);  // 64 + 64 + 64 + 8
+  EXPECT_EQ(tail.given_up_count(), 200u);
 }

@@ -49,6 +49,16 @@ TEST(InitMessages, EveryMessageRoundTrips) {
   m.generation = 3;
   EXPECT_EQ(round_trip(m).generation, 3u);
 
+  m.type = init_msg::ping;
+  m.sequence = 0xdeadbeef;
+  EXPECT_EQ(round_trip(m).sequence, 0xdeadbeefu);
+  EXPECT_EQ(round_trip(m).type, init_msg::ping);
+
+  m.type = init_msg::pong;
+  m.sequence = 12;
+  EXPECT_EQ(round_trip(m).sequence, 12u);
+  EXPECT_EQ(round_trip(m).type, init_msg::pong);
+
   m.type = init_msg::give_up;
   std::strcpy(m.text, "intensity exceeded in root");
   m.text_length = static_cast<uint16_t>(std::strlen(m.text));
