@@ -1,6 +1,7 @@
 // Command-line options of dynamod-runtime. Pure: argv and environment in, options or an error out.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,8 @@ struct runtime_options {
   std::string check_dir;  // --check DIR: validate and exit
   std::string log_level = "info";
   int init_fd = -1;       // DYNAMOD_INIT_FD
+  uint64_t runtime_log_max_size = 4 << 20;  // DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, 0: never rotate)
+  int runtime_log_keep = 3;                 // runtime.log.1 ... .3, like a service log
   runtime_paths paths;
 };
 
