@@ -256,6 +256,7 @@ void init_loop::close_ipc() {
   ::close(ipc_fd_);
   ipc_fd_ = -1;
   out_size_ = 0;
+  fifos_.drop_pending();
 }
 
 void init_loop::start_emergency_shell(const char* why) {
@@ -276,7 +277,9 @@ void init_loop::start_emergency_shell(const char* why) {
 void init_loop::on_ipc_readable() {
   for (;;) {
     if (ipc_fd_ < 0) return;
-    const ssize_t n = ::read(ipc_fd_, reader_.write_ptr(), reader_.write_space());
+    bool truncated = false;
+    const ssize_t n = fifos_.receive(ipc_fd_, reader_.write_ptr(), reader_.write_space(), truncated);
+    if (truncated) log_warning(log_line{} << "descriptors from the runtime were dropped (out of descriptors?)");
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {
@@ -332,6 +335,18 @@ void init_loop::on_message(const init_message& m) {
       log_error(log_line{} << "the root supervisor gave up: " << m.text);
       break;
     case init_msg::stopped: log_notice(log_line{} << "runtime reports every service stopped"); break;
+    case init_msg::hold_fifo: {
+      const fd_holder::result r = fifos_.hold_next();
+      // A few words per refusal, not thousands of lines: the 1st, 2nd, 4th, 8th ...
+      if (r == fd_holder::result::held || r == fd_holder::result::already_held) break;
+      ++fifos_refused_;
+      if ((fifos_refused_ & (fifos_refused_ - 1)) == 0) {
+        log_warning(log_line{} << "not holding a log FIFO for the runtime: " << to_string(r) << " (" << fifos_refused_
+                               << " refused, " << fifos_.held() << " held)");
+      }
+      break;
+    }
+    case init_msg::drop_fifo: fifos_.release(m.device, m.inode); break;
     default:
       log_warning(log_line{} << "ignoring " << protocol::to_string(m.type) << " sent by the runtime");
       break;
