@@ -113,4 +113,14 @@ void fd_holder::drop_pending() {
   }
 }
 
+void fd_holder::close_all() {
+  drop_pending();
+  for (size_t i = 0; i < used_; ++i) {
+    if (table_[i].fd >= 0) ::close(table_[i].fd);
+    table_[i].fd = -1;
+  }
+  used_ = 0;
+  count_ = 0;
+}
+
 }  // namespace dynamod::init

@@ -29,6 +29,8 @@ class fd_holder {
   bool release(uint64_t device, uint64_t inode);
   // The channel closed: descriptors that arrived without their message are closed.
   void drop_pending();
+  // The final phase of a shutdown: nothing is kept (the file systems are unmounted next).
+  void close_all();
   size_t held() const { return count_; }
 
  private:

@@ -430,6 +430,7 @@ void init_loop::finish() {
   if (runtime_pid_ > 0) {
     log_warning(log_line{} << "runtime pid " << runtime_pid_ << " still running; it is stopped with the rest");
   }
+  fifos_.close_all();  // held log FIFOs would keep /run busy
   finish_shutdown(shutdown_mode_, options_, container_mode_);
 }
 

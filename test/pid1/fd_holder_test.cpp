@@ -102,6 +102,19 @@ TEST(FdHolder, ReleaseClosesTheHeldDescriptorAndFreesItsSlot) {
   EXPECT_EQ(h->held(), 2u);
 }
 
+TEST(FdHolder, CloseAllLetsGoOfEverything) {
+  fifo_dir d;
+  const std::string a = d.make_fifo("a.stdout"), b = d.make_fifo("b.stdout");
+  auto h = make();
+  const int fa = open_rw(a), fb = open_rw(b);
+  ASSERT_EQ(h->hold(fa), fd_holder::result::held);
+  ASSERT_EQ(h->hold(fb), fd_holder::result::held);
+  h->close_all();
+  EXPECT_FALSE(is_open(fa));
+  EXPECT_FALSE(is_open(fb));
+  EXPECT_EQ(h->held(), 0u);
+}
+
 TEST(FdHolder, RefusesWhatIsNotAFifo) {
   auto h = make();
   const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);

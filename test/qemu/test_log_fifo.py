@@ -49,6 +49,9 @@ class LogFifo(GuestTestCase):
         self.assertEqual(guest.check("brief-numbers"), "500", "every line written while no runtime read")
         self.assertEqual(guest.check("brief-in-order"), "yes")
         self.assertInLog(guest, r"dynamod-init: runtime ready \(pid \d+, generation 2,")
+        # PID 1 lets go of the FIFOs before the final unmounts.
+        self.assertNotInLog(guest, r"lazily unmounted busy /run\b")
+        self.assertInLog(guest, r"dynamod-init: heap allocations after start: 0$")
 
 
 if __name__ == "__main__":
