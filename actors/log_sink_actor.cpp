@@ -12,6 +12,8 @@
 #include <fcntl.h>
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -45,7 +47,10 @@ struct block {
 struct log_sink_state {
   log_sink_args args;
   stream streams[2];  // 0 stdout, 1 stderr
-  bool reading = false;  // false while a predecessor still drains the same FIFOs
+  bool reading = false;  // false while another sink of this service still reads (see acquire)
+  std::string key;       // this service's stdout FIFO: names the reader slot
+  caf::actor_addr me;
+  caf::actor_addr waiting_on;
   int file_fd = -1;
   int64_t next_open_ms = 0;
   std::string open_error;
@@ -281,6 +286,43 @@ void drain(self_ptr self, int index) {
                                static_cast<uint64_t>(index));
 }
 
+// One reader per FIFO at a time: a sink that starts while another sink of the same service still reads or
+// drains (a reload replacing it, a restarted supervisor whose old sinks are stopping) waits for that one's
+// exit. Two readers would each peek the same bytes and consume the other's. A sink leaves its slot in its
+// state's destructor, after its last drain and before its monitors hear of its exit.
+std::mutex& readers_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+std::map<std::string, caf::actor_addr>& readers() {
+  static std::map<std::string, caf::actor_addr> slots;
+  return slots;
+}
+
+bool acquire(self_ptr self) {
+  auto& st = self->state;
+  caf::actor holder;
+  {
+    std::lock_guard<std::mutex> lock(readers_mutex());
+    auto& slot = readers()[st.key];
+    holder = caf::actor_cast<caf::actor>(slot);
+    if (!holder || slot == st.me) {
+      slot = st.me;
+      return true;
+    }
+  }
+  st.waiting_on = holder.address();
+  self->monitor(holder);
+  return false;
+}
+
+void release(log_sink_state& st) {
+  std::lock_guard<std::mutex> lock(readers_mutex());
+  auto it = readers().find(st.key);
+  if (it != readers().end() && it->second == st.me) readers().erase(it);
+}
+
 void start_reading(self_ptr self) {
   auto& st = self->state;
   if (st.reading) return;
@@ -312,6 +354,7 @@ log_sink_state::~log_sink_state() {
     if (reading) drain_stream(*this, i, true, nullptr);
     ::close(streams[i].fd);
   }
+  if (reading) release(*this);
   if (lost > 0) spdlog::warn("{}: {} log lines lost: {}", args.service, lost, lost_reason);
   if (file_fd >= 0) ::close(file_fd);
 }
@@ -348,9 +391,9 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
   st.args = std::move(args);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
-    if (st.args.predecessor && down.source == st.args.predecessor.address()) {
-      st.args.predecessor = nullptr;
-      start_reading(self);
+    if (!st.reading && down.source == st.waiting_on) {
+      st.waiting_on = caf::actor_addr{};
+      if (acquire(self)) start_reading(self);
       return;
     }
     auto& f = st.followers;
@@ -369,12 +412,9 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
     // one opens it. It ignores a FIFO it holds already.
     if (st.args.context->pid1_link) self->send(st.args.context->pid1_link, hold_fifo_atom_v, path);
   }
-  // The sink this one replaces drains the same FIFOs as it stops: reading along would cut lines in two.
-  if (st.args.predecessor) {
-    self->monitor(st.args.predecessor);
-  } else {
-    start_reading(self);
-  }
+  st.me = self->address();
+  st.key = log_fifo_path(st.args.context->paths, st.args.service, false);
+  if (acquire(self)) start_reading(self);
   return {
       [=](io_ready_atom, uint64_t tag, uint32_t) {
         if (tag < 2 && self->state.streams[tag].fd >= 0) drain(self, static_cast<int>(tag));

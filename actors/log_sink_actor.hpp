@@ -27,7 +27,6 @@ struct log_sink_args {
   uint64_t max_size = 0;   // rotate beyond this (0: never)
   int keep = 3;            // rotated files kept: file.1 ... file.N
   runtime_context_ptr context;
-  caf::actor predecessor;  // a stopped sink of the same service still draining: read only after it is gone
 };
 
 // Messages: (log_tail_atom, uint32_t n) -> std::vector<std::string> with the last n lines;

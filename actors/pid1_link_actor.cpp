@@ -69,7 +69,7 @@ bool send_message(pid1_link_state& st, const init_message& m) {
 // hold_fifo carries the FIFO's descriptor (SCM_RIGHTS) with the frame's first byte; PID 1 keeps it open
 // so that the pipe and what a service wrote into it outlive this runtime.
 bool send_fifo(pid1_link_state& st, const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
   struct stat s {};
   if (fd < 0 || ::fstat(fd, &s) < 0 || !S_ISFIFO(s.st_mode)) {
     spdlog::warn("cannot hand {} to dynamod-init: {}", path, fd < 0 ? std::strerror(errno) : "not a FIFO");

@@ -64,11 +64,11 @@ void ensure_log_sink(self_ptr self, child_record& c) {
   a.max_size = cfg.log_max_size;
   a.keep = cfg.log_keep;
   a.context = self->state.args.context;
-  a.predecessor = std::exchange(c.old_log_sink, nullptr);
   c.log_sink = spawn_log_sink(self, std::move(a));
 }
 
-// The sink drains its FIFOs as it stops. `removed`: the service is gone, PID 1 may let go of its FIFOs.
+// The sink drains its FIFOs as it stops (a new one reads after it). `removed`: the service is gone, PID 1 may
+// let go of its FIFOs.
 void stop_log_sink(self_ptr self, child_record& c, bool removed = false) {
   if (!c.log_sink) return;
   self->unlink_from(c.log_sink);  // its exit is ours to cause, not to react to
@@ -77,7 +77,7 @@ void stop_log_sink(self_ptr self, child_record& c, bool removed = false) {
   } else {
     self->send_exit(c.log_sink, caf::exit_reason::user_shutdown);
   }
-  c.old_log_sink = std::exchange(c.log_sink, nullptr);
+  c.log_sink = nullptr;
 }
 
 // The cgroup tree mirrors the supervision tree: root's children sit directly under the base.

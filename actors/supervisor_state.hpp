@@ -30,7 +30,6 @@ struct child_record {
   plan_node node;
   caf::actor incarnation;  // strong handle: an unreferenced idle actor would be collected (CAF)
   caf::actor log_sink;
-  caf::actor old_log_sink;  // a stopped sink still draining its FIFOs: the next one waits for it
   service_report last;
   int starts = 0;
   int restarts = 0;

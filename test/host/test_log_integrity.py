@@ -86,6 +86,20 @@ class Stop(RuntimeTestCase):
                     "the unfinished last line in the log")
         self.assertEqual(rt.shutdown(), 0)
 
+    def test_a_changed_service_s_old_output_is_logged_before_the_new_one(self):
+        # Reload replaces the service and its log sink: the old sink drains first, the new one reads after it.
+        def definition(word):
+            return (f'[service]\nname = "changing"\n'
+                    f'exec = {sh(f"echo {word}-start; printf {word}-unfinished; exec sleep 1000")}\n')
+        rt = self.runtime({"changing": definition("old")})
+        rt.wait_for(lambda: "out| old-start" in rt.service_log("changing"), 10, "the old run's first line")
+        rt.write_service("changing", definition("new"))
+        self.assertEqual(rt.ctl("reload").returncode, 0)
+        rt.wait_for(lambda: "out| new-start" in rt.service_log("changing"), 15, "the new run's first line")
+        lines = [l.split(" out| ", 1)[1] for l in rt.service_log("changing").splitlines() if " out| " in l]
+        self.assertEqual(lines, ["old-start", "old-unfinished", "new-start"])
+        self.assertEqual(rt.shutdown(), 0)
+
     def test_a_last_line_without_newline_is_logged_at_shutdown(self):
         rt = self.runtime({"prompt": f'[service]\nname = "prompt"\n'
                                      f'exec = {sh("echo first; printf unfinished; exec sleep 1000")}\n'})
