@@ -235,6 +235,12 @@ void drain_stream(log_sink_state& st, int index, bool final, std::vector<std::st
     ssize_t n;
     if (peek) {
       n = ::tee(s.fd, scratch.w, sizeof buf, SPLICE_F_NONBLOCK);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) {
+        // Never seen on a FIFO; reading (and consuming) at once beats a FIFO that epoll reports forever.
+        spdlog::warn("{}: tee on its log FIFO: {}; consuming output as it is read", st.args.service, std::strerror(errno));
+        scratch.failed = true;
+        continue;
+      }
       if (n > 0) {
         // The scratch pipe was empty, so it holds exactly these n bytes.
         size_t got = 0;
@@ -244,6 +250,7 @@ void drain_stream(log_sink_state& st, int index, bool final, std::vector<std::st
           if (r <= 0) break;
           got += static_cast<size_t>(r);
         }
+        if (got != static_cast<size_t>(n)) scratch.failed = true;  // left bytes in it: not to be trusted
         n = static_cast<ssize_t>(got);
       }
     } else {
