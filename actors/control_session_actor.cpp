@@ -305,8 +305,10 @@ void logs(self_ptr self, const control_request& req) {
   self->request(self->state.runtime, kRequestTimeout, log_sink_atom_v, name)
       .then(
           [=](const caf::actor& sink) {
-            self->request(sink, kRequestTimeout, log_tail_atom_v, lines)
-                .then(
+            // A follower gets the tail and every later line from one request: none falls in between.
+            auto ask = follow ? self->request(sink, kRequestTimeout, log_follow_atom_v, caf::actor_cast<caf::actor>(self), lines)
+                              : self->request(sink, kRequestTimeout, log_tail_atom_v, lines);
+            ask.then(
                     [=](const std::vector<std::string>& tail) {
                       --self->state.in_flight;
                       self->state.heavy_in_flight = false;
@@ -314,7 +316,6 @@ void logs(self_ptr self, const control_request& req) {
                         for (const auto& line : tail) reply(self, id, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
                         if (self->state.dropped) return;
                         self->state.following = id;
-                        self->send(sink, log_follow_atom_v, caf::actor_cast<caf::actor>(self));
                       } else {
                         reply(self, id, reply_kind::result, ok, json_text(nlohmann::json{{"service", name}, {"lines", tail}}));
                       }

@@ -62,6 +62,8 @@ DYNAMOD_ATOM(track, "track")          // int pid: tell PID 1 the pid is a servic
 DYNAMOD_ATOM(untrack, "untrack")
 DYNAMOD_ATOM(reaper, "reaper")        // caf::actor: where the link forwards orphan exits
 DYNAMOD_ATOM(give_up, "give_up")      // std::string: the root supervisor gave up
+DYNAMOD_ATOM(hold_fifo, "hold_fifo")  // std::string path: PID 1 keeps the log FIFO open across runtime restarts
+DYNAMOD_ATOM(drop_fifo, "drop_fifo")  // std::string path: PID 1 closes its descriptor of that FIFO
 
 // Queries (control socket)
 DYNAMOD_ATOM(list, "list")
@@ -69,7 +71,9 @@ DYNAMOD_ATOM(status, "status")
 DYNAMOD_ATOM(tree, "tree")
 DYNAMOD_ATOM(log_tail, "log_tail")    // log sink: uint32_t lines -> std::vector<std::string>
 DYNAMOD_ATOM(log_sink, "log_sink")    // supervisor: std::string service -> caf::actor (its log sink)
-DYNAMOD_ATOM(log_follow, "log_follow")  // log sink: caf::actor subscriber; new lines come as log_line
+DYNAMOD_ATOM(log_follow, "log_follow")  // log sink: caf::actor subscriber, uint32_t n -> the last n lines;
+                                        // every later line comes as log_line
+DYNAMOD_ATOM(log_remove, "log_remove")  // log sink: the service is gone; let PID 1 drop its FIFOs, then stop
 DYNAMOD_ATOM(log_line, "log_line")    // log sink -> subscriber: std::string line
 DYNAMOD_ATOM(child_of, "child_of")    // supervisor -> runtime: std::string service, caf::actor supervisor
 DYNAMOD_ATOM(reload, "reload")        // runtime / supervisors: apply a new configuration

@@ -6,9 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "actors/json_text.hpp"
@@ -58,6 +61,65 @@ bool send_message(pid1_link_state& st, const init_message& m) {
       if (::poll(&p, 1, 1000) > 0) continue;
     }
     spdlog::error("cannot send {} to dynamod-init: {}", protocol::to_string(m.type), std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+// hold_fifo carries the FIFO's descriptor (SCM_RIGHTS) with the frame's first byte; PID 1 keeps it open
+// so that the pipe and what a service wrote into it outlive this runtime.
+bool send_fifo(pid1_link_state& st, const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  struct stat s {};
+  if (fd < 0 || ::fstat(fd, &s) < 0 || !S_ISFIFO(s.st_mode)) {
+    spdlog::warn("cannot hand {} to dynamod-init: {}", path, fd < 0 ? std::strerror(errno) : "not a FIFO");
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  init_message m;
+  m.type = init_msg::hold_fifo;
+  uint8_t buf[protocol::kInitMaxFrame];
+  const size_t n = protocol::encode(m, buf, sizeof buf);
+  iovec iov{buf, n};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t w;
+  for (;;) {
+    w = ::sendmsg(st.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EAGAIN) {
+      pollfd p{st.fd, POLLOUT, 0};
+      if (::poll(&p, 1, 1000) > 0) continue;
+    }
+    break;
+  }
+  const int error = errno;
+  ::close(fd);
+  if (w <= 0) {
+    spdlog::error("cannot send hold-fifo to dynamod-init: {}", std::strerror(error));
+    return false;
+  }
+  // The rest of a partly sent frame goes without the descriptor, which travelled with its first byte.
+  size_t off = static_cast<size_t>(w);
+  while (off < n) {
+    const ssize_t more = ::send(st.fd, buf + off, n - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (more > 0) {
+      off += static_cast<size_t>(more);
+      continue;
+    }
+    if (more < 0 && errno == EINTR) continue;
+    pollfd p{st.fd, POLLOUT, 0};
+    if (more < 0 && errno == EAGAIN && ::poll(&p, 1, 1000) > 0) continue;
+    spdlog::error("cannot send hold-fifo to dynamod-init: {}", std::strerror(errno));
     return false;
   }
   return true;
@@ -147,6 +209,15 @@ static caf::behavior pid1_link_actor(caf::stateful_actor<pid1_link_state>* self,
         send_message(self->state, m);
       },
       [=](stopped_atom) { send_message(self->state, message(init_msg::stopped)); },
+      [=](hold_fifo_atom, const std::string& path) { send_fifo(self->state, path); },
+      [=](drop_fifo_atom, const std::string& path) {
+        struct stat s {};
+        if (::stat(path.c_str(), &s) < 0) return;  // gone: PID 1 holds no descriptor we could name
+        init_message m = message(init_msg::drop_fifo);
+        m.device = static_cast<uint64_t>(s.st_dev);
+        m.inode = static_cast<uint64_t>(s.st_ino);
+        send_message(self->state, m);
+      },
       [=](give_up_atom, const std::string& why) {
         init_message m = message(init_msg::give_up);
         const size_t n = std::min(why.size(), protocol::kInitMaxText);

@@ -1,6 +1,7 @@
 // The runtime's end of the IPC channel with dynamod-init (fd DYNAMOD_INIT_FD): tells PID 1 when the
 // runtime is ready, which pids are services (track/untrack), when to shut the system down and that
-// every service has stopped; hears hello, stop_all and the exits of orphaned service processes.
+// every service has stopped; hands PID 1 a descriptor of each log FIFO to hold (hold_fifo, drop_fifo);
+// hears hello, stop_all and the exits of orphaned service processes.
 #pragma once
 
 #include <caf/fwd.hpp>

@@ -102,10 +102,16 @@ void ensure_log_sink(self_ptr self, child_record& c) {
   c.log_sink = spawn_log_sink(self, std::move(a));
 }
 
-void stop_log_sink(self_ptr self, child_record& c) {
+// The sink drains its FIFOs as it stops (a new one reads after it). `removed`: the service is gone, PID 1 may
+// let go of its FIFOs.
+void stop_log_sink(self_ptr self, child_record& c, bool removed = false) {
   if (!c.log_sink) return;
   self->unlink_from(c.log_sink);  // its exit is ours to cause, not to react to
-  self->send_exit(c.log_sink, caf::exit_reason::user_shutdown);
+  if (removed) {
+    self->send(c.log_sink, log_remove_atom_v);
+  } else {
+    self->send_exit(c.log_sink, caf::exit_reason::user_shutdown);
+  }
   c.log_sink = nullptr;
 }
 
@@ -360,7 +366,7 @@ bool drop_child(self_ptr self, const std::string& id) {
   child_record* rec = find(self, id);
   if (rec == nullptr || !st.logic->delete_child(id)) return false;
   if (context(self).runtime && rec->is_service()) self->send(context(self).runtime, child_of_atom_v, id, caf::actor{});
-  stop_log_sink(self, *rec);
+  stop_log_sink(self, *rec, true);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
   return true;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "pid1/file_io.hpp"
+#include "pid1/file_limit.hpp"
 
 extern char** environ;
 
@@ -45,6 +46,7 @@ void reset_child_signals() {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
   }
+  restore_inherited_file_limit();
 }
 
 // Forks; the child runs `setup` then execs. An exec failure travels back through a CLOEXEC pipe, so the

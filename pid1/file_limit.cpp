@@ -8,6 +8,40 @@
 
 namespace dynamod::init {
 
+namespace {
+
+// fd_holder's table (two FIFOs per service) plus room for PID 1's own descriptors.
+constexpr rlim_t kInitSoftLimit = 32768;
+rlim_t inherited_soft = 0;  // 0: never changed
+
+// PID 1's soft limit up to kInitSoftLimit (bounded by the hard limit), remembering the inherited one.
+void raise_own_soft_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) {
+    log_warning(log_line{} << "getrlimit(RLIMIT_NOFILE): " << errno_text{errno});
+    return;
+  }
+  const rlim_t wanted = limit.rlim_max == RLIM_INFINITY || limit.rlim_max > kInitSoftLimit ? kInitSoftLimit : limit.rlim_max;
+  if (limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur >= wanted) return;
+  const rlim_t old = limit.rlim_cur;
+  limit.rlim_cur = wanted;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) < 0) {
+    log_warning(log_line{} << "cannot raise the file descriptor soft limit: " << errno_text{errno});
+    return;
+  }
+  inherited_soft = old;
+}
+
+}  // namespace
+
+void restore_inherited_file_limit() {
+  if (inherited_soft == 0) return;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) < 0) return;  // the child keeps PID 1's; nothing to report from here
+  limit.rlim_cur = inherited_soft;
+  (void)::setrlimit(RLIMIT_NOFILE, &limit);  // cannot fail: lowering the soft limit below the hard one
+}
+
 bool parse_nr_open(const char* text, size_t length, uint64_t& out) {
   while (length > 0 && (text[length - 1] == '\n' || text[length - 1] == ' ')) --length;
   if (length == 0 || length > 19) return false;
@@ -21,7 +55,7 @@ bool parse_nr_open(const char* text, size_t length, uint64_t& out) {
   return true;
 }
 
-void raise_file_limit() {
+static void raise_hard_limit() {
   char text[32];
   const long n = read_file("/proc/sys/fs/nr_open", text, sizeof text);
   uint64_t nr_open = 0;
@@ -52,6 +86,11 @@ void raise_file_limit() {
   }
   log_notice(log_line{} << "file descriptor hard limit raised from " << static_cast<unsigned long long>(old_max)
                         << " to " << nr_open << " (fs.nr_open)");
+}
+
+void raise_file_limit() {
+  raise_hard_limit();
+  raise_own_soft_limit();
 }
 
 }  // namespace dynamod::init

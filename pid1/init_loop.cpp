@@ -303,6 +303,7 @@ void init_loop::close_ipc() {
   ::close(ipc_fd_);
   ipc_fd_ = -1;
   outbox_.reset();
+  fifos_.drop_pending();
 }
 
 void init_loop::start_emergency_shell(const char* why) {
@@ -323,7 +324,9 @@ void init_loop::start_emergency_shell(const char* why) {
 void init_loop::on_ipc_readable() {
   for (;;) {
     if (ipc_fd_ < 0) return;
-    const ssize_t n = ::read(ipc_fd_, reader_.write_ptr(), reader_.write_space());
+    bool truncated = false;
+    const ssize_t n = fifos_.receive(ipc_fd_, reader_.write_ptr(), reader_.write_space(), truncated);
+    if (truncated) log_warning(log_line{} << "descriptors from the runtime were dropped (out of descriptors?)");
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {
@@ -391,6 +394,18 @@ void init_loop::on_message(const init_message& m) {
         next_ping_ms_ = monotonic_ms() + options_.liveness_interval_ms;
       }
       break;
+    case init_msg::hold_fifo: {
+      const fd_holder::result r = fifos_.hold_next();
+      // A few words per refusal, not thousands of lines: the 1st, 2nd, 4th, 8th ...
+      if (r == fd_holder::result::held || r == fd_holder::result::already_held) break;
+      ++fifos_refused_;
+      if ((fifos_refused_ & (fifos_refused_ - 1)) == 0) {
+        log_warning(log_line{} << "not holding a log FIFO for the runtime: " << to_string(r) << " (" << fifos_refused_
+                               << " refused, " << fifos_.held() << " held)");
+      }
+      break;
+    }
+    case init_msg::drop_fifo: fifos_.release(m.device, m.inode); break;
     default:
       log_warning(log_line{} << "ignoring " << protocol::to_string(m.type) << " sent by the runtime");
       break;
@@ -464,6 +479,7 @@ void init_loop::finish() {
   if (runtime_pid_ > 0) {
     log_warning(log_line{} << "runtime pid " << runtime_pid_ << " still running; it is stopped with the rest");
   }
+  fifos_.close_all();  // held log FIFOs would keep /run busy
   finish_shutdown(shutdown_mode_, options_, container_mode_);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include "pid1/ipc_outbox.hpp"
+#include "pid1/fd_holder.hpp"
 #include "pid1/kernel_cmdline.hpp"
 #include "pid1/orphan_registry.hpp"
 #include "pid1/restart_backoff.hpp"
@@ -77,6 +78,8 @@ class init_loop {
   ipc_outbox outbox_;
 
   orphan_registry orphans_;
+  fd_holder fifos_;             // log FIFOs held across runtime restarts (hold_fifo / drop_fifo)
+  unsigned long fifos_refused_ = 0;
   unsigned long untracked_reaped_ = 0;
 
   pid_t shell_pid_ = 0;

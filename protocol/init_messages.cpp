@@ -14,6 +14,8 @@ const char* to_string(init_msg t) {
     case init_msg::give_up: return "give-up";
     case init_msg::stopped: return "stopped";
     case init_msg::pong: return "pong";
+    case init_msg::hold_fifo: return "hold-fifo";
+    case init_msg::drop_fifo: return "drop-fifo";
     case init_msg::hello: return "hello";
     case init_msg::stop_all: return "stop-all";
     case init_msg::orphan_exit: return "orphan-exit";
@@ -55,7 +57,9 @@ size_t encode(const init_message& m, uint8_t* out, size_t capacity) {
   body_writer w{body, sizeof body};
   switch (m.type) {
     case init_msg::ready:
-    case init_msg::stopped: break;
+    case init_msg::stopped:
+    case init_msg::hold_fifo: break;
+    case init_msg::drop_fifo: w.u64(m.device).u64(m.inode); break;
     case init_msg::shutdown:
     case init_msg::stop_all: w.u8(static_cast<uint8_t>(m.mode)); break;
     case init_msg::track:
@@ -79,7 +83,12 @@ decode_status decode(const frame_view& frame, init_message& out) {
   out.type = type;
   switch (type) {
     case init_msg::ready:
-    case init_msg::stopped: break;
+    case init_msg::stopped:
+    case init_msg::hold_fifo: break;
+    case init_msg::drop_fifo:
+      out.device = r.u64();
+      out.inode = r.u64();
+      break;
     case init_msg::shutdown:
     case init_msg::stop_all: {
       const uint8_t mode = r.u8();

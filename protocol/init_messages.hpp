@@ -21,6 +21,8 @@ enum class init_msg : uint8_t {
   untrack = 0x04,   // pid was reaped by the runtime itself
   give_up = 0x05,   // the root supervisor gave up: text = reason
   stopped = 0x06,   // answer to stop_all: every service is stopped
+  hold_fifo = 0x07,  // carries a log FIFO's descriptor (SCM_RIGHTS): keep it open across runtime restarts
+  drop_fifo = 0x08,  // close the held FIFO with this device and inode (its service was removed)
   pong = 0x09,      // answer to ping: sequence (from the pid1_link actor, so a live mailbox answers)
   // init -> runtime
   hello = 0x81,        // generation = how many times init has started a runtime (1 = first boot)
@@ -42,6 +44,8 @@ struct init_message {
   int32_t wait_status = 0;                 // orphan_exit
   uint32_t generation = 0;                 // hello
   uint32_t sequence = 0;                   // ping, pong
+  uint64_t device = 0;                     // drop_fifo: st_dev of the FIFO
+  uint64_t inode = 0;                      // drop_fifo: st_ino of the FIFO
   uint16_t text_length = 0;                // give_up
   char text[kInitMaxText + 1] = {};
 };

@@ -1,6 +1,5 @@
 // dynamod-runtime: the service manager. Started by dynamod-init (PID 1) or, with --user, by anyone.
 #include <caf/all.hpp>
-#include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -28,6 +27,7 @@
 #include "runtime/safe_log_format.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
+#include "runtime/io/log_files.hpp"
 #include "runtime/process/fd_slots.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/runtime_options.hpp"
@@ -47,7 +47,7 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
-// Everything goes to <state_dir>/runtime.log. On the console (stderr) a booting system shows only
+// Everything goes to <state_dir>/runtime.log (rotated by size like a service log). On the console (stderr) a booting system shows only
 // warnings and errors next to the status lines; in user mode stderr gets the requested level.
 void setup_logging(const runtime_options& opts) {
   const auto level = spdlog::level::from_str(opts.log_level);
@@ -59,7 +59,8 @@ void setup_logging(const runtime_options& opts) {
   std::error_code ec;
   std::filesystem::create_directories(opts.paths.state_dir, ec);
   try {
-    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(opts.paths.state_dir + "/runtime.log");
+    auto file = std::make_shared<rotating_log_sink>(opts.paths.state_dir + "/runtime.log", opts.runtime_log_max_size,
+                                                    opts.runtime_log_keep);
     file->set_formatter(std::make_unique<safe_log_format>("%Y-%m-%d %H:%M:%S.%e [%P] %l: %v"));
     file->set_level(level);
     sinks.push_back(file);

@@ -20,7 +20,8 @@ const char* const kRuntimeUsage =
     "                    none: only root (and, with --user, the runtime's own user)\n"
     "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
     "\n"
-    "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n";
+    "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n"
+    "DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, default 4 MiB, 0: never) rotates <state-dir>/runtime.log.\n";
 
 namespace {
 std::string get(const std::map<std::string, std::string>& env, const std::string& key) {
@@ -76,6 +77,13 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
     } catch (...) {
       return "DYNAMOD_INIT_FD must be a file descriptor >= 3";
     }
+  }
+
+  const std::string log_size = get(env, "DYNAMOD_RUNTIME_LOG_MAX_SIZE");
+  if (!log_size.empty()) {
+    const char* bad = "DYNAMOD_RUNTIME_LOG_MAX_SIZE must be a number of bytes";
+    if (log_size.find_first_not_of("0123456789") != std::string::npos || log_size.size() > 15) return bad;
+    out.runtime_log_max_size = std::stoull(log_size);
   }
 
   if (out.user_mode) {

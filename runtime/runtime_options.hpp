@@ -1,6 +1,7 @@
 // Command-line options of dynamod-runtime. Pure: argv and environment in, options or an error out.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,8 @@ struct runtime_options {
   int init_fd = -1;       // DYNAMOD_INIT_FD
   std::string log_group;  // --log-group: may read services' logs; empty: "adm" if it exists; "none": admins only
   bool private_state_dir = false;  // user mode's default state dir (in /tmp): must be the user's own, 0700
+  uint64_t runtime_log_max_size = 4 << 20;  // DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, 0: never rotate)
+  int runtime_log_keep = 3;                 // runtime.log.1 ... .3, like a service log
   runtime_paths paths;
 };
 

@@ -71,6 +71,9 @@ class ManyServices(GuestTestCase):
         self.assertGreaterEqual(int(hard), 1048576, "the runtime inherits PID 1's raised hard limit")
         self.assertEqual(soft, hard, "and raises its soft limit to it")
         self.assertEqual(guest.check("service-nofile"), "1024", "services keep the conventional soft limit")
+        init_soft = int((guest.check("init-nofile") or "0 0").split()[0])
+        self.assertGreaterEqual(init_soft, 2 * COUNT + 64, "PID 1 can hold both log FIFOs of every service")
+        self.assertNotInLog(guest, r"not holding a log FIFO")
         self.assertNotInLog(guest, r"Too many open files")
         # A busy boot (2000 spawns under TCG) is not a hung runtime: PID 1's liveness check must not fire.
         self.assertNotInLog(guest, r"did not answer a liveness ping")
