@@ -7,6 +7,7 @@
 #include <csignal>
 #include <malloc.h>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <unistd.h>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "protocol/init_messages.hpp"
 #include "runtime/config/config_loader.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/keep_running.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
@@ -75,10 +77,20 @@ void stop_everything(self_ptr self, const std::string& why) {
             });
 }
 
+// Orphans get the default stop: SIGTERM, then SIGKILL (and cgroup.kill) after this, as a service's stop-timeout.
+const std::chrono::milliseconds kOrphanStopTimeout = service_config{}.stop_timeout;
+
+struct orphan {
+  std::string name;
+  adoption_record record;
+};
+
 // Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
 // file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
-void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+// Returns those sent their stop signal: their records stay until they are gone (kill_orphan_if_alive).
+std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
                             const std::map<std::string, std::string>& disabled) {
+  std::vector<orphan> stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
   const adoption_store store{paths.state_dir + "/services"};
@@ -93,13 +105,38 @@ void stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
                    disabled.at(name));
       continue;
     }
-    if (r) {
+    if (r && !r->done) {
       spdlog::warn("{} (pid {}) is no longer configured: stopping it", name, r->pid);
-      ::kill(-r->pid, SIGTERM);
-      ::kill(r->pid, SIGTERM);
+      if (::kill(-r->pid, SIGTERM) < 0) ::kill(r->pid, SIGTERM);
+      ::kill(-r->pid, SIGCONT);  // a stopped process cannot act on it
+      stopping.push_back({name, *r});
+      continue;
     }
     store.remove(name);
   }
+  return stopping;
+}
+
+// The stop timeout of an orphan passed: if the same process still runs, SIGKILL it, its process group and its
+// cgroup (read from /proc, so whatever it double-forked goes too).
+void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, pid_t pid, uint64_t start_time) {
+  auto proc = read_proc_status(pid);
+  if (proc && !proc->zombie && proc->start_time == start_time) {
+    spdlog::warn("{} (pid {}) did not stop within {} ms: killing it", name, pid, kOrphanStopTimeout.count());
+    if (!ctx.cgroup_base.empty()) {
+      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("0::", 0) != 0) continue;
+        const std::string dir = std::filesystem::path(ctx.cgroup_base).parent_path().string() + line.substr(3);
+        if (dir.rfind(ctx.cgroup_base + "/", 0) == 0) kill_cgroup(dir);
+      }
+    }
+    if (::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
+  }
+  const adoption_store store{ctx.paths.state_dir + "/services"};
+  auto r = store.load(name);
+  if (r && r->pid == pid && r->start_time == start_time) store.remove(name);
 }
 
 caf::error unknown_service(const std::string& name) {
@@ -182,7 +219,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  stop_orphaned_services(args.paths, args.plan, args.disabled);
+  for (auto& o : stop_orphaned_services(args.paths, args.plan, args.disabled)) {
+    self->delayed_send(self, kOrphanStopTimeout, timeout_atom_v, o.name, static_cast<int32_t>(o.record.pid),
+                       o.record.start_time);
+  }
   const size_t count = services_in_order(args.plan).size();
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
@@ -255,6 +295,9 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         }
       },
       [=](tick_atom) { ::malloc_trim(0); },
+      [=](timeout_atom, const std::string& name, int32_t pid, uint64_t start_time) {
+        kill_orphan_if_alive(*self->state.context, name, pid, start_time);
+      },
       [=](stop_all_atom, uint8_t mode) {
         stop_everything(self, protocol::to_string(static_cast<protocol::power_mode>(mode)));
       },
