@@ -40,6 +40,10 @@ constexpr size_t kMaxPendingOutput = 64 * 1024 * 1024;  // a client that never r
 constexpr size_t kMaxInFlight = 32;
 constexpr size_t kPauseOutput = 1024 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// start/stop/restart wait for the outcome (readiness, stop timeouts): their owner answers, but CAF 0.17 does not
+// fail a promise an actor dropped, so a deadline answers (and frees the session) should one never come.
+// dynamodctl waits a little longer (protocol/control_messages.hpp: kControlClientTimeout).
+constexpr auto kOperateTimeout = protocol::kControlOperateTimeout;
 
 struct control_session_state {
   int fd = -1;
@@ -178,11 +182,11 @@ void operate(self_ptr self, const control_request& req) {
       done();
     };
     if (req.command == "start") {
-      self->request(self->state.runtime, caf::infinite, start_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, start_atom_v, name, wait).then(on_result, on_error);
     } else if (req.command == "stop") {
-      self->request(self->state.runtime, caf::infinite, stop_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, stop_atom_v, name, wait).then(on_result, on_error);
     } else {
-      self->request(self->state.runtime, caf::infinite, restart_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, restart_atom_v, name, wait).then(on_result, on_error);
     }
   }
 }
