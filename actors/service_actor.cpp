@@ -300,6 +300,14 @@ void on_linked_exit(self_ptr self, const caf::exit_msg& msg) {
     return;
   }
   if (msg.source == st.args.supervisor.address() && msg.reason) self->quit(msg.reason);
+  // Anonymous (its source is this actor): the supervisor's shutdown timer ran out. Quit at once, killed.
+  if (msg.source == self->address() && msg.reason) {
+    spdlog::error("{}: killed by its supervisor's shutdown timer", config(self).name);
+    signal_service(self, SIGKILL);
+    forget_process(self, st.pid);
+    store(self).remove_if(config(self).name, st.invocation_id);
+    self->quit(make_error(service_exit::killed, SIGKILL));
+  }
 }
 
 // A reply of `base` with the cgroup watcher's answer to `question` merged in (`base` alone without a

@@ -184,7 +184,10 @@ void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generati
     if (c->last.pid > 0 && ::kill(-c->last.pid, SIGKILL) < 0) ::kill(c->last.pid, SIGKILL);
     if (!context(self).cgroup_base.empty()) kill_cgroup(context(self).cgroup_base + "/" + child_cgroup_path(self, id));
   }
-  self->send_exit(c->incarnation, caf::exit_reason::kill);  // its exit_msg ends the termination as usual
+  // OTP's exit(Child, kill), in CAF terms: not exit_reason::kill, which is fatal to whoever receives it, so its
+  // linked supervisor (us) would die of its exit; not from us either, or CAF unlinks it from us first and no exit_msg
+  // comes back. An anonymous exit it traps and obeys (service_actor), and its exit ends the termination as usual.
+  caf::anon_send_exit(c->incarnation, caf::exit_reason::user_shutdown);
 }
 
 void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {

@@ -182,6 +182,39 @@ class Answers(RuntimeTestCase):
         self.assertFalse(os.path.exists(os.path.join(rt.state, "services", "stubborn.state")))
         self.assertEqual(rt.shutdown(), 0)
 
+    def test_a_stop_whose_incarnation_never_learns_the_exit_completes_by_the_supervisors_shutdown_timer(self):
+        # MAINPID= names a child of the main process: the runtime is not its parent and never gets its exit, so the
+        # incarnation, having signalled it, waits forever. OTP's shutdown timer in the supervisor (stop timeout
+        # + kShutdownGrace, 15 s) ends it with exit(kill), and the stop is answered.
+        script = ("import os, socket, time, signal\n"
+                  "pid = os.fork()\n"
+                  "if pid == 0:\n    time.sleep(1000)\n    os._exit(0)\n"
+                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                  "addr = os.environ['NOTIFY_SOCKET']\n"
+                  "addr = chr(0) + addr[1:] if addr.startswith('@') else addr\n"
+                  "socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(f'MAINPID={pid}\\nREADY=1'.encode(), addr)\n"
+                  "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        time.sleep(0.1)\n")
+        rt = Runtime({
+            "forker": f"""
+                [service]
+                name = "forker"
+                type = "notify"
+                exec = ["/usr/bin/python3", "@WORK@/forker.py"]
+                [shutdown]
+                stop-timeout = "1s"
+                """,
+        })
+        self.addCleanup(rt.cleanup)
+        with open(os.path.join(rt.work, "forker.py"), "w") as f:
+            f.write(script)
+        rt.start()
+        rt.wait_state("forker", "running")
+        r = subprocess.run([CTL, "--socket", rt.socket, "stop", "forker"], capture_output=True, text=True, timeout=40)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("did not stop within its shutdown time; killing it", rt.runtime_log())
+        self.assertNotEqual(rt.list()["forker"]["state"], "stopping")
+        self.assertEqual(rt.shutdown(), 0)
+
     def test_clean_exits_of_a_restarting_service_leave_descriptors_and_actors_flat(self):
         rt = self.runtime({
             "blinker": f"""
