@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fcntl.h>
+#include <optional>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -39,7 +40,8 @@ struct watcher_state {
 
 using self_ptr = caf::stateful_actor<watcher_state>*;
 
-std::string read_fd(int fd) {
+// nullopt: the file is unreadable (its cgroup was removed).
+std::optional<std::string> read_fd(int fd) {
   std::string out;
   char buf[1024];
   ssize_t n;
@@ -48,7 +50,17 @@ std::string read_fd(int fd) {
     out.append(buf, static_cast<size_t>(n));
     off += n;
   }
+  if (n < 0) return std::nullopt;
   return out;
+}
+
+// A removed cgroup's files report the event again on every re-arm: stop watching instead of busy-looping.
+bool gone(self_ptr self, int& fd, uint32_t events, const std::optional<std::string>& text) {
+  if (text && (events & (EPOLLERR | EPOLLHUP)) == 0) return false;
+  self->state.args.context->loop->forget(fd);
+  ::close(fd);
+  fd = -1;
+  return true;
 }
 
 void arm(self_ptr self, int fd, watch_tag tag) {
@@ -56,9 +68,15 @@ void arm(self_ptr self, int fd, watch_tag tag) {
 }
 
 // Reading resets the kernel's "changed" mark; then the watch is re-armed.
-void check_events(self_ptr self) {
+void check_events(self_ptr self, uint32_t events) {
   auto& st = self->state;
-  const bool populated = parse_flat_keyed(read_fd(st.events_fd))["populated"] != 0;
+  const auto text = read_fd(st.events_fd);
+  if (gone(self, st.events_fd, events, text)) {
+    if (st.populated) self->send(st.service, populated_atom_v, false);  // a removed cgroup holds nothing
+    st.populated = false;
+    return;
+  }
+  const bool populated = parse_flat_keyed(*text)["populated"] != 0;
   if (populated != st.populated) {
     st.populated = populated;
     self->send(st.service, populated_atom_v, populated);
@@ -66,9 +84,11 @@ void check_events(self_ptr self) {
   arm(self, st.events_fd, events_file);
 }
 
-void check_memory_events(self_ptr self) {
+void check_memory_events(self_ptr self, uint32_t events) {
   auto& st = self->state;
-  const uint64_t kills = parse_flat_keyed(read_fd(st.memory_events_fd))["oom_kill"];
+  const auto text = read_fd(st.memory_events_fd);
+  if (gone(self, st.memory_events_fd, events, text)) return;
+  const uint64_t kills = parse_flat_keyed(*text)["oom_kill"];
   if (kills > st.oom_kills) {
     st.oom_kills = kills;
     self->send(st.service, oom_atom_v, kills);
@@ -122,14 +142,14 @@ static caf::behavior cgroup_watcher(self_ptr self, caf::actor service, cgroup_wa
   st.events_fd = ::open((st.args.dir + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
   st.memory_events_fd = ::open((st.args.dir + "/memory.events").c_str(), O_RDONLY | O_CLOEXEC);
   // The starting point: the process may already be in (or gone) before the first notification.
-  if (st.events_fd >= 0) st.populated = parse_flat_keyed(read_fd(st.events_fd))["populated"] != 0;
-  if (st.memory_events_fd >= 0) st.oom_kills = parse_flat_keyed(read_fd(st.memory_events_fd))["oom_kill"];
+  if (st.events_fd >= 0) st.populated = parse_flat_keyed(read_fd(st.events_fd).value_or(""))["populated"] != 0;
+  if (st.memory_events_fd >= 0) st.oom_kills = parse_flat_keyed(read_fd(st.memory_events_fd).value_or(""))["oom_kill"];
   arm(self, st.events_fd, events_file);
   arm(self, st.memory_events_fd, memory_events_file);
   return {
-      [=](io_ready_atom, uint64_t tag, uint32_t) {
-        if (tag == events_file) check_events(self);
-        if (tag == memory_events_file) check_memory_events(self);
+      [=](io_ready_atom, uint64_t tag, uint32_t events) {
+        if (tag == events_file && self->state.events_fd >= 0) check_events(self, events);
+        if (tag == memory_events_file && self->state.memory_events_fd >= 0) check_memory_events(self, events);
       },
       [=](cg_stats_atom) { return json_text(stats(self)); },
       [=](tree_atom) {

@@ -42,6 +42,10 @@ const client_limits kLimits;  // a client that leaves too much unread is dropped
 constexpr size_t kMaxInFlight = 32;
 constexpr size_t kPauseOutput = 1024 * 1024;
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
+// start/stop/restart wait for the outcome (readiness, stop timeouts): their owner answers, but CAF 0.17 does not
+// fail a promise an actor dropped, so a deadline answers (and frees the session) should one never come.
+// dynamodctl waits a little longer (protocol/control_messages.hpp: kControlClientTimeout).
+constexpr auto kOperateTimeout = protocol::kControlOperateTimeout;
 
 // Input is buffered only while a request is partly received: an idle session holds no buffer (thousands of
 // idle clients used to cost 64 KiB each).
@@ -248,11 +252,11 @@ void operate(self_ptr self, const control_request& req) {
       done();
     };
     if (req.command == "start") {
-      self->request(self->state.runtime, caf::infinite, start_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, start_atom_v, name, wait).then(on_result, on_error);
     } else if (req.command == "stop") {
-      self->request(self->state.runtime, caf::infinite, stop_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, stop_atom_v, name, wait).then(on_result, on_error);
     } else {
-      self->request(self->state.runtime, caf::infinite, restart_atom_v, name, wait).then(on_result, on_error);
+      self->request(self->state.runtime, kOperateTimeout, restart_atom_v, name, wait).then(on_result, on_error);
     }
   }
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "actors/exit_reasons.hpp"
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/console_status.hpp"
@@ -44,6 +45,10 @@ struct tracker_state {
   std::map<std::string, dependency_state> states;
   std::map<std::string, service_view> views;
   std::map<std::string, subscriber> waiting;
+  // The live incarnation behind each service's last report, monitored: some exits (a kill, a crash, a handover)
+  // skip the final report, and a subscriber that died must not stay (a strong handle) in `waiting`.
+  std::map<std::string, caf::actor_addr> reporter;
+  std::set<caf::actor_addr> monitored;
   runtime_context_ptr context;
   static inline const char* name = "dependency_tracker";
 };
@@ -74,6 +79,46 @@ void evaluate(self_ptr self, const std::string& name) {
   it->second.on = d.on;
   it->second.why = why;
   self->send(it->second.incarnation, deps_atom_v, static_cast<uint8_t>(verdict), d.on, why);
+}
+
+bool final_state(const std::string& s) { return s == "stopped" || s == "failed" || s == "abandoned"; }
+
+void watch_incarnation(self_ptr self, const caf::actor_addr& a) {
+  auto strong = caf::actor_cast<caf::actor>(a);
+  if (!strong || !self->state.monitored.insert(a).second) return;
+  self->monitor(strong);  // already gone: CAF sends the down message at once
+}
+
+void apply_report(self_ptr self, const service_report& r) {
+  auto& st = self->state;
+  auto& view = st.views[r.name];
+  if (view.state != r.state) view.since = clock::now();
+  view.state = r.state;
+  view.detail = r.detail;
+  st.states[r.name] = to_dependency_state(r.state);
+  auto it = st.dependents.find(r.name);
+  if (it == st.dependents.end()) return;
+  for (const auto& d : it->second) evaluate(self, d);
+}
+
+// An incarnation is gone. If it was the one behind its service's state and ended without a final report, the
+// state follows its exit reason; a subscription it left is dropped.
+void on_incarnation_down(self_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  st.monitored.erase(msg.source);
+  for (auto it = st.waiting.begin(); it != st.waiting.end();) {
+    it = it->second.incarnation.address() == msg.source ? st.waiting.erase(it) : std::next(it);
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, a] : st.reporter) {
+    if (a == msg.source) names.push_back(name);
+  }
+  for (const auto& name : names) {
+    st.reporter.erase(name);
+    if (final_state(st.views[name].state)) continue;
+    const bool clean = classify(msg.reason) != exit_class::abnormal;
+    apply_report(self, service_report{name, clean ? "stopped" : "failed", 0, describe_exit(msg.reason), {}});
+  }
 }
 
 void say_what_is_slow(self_ptr self) {
@@ -128,6 +173,7 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
   auto& st = self->state;
   st.context = std::move(context);
   load_graph(self, std::move(services));
+  self->set_down_handler([=](caf::down_msg& msg) { on_incarnation_down(self, msg); });
   self->delayed_send(self, 1s, tick_atom_v);
   return {
       [=](watch_deps_atom, const std::string& name, std::vector<std::string> rolled_back_by) {
@@ -135,6 +181,7 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
         sub = subscriber{};
         sub.incarnation = caf::actor_cast<caf::actor>(self->current_sender());
         sub.rolled_back_by = std::move(rolled_back_by);
+        watch_incarnation(self, caf::actor_cast<caf::actor_addr>(self->current_sender()));
         evaluate(self, name);
       },
       [=](pending_atom, const std::vector<std::string>& names) {
@@ -144,6 +191,7 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
         auto& st = self->state;
         std::set<std::string> affected;
         for (const auto& name : names) {
+          st.reporter.erase(name);  // the previous incarnation's end, if still to come, is not the new one's
           st.states[name] = dependency_state::pending;
           auto& view = st.views[name];
           if (view.state != "waiting") view.since = clock::now();
@@ -163,14 +211,13 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
       },
       [=](const service_report& r) {
         auto& st = self->state;
-        auto& view = st.views[r.name];
-        if (view.state != r.state) view.since = clock::now();
-        view.state = r.state;
-        view.detail = r.detail;
-        st.states[r.name] = to_dependency_state(r.state);
-        auto it = st.dependents.find(r.name);
-        if (it == st.dependents.end()) return;
-        for (const auto& d : it->second) evaluate(self, d);
+        if (final_state(r.state)) {
+          st.reporter.erase(r.name);  // its last word (from the incarnation, or its supervisor)
+        } else if (self->current_sender()) {
+          st.reporter[r.name] = caf::actor_cast<caf::actor_addr>(self->current_sender());
+          watch_incarnation(self, st.reporter[r.name]);
+        }
+        apply_report(self, r);
       },
       [=](tick_atom) {
         say_what_is_slow(self);

@@ -33,6 +33,7 @@ DYNAMOD_ATOM(sigchld, "sigchld")         // reaper: reap what has exited
 // Lifecycle
 DYNAMOD_ATOM(start, "start")
 DYNAMOD_ATOM(stop, "stop")
+DYNAMOD_ATOM(release, "release")  // supervisor -> service: reload moved it; leave, the process runs on (adopted)
 DYNAMOD_ATOM(restart, "restart")
 DYNAMOD_ATOM(ready, "ready")             // readiness probe -> service; runtime -> pid1 link
 DYNAMOD_ATOM(probe_fail, "probe_fail")   // readiness probe -> service: std::string why

@@ -12,39 +12,30 @@
 
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
+#include "runtime/process/unclaimed_exits.hpp"
+#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
 
 struct reaper_state {
   std::unordered_map<int, caf::actor> owners;
   // Exits that arrived before their owner registered (a fast-failing child), or of processes nobody
-  // owns (orphans of services that the runtime, as subreaper, inherited). Kept briefly and bounded: an old
-  // entry must never be handed to a new process that happens to get the same pid.
-  struct unclaimed_exit {
-    int status;
-    std::chrono::steady_clock::time_point at;
-  };
-  std::unordered_map<int, unclaimed_exit> unclaimed;
+  // owns (orphans of services that the runtime, as subreaper, inherited). Kept briefly and bounded, by pid and
+  // start time: an old entry must never be handed to a new process that happens to get the same pid.
+  unclaimed_exits unclaimed{4096, std::chrono::seconds(10)};  // an owner registers within milliseconds
   caf::actor pid1_link;
   uint64_t reaped = 0;
   static inline const char* name = "reaper";
 };
 
 namespace {
-constexpr size_t kMaxUnclaimed = 4096;
-constexpr auto kUnclaimedLifetime = std::chrono::seconds(10);  // an owner registers within milliseconds
 
-// Drops entries past their lifetime and, if still full, the oldest: a rare path (orphans, fast failures).
-void forget_old_unclaimed(reaper_state& st) {
-  const auto now = std::chrono::steady_clock::now();
-  std::erase_if(st.unclaimed, [&](const auto& e) { return now - e.second.at >= kUnclaimedLifetime; });
-  if (st.unclaimed.size() < kMaxUnclaimed) return;
-  st.unclaimed.erase(std::min_element(st.unclaimed.begin(), st.unclaimed.end(), [](const auto& a, const auto& b) {
-    return a.second.at < b.second.at;
-  }));
+std::optional<uint64_t> start_time_of(pid_t pid) {
+  auto proc = read_proc_status(pid);
+  return proc ? std::optional<uint64_t>{proc->start_time} : std::nullopt;
 }
 
-void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
+void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status, uint64_t start_time = 0) {
   auto& st = self->state;
   auto it = st.owners.find(pid);
   if (it != st.owners.end()) {
@@ -53,16 +44,13 @@ void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status) {
     if (st.pid1_link) self->send(st.pid1_link, untrack_atom_v, pid);
     return;
   }
-  forget_old_unclaimed(st);
-  st.unclaimed[pid] = reaper_state::unclaimed_exit{status, std::chrono::steady_clock::now()};
+  st.unclaimed.add(pid, status, start_time, std::chrono::steady_clock::now());
 }
+
 void watch(caf::stateful_actor<reaper_state>* self, int pid, caf::actor owner) {
   auto& st = self->state;
-  forget_old_unclaimed(st);
-  auto it = st.unclaimed.find(pid);
-  if (it != st.unclaimed.end()) {
-    self->send(owner, child_exit_atom_v, pid, it->second.status);
-    st.unclaimed.erase(it);
+  if (auto status = st.unclaimed.claim(pid, start_time_of(pid), std::chrono::steady_clock::now())) {
+    self->send(owner, child_exit_atom_v, pid, *status);
     return;
   }
   st.owners[pid] = std::move(owner);
@@ -75,11 +63,16 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
   return {
       [=](sigchld_atom) {
         for (;;) {
+          // Look first (WNOWAIT): the zombie's start time keys an exit nobody claims yet.
+          siginfo_t info{};
+          if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) break;
+          const pid_t peeked = info.si_pid;
+          const uint64_t start_time = start_time_of(peeked).value_or(0);
           int status = 0;
-          const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+          const pid_t pid = ::waitpid(peeked, &status, WNOHANG);
           if (pid <= 0) break;
           ++self->state.reaped;
-          deliver(self, pid, status);
+          deliver(self, pid, status, start_time);
         }
       },
       [=](watch_pid_atom, int pid, caf::actor owner) { watch(self, pid, std::move(owner)); },

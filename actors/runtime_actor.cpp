@@ -7,6 +7,7 @@
 #include <csignal>
 #include <malloc.h>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <unistd.h>
 #include <utility>
@@ -23,6 +24,7 @@
 #include "actors/supervisor_actor.hpp"
 #include "protocol/init_messages.hpp"
 #include "runtime/config/config_loader.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/keep_running.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
@@ -31,14 +33,6 @@
 namespace dynamod {
 
 namespace {
-
-// A process of a service no longer configured, sent SIGTERM when the runtime started.
-struct orphan_stopping {
-  std::string name;
-  pid_t pid = 0;
-  uint64_t start_time = 0;
-  std::string invocation_id;
-};
 
 struct runtime_state {
   runtime_context_ptr context;
@@ -51,9 +45,6 @@ struct runtime_state {
   bool stopping = false;
   bool stopped_reported = false;
   bool root_gone = false;  // the root gave up (give-up = poweroff/reboot): nothing is left to stop
-  // Processes of services no longer configured, sent SIGTERM at start: SIGKILLed if still there after the grace.
-  std::vector<orphan_stopping> orphans_stopping;
-  std::chrono::steady_clock::time_point orphans_deadline{};
   static inline const char* name = "runtime";
 };
 
@@ -87,15 +78,20 @@ void stop_everything(self_ptr self, const std::string& why) {
             });
 }
 
-constexpr auto kOrphanStopGrace = std::chrono::seconds(10);  // the default stop-timeout
+// Orphans get the default stop: SIGTERM, then SIGKILL (and cgroup.kill) after this, as a service's stop-timeout.
+const std::chrono::milliseconds kOrphanStopTimeout = service_config{}.stop_timeout;
 
-// Processes recorded by a previous runtime for services that no longer exist are ours to stop (SIGTERM, then
-// SIGKILL after kOrphanStopGrace: one that ignores SIGTERM must not run on unmanaged). One whose file is broken
-// now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it. Returns the
-// processes signalled; their records stay until they are gone, so a runtime killed meanwhile is no loss.
-std::vector<orphan_stopping> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
-                                                    const std::map<std::string, std::string>& disabled) {
-  std::vector<orphan_stopping> stopping;
+struct orphan {
+  std::string name;
+  adoption_record record;
+};
+
+// Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
+// file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
+// Returns those sent their stop signal: their records stay until they are gone (kill_orphan_if_alive).
+std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+                            const std::map<std::string, std::string>& disabled) {
+  std::vector<orphan> stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
   const adoption_store store{paths.state_dir + "/services"};
@@ -112,9 +108,9 @@ std::vector<orphan_stopping> stop_orphaned_services(const runtime_paths& paths, 
     }
     if (r && !r->done) {
       spdlog::warn("{} (pid {}) is no longer configured: stopping it", name, r->pid);
-      ::kill(-r->pid, SIGTERM);
-      ::kill(r->pid, SIGTERM);
-      stopping.push_back({name, r->pid, r->start_time, r->invocation_id});
+      if (::kill(-r->pid, SIGTERM) < 0) ::kill(r->pid, SIGTERM);
+      ::kill(-r->pid, SIGCONT);  // a stopped process cannot act on it
+      stopping.push_back({name, *r});
       continue;
     }
     store.remove(name);
@@ -122,20 +118,26 @@ std::vector<orphan_stopping> stop_orphaned_services(const runtime_paths& paths, 
   return stopping;
 }
 
-// The grace is over: what still runs of them (the same process, not a reused pid) is killed.
-void kill_orphans_left(self_ptr self) {
-  if (std::chrono::steady_clock::now() < self->state.orphans_deadline) return;  // the other tick (malloc_trim)
-  const adoption_store store{self->state.context->paths.state_dir + "/services"};
-  for (const auto& o : std::exchange(self->state.orphans_stopping, {})) {
-    if (self->state.directory.count(o.name)) continue;  // configured again meanwhile (reload): adopted, not ours
-    auto st = read_proc_status(o.pid);
-    if (st && !st->zombie && st->start_time == o.start_time) {
-      spdlog::warn("{} (pid {}) is no longer configured and ignored SIGTERM for {}s: SIGKILL", o.name, o.pid,
-                   kOrphanStopGrace.count());
-      if (::kill(-o.pid, SIGKILL) < 0) ::kill(o.pid, SIGKILL);
+// The stop timeout of an orphan passed: if the same process still runs, SIGKILL it, its process group and its
+// cgroup (read from /proc, so whatever it double-forked goes too).
+void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, pid_t pid, uint64_t start_time) {
+  auto proc = read_proc_status(pid);
+  if (proc && !proc->zombie && proc->start_time == start_time) {
+    spdlog::warn("{} (pid {}) did not stop within {} ms: killing it", name, pid, kOrphanStopTimeout.count());
+    if (!ctx.cgroup_base.empty()) {
+      std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+      std::string line;
+      while (std::getline(in, line)) {
+        if (line.rfind("0::", 0) != 0) continue;
+        const std::string dir = std::filesystem::path(ctx.cgroup_base).parent_path().string() + line.substr(3);
+        if (dir.rfind(ctx.cgroup_base + "/", 0) == 0) kill_cgroup(dir);
+      }
     }
-    store.remove_if(o.name, o.invocation_id);
+    if (::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
   }
+  const adoption_store store{ctx.paths.state_dir + "/services"};
+  auto r = store.load(name);
+  if (r && r->pid == pid && r->start_time == start_time) store.remove(name);
 }
 
 caf::error unknown_service(const std::string& name) {
@@ -219,10 +221,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  self->state.orphans_stopping = stop_orphaned_services(args.paths, args.plan, args.disabled);
-  self->state.orphans_deadline = std::chrono::steady_clock::now() + kOrphanStopGrace;
-  // The tick's second use: the end of the orphans' grace.
-  if (!self->state.orphans_stopping.empty()) self->delayed_send(self, kOrphanStopGrace, tick_atom_v);
+  for (auto& o : stop_orphaned_services(args.paths, args.plan, args.disabled)) {
+    self->delayed_send(self, kOrphanStopTimeout, timeout_atom_v, o.name, static_cast<int32_t>(o.record.pid),
+                       o.record.start_time);
+  }
   const size_t count = services_in_order(args.plan).size();
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
@@ -294,9 +296,10 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
           default: break;
         }
       },
-      [=](tick_atom) {
-        ::malloc_trim(0);
-        kill_orphans_left(self);
+      [=](tick_atom) { ::malloc_trim(0); },
+      [=](timeout_atom, const std::string& name, int32_t pid, uint64_t start_time) {
+        if (self->state.directory.count(name)) return;  // configured again meanwhile (reload): adopted, not ours
+        kill_orphan_if_alive(*self->state.context, name, pid, start_time);
       },
       [=](stop_all_atom, uint8_t mode) {
         stop_everything(self, protocol::to_string(static_cast<protocol::power_mode>(mode)));

@@ -359,6 +359,60 @@ void handle_notify(self_ptr self, const notify_fields& fields, int sender) {
   }
 }
 
+// Reload moved the service to another supervisor, which adopts the process from its adoption record: leave
+// without stopping it. The record stays (the new owner keeps it), and so do the pid's registrations with the
+// reaper and the notify socket (the new owner's replace ours; an unwatch by pid could remove theirs); the new
+// incarnation reports to the tracker. Without a process there is nothing to hand over: a plain stop.
+void hand_over(self_ptr self) {
+  auto& st = self->state;
+  if (st.draining) return;
+  const auto state = st.lifecycle->state();
+  if (st.pid <= 0 || (state != lifecycle_state::running && state != lifecycle_state::starting)) {
+    execute(self, st.lifecycle->on_stop());
+    return;
+  }
+  spdlog::info("{}: pid {} handed over to its new supervisor", config(self).name, st.pid);
+  stop_probe(self);
+  if (st.pidfd >= 0) {
+    context(self).loop->forget(st.pidfd);
+    ::close(st.pidfd);
+    st.pidfd = -1;
+  }
+  st.pid = 0;
+  self->quit(make_error(service_exit::shutdown));
+}
+
+// Trapping exits: a readiness probe or cgroup watcher that dies must not take the incarnation with it while its
+// process runs on (the restart would start a second copy). The supervisor dying still does (its processes keep
+// running, for the next runtime to adopt).
+void on_linked_exit(self_ptr self, const caf::exit_msg& msg) {
+  auto& st = self->state;
+  if (st.probe && msg.source == st.probe.address()) {
+    st.probe = nullptr;
+    if (msg.reason) {
+      spdlog::error("{}: readiness probe failed: {}", config(self).name, caf::to_string(msg.reason));
+      execute(self, st.lifecycle->on_probe_failed("readiness probe failed: " + caf::to_string(msg.reason)));
+    }
+    return;
+  }
+  if (st.cgroup_watcher && msg.source == st.cgroup_watcher.address()) {
+    st.cgroup_watcher = nullptr;
+    // The service runs on, managed; only the cgroup's notices are lost (a drain ends by its timer).
+    spdlog::error("{}: cgroup watcher failed: {}; OOM kills and the cgroup's emptying are no longer watched",
+                  config(self).name, caf::to_string(msg.reason));
+    return;
+  }
+  if (msg.source == st.args.supervisor.address() && msg.reason) self->quit(msg.reason);
+  // Anonymous (its source is this actor): the supervisor's shutdown timer ran out. Quit at once, killed.
+  if (msg.source == self->address() && msg.reason) {
+    spdlog::error("{}: killed by its supervisor's shutdown timer", config(self).name);
+    signal_service(self, SIGKILL);
+    forget_process(self, st.pid);
+    store(self).remove_if(config(self).name, st.invocation_id);
+    self->quit(make_error(service_exit::killed, SIGKILL));
+  }
+}
+
 // A reply of `base` with the cgroup watcher's answer to `question` merged in (`base` alone without a
 // watcher, or if it does not answer).
 template <class Question, class Merge>
@@ -439,6 +493,7 @@ caf::behavior service_behavior(self_ptr self) {
         execute(self, st.lifecycle->on_exit(process_end{process_end::how::unknown, 0}));
       },
       [=](stop_atom) { execute(self, self->state.lifecycle->on_stop()); },
+      [=](release_atom) { hand_over(self); },
       [=](ready_atom) { execute(self, self->state.lifecycle->on_ready()); },
       [=](probe_fail_atom, const std::string& why) {
         self->state.probe = nullptr;
@@ -491,6 +546,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
   auto& st = self->state;
   st.args = std::move(args);
   st.lifecycle = std::make_unique<behaviours::service_lifecycle>(lifecycle_options_for(config(self)));
+  self->set_exit_handler([=](caf::exit_msg& msg) { on_linked_exit(self, msg); });
   self->set_exception_handler([=](std::exception_ptr& eptr) -> caf::error {
     std::string what = "unknown exception";
     try {

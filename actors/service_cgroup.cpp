@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 #include "actors/cgroup_watcher_actor.hpp"
@@ -68,18 +70,56 @@ std::optional<int> join_cgroup_fd(self_ptr self, std::string& error) {
   return fd;
 }
 
+namespace {
+
+// Adopted from another place in the tree (a reload moved the service to another supervisor): its processes sit
+// in the old supervisor's cgroup. They move into ours, with our limits, and the old leaf goes.
+bool move_into_own_cgroup(self_ptr self) {
+  auto& st = self->state;
+  std::ifstream in("/proc/" + std::to_string(st.pid) + "/cgroup");
+  std::string line, old_dir;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      old_dir = std::filesystem::path(context(self).cgroup_base).parent_path().string() + line.substr(3);
+    }
+  }
+  if (old_dir.rfind(context(self).cgroup_base + "/", 0) != 0 || old_dir == st.cgroup_dir) return false;
+  std::string error;
+  const auto fd = prepare_cgroup(self, error);
+  if (!fd) {
+    spdlog::warn("{}: cannot make its cgroup: {}; it stays in {}", config(self).name, error, old_dir);
+    return false;
+  }
+  if (*fd >= 0) ::close(*fd);
+  for (pid_t pid : cgroup_pids(old_dir)) {
+    if (!write_cgroup_file(st.cgroup_dir, "cgroup.procs", std::to_string(pid), error)) {
+      spdlog::warn("{}: moving pid {} into its cgroup: {}", config(self).name, pid, error);
+    }
+  }
+  if (!cgroup_populated(old_dir)) remove_cgroup(old_dir);
+  spdlog::info("{}: moved its processes from {} into {}", config(self).name, old_dir, st.cgroup_dir);
+  return true;
+}
+
+}  // namespace
+
 void watch_cgroup(self_ptr self) {
   auto& st = self->state;
   if (context(self).cgroup_base.empty() || st.cgroup_watcher) return;
   if (st.cgroup_dir.empty()) {  // adopted: the cgroup the previous runtime made, if it made one
     st.cgroup_dir = context(self).cgroup_base + "/" + st.args.cgroup_path;
-    if (::access(st.cgroup_dir.c_str(), F_OK) != 0) {
+    if (::access(st.cgroup_dir.c_str(), F_OK) != 0 && !move_into_own_cgroup(self)) {
       st.cgroup_dir.clear();
       return;
     }
     st.oom_kills_seen = oom_kill_count(st.cgroup_dir);
   }
   st.cgroup_watcher = spawn_cgroup_watcher(self, cgroup_watcher_args{st.cgroup_dir, st.args.context});
+  // It goes with the incarnation however that ends: a clean exit (status 0) does not take linked actors along,
+  // and the event loop's strong handle on its armed watches would keep it (and two descriptors) forever.
+  self->attach_functor([watcher = st.cgroup_watcher.address()](const caf::error&) {
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  });
 }
 
 void signal_service(self_ptr self, int signo) {

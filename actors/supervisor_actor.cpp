@@ -8,8 +8,11 @@
 #include "actors/log_sink_actor.hpp"
 #include "actors/service_actor.hpp"
 #include "actors/supervisor_state.hpp"
+#include "runtime/cgroup/cgroup_fs.hpp"
 #include "runtime/config/definition_fingerprint.hpp"
 #include "runtime/console_status.hpp"
+
+#include <csignal>
 
 namespace dynamod {
 
@@ -201,6 +204,33 @@ void resolve(child_record& c, pending_request::kind what, const std::string& res
   }
 }
 
+// OTP's shutdown timer: a child told to terminate that is still there after its `shutdown` time is killed
+// (exit(kill)), so a termination run (a stop, a reload, the shutdown) never waits forever on one child. A service's
+// processes are SIGKILLed first: its incarnation dies without doing it (unless they were handed over).
+void arm_shutdown_timer(self_ptr self, child_record& c) {
+  const auto timeout = behaviours::shutdown_timeout(!c.is_service(), c.is_service() ? c.node.service->stop_timeout
+                                                                                    : std::chrono::milliseconds{0});
+  if (!timeout) return;  // a sub-supervisor: OTP's infinity; its own timers bound its children
+  self->delayed_send(self, *timeout, timeout_atom_v, c.id(), ++c.stop_generation);
+}
+
+void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generation) {
+  child_record* c = find(self, id);
+  if (!c || !c->incarnation || generation != c->stop_generation ||
+      self->state.logic->state(id) != behaviours::child_state::terminating) {
+    return;
+  }
+  spdlog::error("{}: did not stop within its shutdown time; killing it", id);
+  if (!c->hand_over && c->is_service()) {
+    if (c->last.pid > 0 && ::kill(-c->last.pid, SIGKILL) < 0) ::kill(c->last.pid, SIGKILL);
+    if (!context(self).cgroup_base.empty()) kill_cgroup(context(self).cgroup_base + "/" + child_cgroup_path(self, id));
+  }
+  // OTP's exit(Child, kill), in CAF terms: not exit_reason::kill, which is fatal to whoever receives it, so its
+  // linked supervisor (us) would die of its exit; not from us either, or CAF unlinks it from us first and no exit_msg
+  // comes back. An anonymous exit it traps and obeys (service_actor), and its exit ends the termination as usual.
+  caf::anon_send_exit(c->incarnation, caf::exit_reason::user_shutdown);
+}
+
 void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   auto& st = self->state;
   c.incarnation = nullptr;
@@ -211,8 +241,12 @@ void on_child_exit(self_ptr self, child_record& c, const caf::error& reason) {
   c.last.detail = c.last_exit;
   c.state_since = clock::now();
   if (st.logic->state(c.id()) == behaviours::child_state::terminating) {
-    spdlog::info("{}: stopped ({})", c.id(), c.last_exit);
-    if (c.is_service()) context(self).console->ok("Stopped " + c.id() + ".");
+    if (c.hand_over) {
+      spdlog::info("{}: handed over to its new supervisor", c.id());
+    } else {
+      spdlog::info("{}: stopped ({})", c.id(), c.last_exit);
+      if (c.is_service()) context(self).console->ok("Stopped " + c.id() + ".");
+    }
     resolve(c, pending_request::kind::stop, "stopped");
     const std::string id = c.id();
     execute(self, st.logic->on_terminated(id));
@@ -323,6 +357,10 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
   }
   switch (what) {
     case pending_request::kind::start:
+      // Its incarnation is blocked by a failed requirement: the start fails, saying which.
+      if (running && c->is_service() && c->last.state == "failed") {
+        return caf::make_error(caf::sec::runtime_error, "failed to start " + name + ": " + c->last.detail);
+      }
       if (running) return answer("already running");
       execute(self, st.logic->start_child(name));
       break;
@@ -361,10 +399,22 @@ child_record* find(self_ptr self, const std::string& id) {
   return nullptr;
 }
 
+void abandon_requests(child_record& c, const std::string& why) {
+  for (auto& w : c.waiting) w.promise.deliver(caf::make_error(caf::sec::runtime_error, why));
+  c.waiting.clear();
+}
+
+namespace {
+void abandon_all_requests(self_ptr self, const std::string& why) {
+  for (auto& c : self->state.children) abandon_requests(c, why);
+}
+}  // namespace
+
 bool drop_child(self_ptr self, const std::string& id) {
   auto& st = self->state;
   child_record* rec = find(self, id);
   if (rec == nullptr || !st.logic->delete_child(id)) return false;
+  abandon_requests(*rec, id + " was removed from the configuration by a reload");
   if (context(self).runtime && rec->is_service()) self->send(context(self).runtime, child_of_atom_v, id, caf::actor{});
   stop_log_sink(self, *rec, true);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
@@ -447,8 +497,13 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
         break;
       case command::kind::terminate:
         if (auto* c = find(self, cmd.child); c && c->incarnation) {
-          self->send(c->incarnation, stop_atom_v);
-          c->last.state = "stopping";
+          if (c->hand_over) {
+            self->send(c->incarnation, release_atom_v);
+          } else {
+            self->send(c->incarnation, stop_atom_v);
+            c->last.state = "stopping";
+          }
+          arm_shutdown_timer(self, *c);
         } else {
           // Nothing left to stop (its exit was already handled): terminated now, or the run would wait forever.
           execute(self, self->state.logic->on_terminated(cmd.child));
@@ -465,6 +520,7 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
           spdlog::info("supervisor {}: all children stopped", my_name(self));
           for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
           st.stop_promises.clear();
+          abandon_all_requests(self, "supervisor " + my_name(self) + " stopped");
           self->quit(make_error(service_exit::shutdown));
         } else {
           // OTP: a supervisor that gives up exits with `shutdown`; its parent applies its own strategy.
@@ -473,6 +529,7 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
           // Its children are stopped by now: a stop_all that raced with the give-up has its answer.
           for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
           st.stop_promises.clear();
+          abandon_all_requests(self, "supervisor " + my_name(self) + " gave up: " + cmd.note);
           self->quit(make_error(service_exit::escalated, my_name(self) + ": " + cmd.note));
         }
         return;
@@ -529,7 +586,10 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
     }
     // Our parent dying abnormally takes us along at once (no orderly stop: the processes keep running, so
     // that the next runtime can adopt them). Anything else is an incarnation we already let go.
-    if (msg.source == self->state.parent && msg.reason) self->quit(msg.reason);
+    if (msg.source == self->state.parent && msg.reason) {
+      abandon_all_requests(self, "supervisor " + my_name(self) + " went down with its parent");
+      self->quit(msg.reason);
+    }
   });
 
   if (st.args.adopt) restore_history(self);
@@ -548,6 +608,11 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
         if (r.state == "running" || r.state == "done") {
           resolve(*c, pending_request::kind::start, "started");
           resolve(*c, pending_request::kind::restart, "restarted");
+        } else if (r.state == "failed") {
+          // A live incarnation reports failed only when blocked: a requirement failed and it waits for that to
+          // recover. The start has failed now (systemctl: "A dependency job for x failed").
+          resolve(*c, pending_request::kind::start, "", "failed to start " + c->id() + ": " + r.detail);
+          resolve(*c, pending_request::kind::restart, "", "failed to restart " + c->id() + ": " + r.detail);
         }
       },
       [=](stop_atom) { begin_stop(self); },
@@ -589,10 +654,18 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
         return c->log_sink;
       },
       [=](reload_atom, plan_node fresh) -> caf::result<std::string> {
+        // From the runtime, to the root: the whole tree, so this is where a service that changes supervisor shows.
         auto rp = self->make_response_promise<std::string>();
-        apply_reload(self, std::move(fresh), rp);
+        auto moved = moved_services(self->state.args.node, fresh);
+        apply_reload(self, std::move(fresh), std::move(moved), rp);
         return rp;
       },
+      [=](reload_atom, plan_node fresh, std::vector<std::string> moved) -> caf::result<std::string> {
+        auto rp = self->make_response_promise<std::string>();
+        apply_reload(self, std::move(fresh), std::move(moved), rp);
+        return rp;
+      },
+      [=](timeout_atom, const std::string& id, uint64_t generation) { on_shutdown_timeout(self, id, generation); },
   };
 }
 

@@ -4,6 +4,9 @@
 // settings are unchanged apply the same to their children; changed ones are restarted with fresh children.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <map>
+
 #include "actors/json_text.hpp"
 #include "actors/supervisor_state.hpp"
 
@@ -17,9 +20,32 @@ bool same_node(const plan_node& a, const plan_node& b) {
   return same_definition(*a.supervisor, *b.supervisor);
 }
 
+// service name -> the supervisor it is a child of.
+void parents_of(const plan_node& n, std::map<std::string, std::string>& out) {
+  for (const auto& c : n.children) {
+    if (c.what == plan_node::kind::service) {
+      out[c.name] = n.name;
+    } else {
+      parents_of(c, out);
+    }
+  }
+}
+
 }  // namespace
 
-void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise) {
+std::vector<std::string> moved_services(const plan_node& before, const plan_node& after) {
+  std::map<std::string, std::string> was, is;
+  parents_of(before, was);
+  parents_of(after, is);
+  std::vector<std::string> out;
+  for (const auto& [name, parent] : is) {
+    auto it = was.find(name);
+    if (it != was.end() && it->second != parent) out.push_back(name);
+  }
+  return out;
+}
+
+void apply_reload(self_ptr self, plan_node fresh, std::vector<std::string> moved, caf::response_promise promise) {
   auto& st = self->state;
   auto rp = std::make_shared<caf::response_promise>(std::move(promise));
   auto diff = std::make_shared<nlohmann::json>(nlohmann::json{{"added", nlohmann::json::array()},
@@ -35,6 +61,10 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
     if (kept) continue;
     (*diff)["removed"].push_back(c.id());
     c.remove_after_stop = true;
+    // Moved to another supervisor, which adopts its process from the adoption record: the incarnation here
+    // leaves without stopping it (otherwise its stop would kill what the new owner adopted, and wait forever for
+    // an exit the reaper now gives to the new owner).
+    c.hand_over = c.is_service() && std::find(moved.begin(), moved.end(), c.id()) != moved.end();
     if (st.logic->state(c.id()) == behaviours::child_state::running) {
       execute(self, st.logic->terminate_child(c.id()));
     } else {
@@ -93,7 +123,7 @@ void apply_reload(self_ptr self, plan_node fresh, caf::response_promise promise)
     if (--*pending == 0) rp->deliver(json_text(*diff));
   };
   for (auto& [sub, node] : forward) {
-    self->request(sub, std::chrono::seconds(30), reload_atom_v, std::move(node))
+    self->request(sub, std::chrono::seconds(30), reload_atom_v, std::move(node), moved)
         .then(
             [=](const std::string& json) {
               auto part = nlohmann::json::parse(json, nullptr, false);

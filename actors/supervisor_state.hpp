@@ -43,6 +43,8 @@ struct child_record {
   bool stale_definition = false;  // the adopted process was started from another definition: restart it
   std::vector<pending_request> waiting;
   bool remove_after_stop = false;            // reload: dropped from the configuration
+  bool hand_over = false;  // reload moved it to another supervisor: its incarnation leaves the process running
+  uint64_t stop_generation = 0;  // the shutdown timer of the current terminate (OTP's child `shutdown`)
   bool remove_now = false;
   std::optional<plan_node> replace_after_stop;  // reload: changed definition, to start once stopped
   bool is_service() const { return node.what == plan_node::kind::service; }
@@ -64,6 +66,8 @@ using self_ptr = caf::stateful_actor<supervisor_state>*;
 
 const std::string& my_name(self_ptr self);
 child_record* find(self_ptr self, const std::string& id);
+// Fails every request still waiting on `c` with `why`: CAF 0.17 does not fail a promise that is dropped.
+void abandon_requests(child_record& c, const std::string& why);
 bool drop_child(self_ptr self, const std::string& id);  // a stopped child leaves the tree (reload)
 behaviours::child_spec spec_for(const plan_node& n);
 // A record for a plan node; with `adopt`, it takes over a process a predecessor left running (checked).
@@ -87,7 +91,10 @@ void collect_tree(self_ptr self, caf::response_promise rp);
 void collect_status(self_ptr self, child_record& c, caf::response_promise rp);
 
 // Reload (supervisor_reload.cpp): applies the new plan of this supervisor; answers a JSON diff.
-void apply_reload(self_ptr self, plan_node fresh, caf::response_promise rp);
+// `moved`: services whose supervisor the reload changed; a running one is handed over, not stopped.
+void apply_reload(self_ptr self, plan_node fresh, std::vector<std::string> moved, caf::response_promise rp);
+// Services of both trees whose parent supervisor differs.
+std::vector<std::string> moved_services(const plan_node& before, const plan_node& after);
 
 int64_t uptime_ms(const clock::time_point& since);
 

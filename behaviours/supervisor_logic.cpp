@@ -457,4 +457,9 @@ std::vector<command> supervisor_logic::drain_deferred() {
   return out;
 }
 
+std::optional<std::chrono::milliseconds> shutdown_timeout(bool is_supervisor, std::chrono::milliseconds stop_timeout) {
+  if (is_supervisor) return std::nullopt;
+  return std::max(stop_timeout, std::chrono::milliseconds{0}) + kShutdownGrace;
+}
+
 }  // namespace dynamod::behaviours

@@ -35,6 +35,7 @@
 //   escalate (give_up_mode::escalate, OTP).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -182,5 +183,12 @@ class supervisor_logic {
 };
 
 const char* to_string(child_state s);
+
+// OTP's child `shutdown`: how long a supervisor waits for a child it told to terminate before it kills it
+// (exit(kill)). A service gets its stop timeout plus what its incarnation needs after its own SIGKILL (the
+// exit to be reaped, the cgroup drained: kShutdownGrace); a supervisor gets infinity (nullopt), OTP's default
+// for supervisor children: its own timers bound its children.
+inline constexpr std::chrono::milliseconds kShutdownGrace{15000};
+std::optional<std::chrono::milliseconds> shutdown_timeout(bool is_supervisor, std::chrono::milliseconds stop_timeout);
 
 }  // namespace dynamod::behaviours

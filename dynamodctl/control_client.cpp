@@ -81,10 +81,10 @@ std::optional<protocol::control_reply> control_client::next_reply(std::string& e
 
 std::optional<protocol::control_reply> control_client::call(
     const std::string& command, const std::vector<std::string>& args, uint32_t flags, std::string& error,
-    const std::function<void(const protocol::control_reply&)>& on_event) {
+    const std::function<void(const protocol::control_reply&)>& on_event, int timeout_ms) {
   const uint32_t id = send(command, args, flags);
   for (;;) {
-    auto reply = next_reply(error);
+    auto reply = next_reply(error, timeout_ms);
     if (!reply) return std::nullopt;
     // id 0 is the runtime's answer to a request it could not even decode.
     if (reply->id != id && reply->id != 0) continue;

@@ -28,10 +28,11 @@ class control_client {
   std::optional<protocol::control_reply> next_reply(std::string& error, int timeout_ms = -1);
 
   // Sends a request and collects every reply for it until a result, error or end arrives.
-  // `on_event` sees streamed events as they come.
+  // `on_event` sees streamed events as they come. `timeout_ms` (-1: none) bounds each wait for the runtime.
   std::optional<protocol::control_reply> call(const std::string& command, const std::vector<std::string>& args,
                                               uint32_t flags, std::string& error,
-                                              const std::function<void(const protocol::control_reply&)>& on_event = {});
+                                              const std::function<void(const protocol::control_reply&)>& on_event = {},
+                                              int timeout_ms = -1);
 
   int fd() const { return fd_; }
 

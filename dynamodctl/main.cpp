@@ -81,7 +81,12 @@ int run_once(control_client& client, const options& o, const std::string& comman
       std::cout << log_line(j.at("line")) << std::endl;
     }
   };
-  auto reply = client.call(command, args, flags, error, on_event);
+  // Every request is answered within the runtime's own deadline; waiting somewhat longer, a client never hangs on
+  // a runtime that does not answer. A follower waits for lines as long as it likes.
+  const int timeout_ms =
+      o.follow ? -1
+               : static_cast<int>(std::chrono::milliseconds(protocol::kControlOperateTimeout + protocol::kControlClientGrace).count());
+  auto reply = client.call(command, args, flags, error, on_event, timeout_ms);
   if (!reply) {
     std::cerr << "dynamodctl: " << terminal_safe(error) << "\n";
     return 1;

@@ -8,6 +8,7 @@
 // Replies for different ids may interleave. The JSON shapes are documented in docs/control-protocol.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ inline constexpr uint8_t kControlProtocolVersion = 1;
 inline constexpr size_t kControlMaxRequest = 64 * 1024;       // a request larger than this is garbage
 inline constexpr size_t kControlMaxReply = 16 * 1024 * 1024;  // a tree of thousands of services fits
 inline constexpr size_t kControlMaxArgs = 1024;
+// The runtime answers a start/stop/restart within this (an error if its outcome is still unknown), and a client
+// waits this much longer before it gives up on an answer: no request hangs forever.
+inline constexpr std::chrono::seconds kControlOperateTimeout{600};
+inline constexpr std::chrono::seconds kControlClientGrace{30};
 
 enum class control_frame : uint8_t { request = 0x01, reply = 0x81 };
 
