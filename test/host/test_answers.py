@@ -183,36 +183,49 @@ class Answers(RuntimeTestCase):
         self.assertEqual(rt.shutdown(), 0)
 
     def test_a_stop_whose_incarnation_never_learns_the_exit_completes_by_the_supervisors_shutdown_timer(self):
-        # MAINPID= names a child of the main process: the runtime is not its parent and never gets its exit, so the
-        # incarnation, having signalled it, waits forever. OTP's shutdown timer in the supervisor (stop timeout
-        # + kShutdownGrace, 15 s) ends it with exit(kill), and the stop is answered.
-        script = ("import os, socket, time, signal\n"
-                  "pid = os.fork()\n"
-                  "if pid == 0:\n    time.sleep(1000)\n    os._exit(0)\n"
-                  "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                  "addr = os.environ['NOTIFY_SOCKET']\n"
-                  "addr = chr(0) + addr[1:] if addr.startswith('@') else addr\n"
-                  "socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(f'MAINPID={pid}\\nREADY=1'.encode(), addr)\n"
-                  "while True:\n    try:\n        os.wait()\n    except ChildProcessError:\n        time.sleep(0.1)\n")
+        # The main process is frozen in a cgroup-v1 freezer (this host's cgroups are v1; a frozen task does not die,
+        # even of SIGKILL, until thawed): the incarnation signals it and never gets an exit. OTP's shutdown timer in
+        # the supervisor (stop timeout + kShutdownGrace, 15 s) ends the incarnation, and the stop is answered.
+        freezer_root = "/sys/fs/cgroup/freezer"
+        self.assertTrue(os.path.isdir(freezer_root), "this test needs the cgroup-v1 freezer (the host's cgroups are v1)")
         rt = Runtime({
-            "forker": f"""
+            "frozen": """
                 [service]
-                name = "forker"
-                type = "notify"
-                exec = ["/usr/bin/python3", "@WORK@/forker.py"]
+                name = "frozen"
+                exec = ["/bin/sleep", "1000"]
                 [shutdown]
                 stop-timeout = "1s"
                 """,
         })
         self.addCleanup(rt.cleanup)
-        with open(os.path.join(rt.work, "forker.py"), "w") as f:
-            f.write(script)
         rt.start()
-        rt.wait_state("forker", "running")
-        r = subprocess.run([CTL, "--socket", rt.socket, "stop", "forker"], capture_output=True, text=True, timeout=40)
+        rt.wait_state("frozen", "running")
+        pid = rt.list()["frozen"]["pid"]
+        freezer = os.path.join(freezer_root, "dynamod-test-" + os.path.basename(rt.dir))
+        os.mkdir(freezer)
+
+        def thaw():
+            with open(os.path.join(freezer, "freezer.state"), "w") as f:
+                f.write("THAWED")
+            with open(os.path.join(freezer, "cgroup.procs")) as f:
+                for p in f.read().split():
+                    with open(os.path.join(freezer_root, "cgroup.procs"), "w") as root:
+                        root.write(p)
+            os.rmdir(freezer)
+        self.addCleanup(thaw)
+        with open(os.path.join(freezer, "cgroup.procs"), "w") as f:
+            f.write(str(pid))
+        with open(os.path.join(freezer, "freezer.state"), "w") as f:
+            f.write("FROZEN")
+        def state():
+            with open(os.path.join(freezer, "freezer.state")) as f:
+                return f.read().strip()
+        rt.wait_for(lambda: state() == "FROZEN", 10, "the freeze")
+        r = subprocess.run([CTL, "--socket", rt.socket, "stop", "frozen"], capture_output=True, text=True, timeout=40)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("did not stop within its shutdown time; killing it", rt.runtime_log())
-        self.assertNotEqual(rt.list()["forker"]["state"], "stopping")
+        self.assertNotEqual(rt.list()["frozen"]["state"], "stopping")
+        self.assertTrue(os.path.exists(f"/proc/{pid}"), "the frozen process was still there: the timer did the work")
         self.assertEqual(rt.shutdown(), 0)
 
     def test_clean_exits_of_a_restarting_service_leave_descriptors_and_actors_flat(self):
