@@ -120,6 +120,8 @@ class Escalation(RuntimeTestCase):
         self.assertIn("reached max restart intensity (2 in 60s), last: crasher", rt.console())
         rt.wait_state("crasher", "running")
         rt.wait_pid_change("sibling", sibling_before)
+        # "running" comes once the fourth run exists; its shell writes the count a moment later.
+        rt.wait_for(lambda: rt.read_work("count").strip() not in ("", "3"), 10, "the fourth run to count itself")
         self.assertEqual(rt.read_work("count").strip(), "4")
         self.assertEqual(rt.list()["bystander"]["pid"], bystander_before, "root's other children are untouched")
         self.assertEqual(rt.list()["bystander"]["restarts"], 0)
@@ -344,6 +346,8 @@ class Readiness(RuntimeTestCase):
     def assert_ready_before_dependent(self, rt, name):
         rt.wait_state(name, "running")
         rt.wait_file(f"{name}.seen")
+        # The shell creates the file before it writes the word: wait for the word.
+        rt.wait_for(lambda: rt.read_work(f"{name}.seen").strip() != "", 10, f"{name}.seen to be written")
         self.assertEqual(rt.read_work(f"{name}.seen").strip(), "ok")
 
     def test_notify_with_real_systemd_notify(self):
