@@ -553,10 +553,12 @@ static caf::behavior control_session_actor(self_ptr self, int fd, client_identit
         --self->state.in_flight;
         if (!self->state.dropped) tree(self, id);
       },
-      [=](log_line_atom, const std::string& line) {
+      [=](log_line_atom, const std::vector<std::string>& lines) {
         auto& st = self->state;
-        if (st.following == 0) return;
-        reply(self, st.following, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
+        for (const auto& line : lines) {
+          if (st.following == 0 || st.dropped) return;  // a reply over the client's budget drops it
+          reply(self, st.following, reply_kind::event, ok, json_text(nlohmann::json{{"line", line}}));
+        }
         arm(self);
       },
   };

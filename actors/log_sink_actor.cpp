@@ -278,17 +278,18 @@ void drain_stream(log_sink_state& st, int index, bool final, std::vector<std::st
   }
 }
 
-void forward(self_ptr self, const std::vector<std::string>& fresh) {
-  for (const auto& line : fresh) {
-    for (const auto& f : self->state.followers) self->send(f, log_line_atom_v, line);
-  }
+// One message per drain and follower, not per line: a burst of short lines to 50 followers would otherwise queue
+// a mailbox element per line in every session before a slow client's reply budget can drop it.
+void forward(self_ptr self, std::vector<std::string> fresh) {
+  if (fresh.empty()) return;
+  for (const auto& f : self->state.followers) self->send(f, log_line_atom_v, fresh);
 }
 
 void drain(self_ptr self, int index) {
   auto& st = self->state;
   std::vector<std::string> fresh;
   drain_stream(st, index, false, st.followers.empty() ? nullptr : &fresh);
-  forward(self, fresh);
+  forward(self, std::move(fresh));
   st.args.context->loop->watch(st.streams[index].fd, EPOLLIN, caf::actor_cast<caf::actor>(self),
                                static_cast<uint64_t>(index));
 }

@@ -30,7 +30,7 @@ struct log_sink_args {
 };
 
 // Messages: (log_tail_atom, uint32_t n) -> std::vector<std::string> with the last n lines;
-// (log_follow_atom, caf::actor, uint32_t n) -> the same, and every later line to that actor as log_line;
+// (log_follow_atom, caf::actor, uint32_t n) -> the same, and every later drain's lines to that actor as one log_line;
 // (log_remove_atom): the service is gone: PID 1 lets go of its FIFOs, the sink drains them and quits.
 caf::actor spawn_log_sink(caf::event_based_actor* supervisor, log_sink_args args);
 

@@ -137,7 +137,7 @@ void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, p
   }
   const adoption_store store{ctx.paths.state_dir + "/services"};
   auto r = store.load(name);
-  if (r && r->pid == pid && r->start_time == start_time) store.remove(name);
+  if (r && (r->intent || (r->pid == pid && r->start_time == start_time))) store.remove(name);
 }
 
 caf::error unknown_service(const std::string& name) {

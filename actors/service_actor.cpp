@@ -297,6 +297,10 @@ void claim_main_pid(self_ptr self, const std::string& value, int sender) {
       return s ? std::optional<pid_t>{s->parent} : std::nullopt;
     });
   }
+  if (claim.candidate > 0 && claim.candidate == st.stop_pid) {
+    refuse_notify(self, sender, "MAINPID=" + value.substr(0, 32) + " refused: it is the stop command");
+    return;
+  }
   if (auto why = behaviours::refuse_main_pid(claim)) {
     refuse_notify(self, sender, "MAINPID=" + value.substr(0, 32) + " refused: " + *why);
     return;
@@ -580,8 +584,8 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     st.ready = a.ready;
     watch_process(self, a.pid, false);
     auto proc = read_proc_status(a.pid);
-    if (!context(self).pid1_link && proc && proc->parent != ::getpid()) {
-      // Not our child and no PID 1 to forward its exit status: watch it through a pidfd.
+    if (proc && proc->parent != ::getpid() && !(context(self).pid1_link && proc->parent == 1)) {
+      // Neither our child nor PID 1's (which forwards its exit): a MAINPID= grandchild, say; only a pidfd tells.
       st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
       if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
     }

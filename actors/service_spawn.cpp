@@ -69,7 +69,7 @@ std::optional<pid_t> find_daemon(self_ptr self, pid_t launcher) {
   if (!c.pid_file.empty()) {
     std::ifstream in(c.pid_file);
     long pid = 0;
-    if (in >> pid && pid > 1) {
+    if (in >> pid && pid > 1 && pid != ::getpid()) {
       auto proc = read_proc_status(static_cast<pid_t>(pid));
       // With a cgroup, a stale pid file naming some other (reused) pid is caught: the daemon must be ours.
       const auto& dir = self->state.cgroup_dir;
@@ -154,6 +154,7 @@ void spawn_main_process(self_ptr self) {
   std::string error;
   st.invocation_id = new_invocation_id();
   st.setup.reset();
+  errno = 0;  // not every refusal of prepare_cgroup sets it (no cgroup v2): only a real shortage may retry
   auto cgroup_fd = prepare_cgroup(self, error);
   const bool cgroup_lacks_fds = !cgroup_fd && spawn_lacks_resources(errno, "cgroup");
   auto setup = cgroup_fd ? process_setup(self, error) : nullptr;
@@ -200,6 +201,7 @@ void spawn_main_process(self_ptr self) {
   }
   if (!r.ok()) {
     if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
+    store(self).remove_if(c.name, st.invocation_id);  // nothing runs under that intent
     const bool retry = spawn_lacks_resources(r.error, r.step);
     spdlog::error("{}: cannot start {}: {}{}", c.name, c.exec.front(), r.describe(),
                   retry ? " (the runtime is short of resources: retrying)" : "");

@@ -222,7 +222,12 @@ void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generati
   }
   spdlog::error("{}: did not stop within its shutdown time; killing it", id);
   if (!c->hand_over && c->is_service()) {
-    if (c->last.pid > 0 && ::kill(-c->last.pid, SIGKILL) < 0) ::kill(c->last.pid, SIGKILL);
+    const pid_t pid = c->last.pid;
+    // Never pid 1 or ourselves; the group only when the process leads it (it may not own the group it is in).
+    if (pid > 1 && pid != ::getpid()) {
+      if (::getpgid(pid) == pid) ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
     if (!context(self).cgroup_base.empty()) kill_cgroup(context(self).cgroup_base + "/" + child_cgroup_path(self, id));
   }
   // OTP's exit(Child, kill), in CAF terms: not exit_reason::kill, which is fatal to whoever receives it, so its
@@ -416,7 +421,8 @@ bool drop_child(self_ptr self, const std::string& id) {
   if (rec == nullptr || !st.logic->delete_child(id)) return false;
   abandon_requests(*rec, id + " was removed from the configuration by a reload");
   if (context(self).runtime && rec->is_service()) self->send(context(self).runtime, child_of_atom_v, id, caf::actor{});
-  stop_log_sink(self, *rec, true);
+  // Handed over (moved by a reload): the FIFO goes on serving the new owner's sink, so PID 1 keeps holding it.
+  stop_log_sink(self, *rec, !rec->hand_over);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
   return true;
 }
