@@ -20,6 +20,11 @@ from runtime_harness import CTL, RUNTIME, Runtime, RuntimeTestCase, Timeout
 
 NOBODY = 65534
 
+# The runtime's memory bound under attack. In tools/test's sanitizer pass (DYNAMOD_SANITIZED=1) ASan keeps 256 MB
+# of freed memory in quarantine and adds redzones and shadow (measured 600-760 MB where the plain build peaks at
+# 100-115 MB): there the bound only says "bounded" (unbounded, the followers reached 2.8 GB in the plain build).
+MEMORY_BOUND_MB = 1500 if os.environ.get("DYNAMOD_SANITIZED") == "1" else 300
+
 # Runs as the attacker: opens N connections, sends each its requests, never reads, and holds everything until
 # its stdin closes. Prints one JSON line once all are open.
 ATTACKER = r'''
@@ -191,7 +196,7 @@ class ClientLimits(RuntimeTestCase):
             time.sleep(0.2)
         print(f"\n  200 x 32 trees: peak RSS {peak:.0f} MB, at most {busiest} trees at once", file=sys.stderr)
         self.assertLessEqual(busiest, 4, "a few trees at a time for all unprivileged clients")
-        self.assertLess(peak, 300, f"runtime RSS reached {peak:.0f} MB")
+        self.assertLess(peak, MEMORY_BOUND_MB, f"runtime RSS reached {peak:.0f} MB")
         attack.stop()
         # The runtime answers root within seconds after the clients left (it used to stay busy for minutes).
         start = time.monotonic()
@@ -202,7 +207,7 @@ class ClientLimits(RuntimeTestCase):
         rt.wait_for(lambda: self.sessions(rt) == 1, 15, "the departed clients' sessions to end")
         used, wall = self.cpu_over(pid, 3)
         self.assertLess(used, 0.2 * wall, f"still busy after the clients left: {used:.2f}s CPU in {wall:.1f}s")
-        self.assertLess(rss_mb(pid), 300)
+        self.assertLess(rss_mb(pid), MEMORY_BOUND_MB)
 
     def test_log_followers_that_never_read_are_dropped(self):
         chatty = textwrap.dedent('''\
@@ -230,7 +235,7 @@ class ClientLimits(RuntimeTestCase):
         self.assertIsNone(rt.proc.poll(), "the runtime is still there")
         self.assertIsNone(attack.proc.poll(), "the attacker still holds its connections")
         self.assertTrue(all_dropped, "every follower that does not read was dropped")
-        self.assertLess(peak, 300, f"runtime RSS reached {peak:.0f} MB")
+        self.assertLess(peak, MEMORY_BOUND_MB, f"runtime RSS reached {peak:.0f} MB")
         self.assertIn("does not read the log lines it follows", rt.runtime_log(), rt.runtime_log()[-3000:])
         r = rt.ctl("status", "chatty")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
