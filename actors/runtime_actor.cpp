@@ -17,6 +17,7 @@
 #include "actors/dependency_tracker_actor.hpp"
 #include "actors/exit_reasons.hpp"
 #include "actors/json_text.hpp"
+#include "actors/log_sink_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/notify_socket_actor.hpp"
 #include "actors/pid1_link_actor.hpp"
@@ -89,8 +90,15 @@ struct orphan {
 // Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
 // file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
 // Returns those sent their stop signal: their records stay until they are gone (kill_orphan_if_alive).
+// PID 1 holds every service's log FIFOs across runtime restarts; those of a service gone from the configuration
+// are let go once its processes are dealt with (nobody will read them again).
+void release_fifos(const runtime_paths& paths, const caf::actor& pid1_link, const std::string& name) {
+  if (!pid1_link) return;
+  for (bool err : {false, true}) caf::anon_send(pid1_link, drop_fifo_atom_v, log_fifo_path(paths, name, err));
+}
+
 std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
-                            const std::map<std::string, std::string>& disabled) {
+                            const std::map<std::string, std::string>& disabled, const caf::actor& pid1_link) {
   std::vector<orphan> stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
@@ -114,6 +122,7 @@ std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const pla
       continue;
     }
     store.remove(name);
+    release_fifos(paths, pid1_link, name);
   }
   return stopping;
 }
@@ -138,6 +147,7 @@ void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, p
   const adoption_store store{ctx.paths.state_dir + "/services"};
   auto r = store.load(name);
   if (r && (r->intent || (r->pid == pid && r->start_time == start_time))) store.remove(name);
+  release_fifos(ctx.paths, ctx.pid1_link, name);
 }
 
 caf::error unknown_service(const std::string& name) {
@@ -221,7 +231,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  for (auto& o : stop_orphaned_services(args.paths, args.plan, args.disabled)) {
+  for (auto& o : stop_orphaned_services(args.paths, args.plan, args.disabled, ctx->pid1_link)) {
     self->delayed_send(self, kOrphanStopTimeout, timeout_atom_v, o.name, static_cast<int32_t>(o.record.pid),
                        o.record.start_time);
   }

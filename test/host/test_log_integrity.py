@@ -141,6 +141,18 @@ class HeldByInit(RuntimeTestCase):
         os.unlink(os.path.join(rt.config, "services", "goes.toml"))
         self.assertEqual(rt.ctl("reload").returncode, 0)
         rt.wait_for(lambda: held() == ["stays.stderr", "stays.stdout"], 15, "PID 1 to close the removed FIFOs")
+        # Removed while no runtime ran: the next runtime stops what is left of it and lets its FIFOs go too.
+        rt.write_service("later", '[service]\nname = "later"\nexec = ["/bin/sleep", "1000"]\n')
+        self.assertEqual(rt.ctl("reload").returncode, 0)
+        rt.wait_state("later", "running")
+        rt.wait_for(lambda: held() == ["later.stderr", "later.stdout", "stays.stderr", "stays.stdout"], 10,
+                    "PID 1 to hold the new service's FIFOs")
+        os.unlink(os.path.join(rt.config, "services", "later.toml"))
+        old = rt.runtime_host_pid()
+        os.kill(old, signal.SIGKILL)
+        rt.wait_for(lambda: rt.runtime_host_pid() not in (None, old), 30, "PID 1 to restart the runtime")
+        rt.wait_for(lambda: held() == ["stays.stderr", "stays.stdout"], 30,
+                    "PID 1 to close the FIFOs of the service removed while no runtime ran")
         self.assertEqual(rt.shutdown(), 0)
 
 
