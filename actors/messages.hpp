@@ -37,6 +37,7 @@ DYNAMOD_ATOM(release, "release")  // supervisor -> service: reload moved it; lea
 DYNAMOD_ATOM(restart, "restart")
 DYNAMOD_ATOM(ready, "ready")             // readiness probe -> service; runtime -> pid1 link
 DYNAMOD_ATOM(probe_fail, "probe_fail")   // readiness probe -> service: std::string why
+DYNAMOD_ATOM(check_pid, "check_pid")     // readiness probe -> service: int pid of the exec check now running
 DYNAMOD_ATOM(timeout, "timeout")         // uint8_t which, uint64_t generation (timers are cancelled by generation)
 DYNAMOD_ATOM(delay_done, "delay_done")
 DYNAMOD_ATOM(stopped, "stopped")

@@ -297,8 +297,9 @@ void claim_main_pid(self_ptr self, const std::string& value, int sender) {
       return s ? std::optional<pid_t>{s->parent} : std::nullopt;
     });
   }
-  if (claim.candidate > 0 && claim.candidate == st.stop_pid) {
-    refuse_notify(self, sender, "MAINPID=" + value.substr(0, 32) + " refused: it is the stop command");
+  if (claim.candidate > 0 && (claim.candidate == st.stop_pid || claim.candidate == st.check_pid)) {
+    refuse_notify(self, sender, "MAINPID=" + value.substr(0, 32) + " refused: it is the " +
+                                    (claim.candidate == st.stop_pid ? "stop command" : "readiness check"));
     return;
   }
   if (auto why = behaviours::refuse_main_pid(claim)) {
@@ -499,6 +500,7 @@ caf::behavior service_behavior(self_ptr self) {
       [=](stop_atom) { execute(self, self->state.lifecycle->on_stop()); },
       [=](release_atom) { hand_over(self); },
       [=](ready_atom) { execute(self, self->state.lifecycle->on_ready()); },
+      [=](check_pid_atom, int pid) { self->state.check_pid = pid; },
       [=](probe_fail_atom, const std::string& why) {
         self->state.probe = nullptr;
         execute(self, self->state.lifecycle->on_probe_failed(why));

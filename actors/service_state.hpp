@@ -25,6 +25,7 @@ struct service_state {
   pid_t pid = 0;
   uint64_t proc_start_time = 0;
   pid_t stop_pid = 0;          // a running stop-exec
+  pid_t check_pid = 0;         // the readiness probe's latest exec check: never a main pid (MAINPID=)
   int pidfd = -1;              // a main process that is not our child (adopted in user mode, a MAINPID= grandchild)
   int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
   pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in

@@ -199,6 +199,26 @@ class NotifyHardening(RuntimeTestCase):
         rt.wait_for(lambda: not alive(child), 15, "the named main process to be stopped")
         self.assertIsNone(self.victim.poll())
 
+    def test_mainpid_may_not_name_the_running_readiness_check(self):
+        # The check runs in the service's cgroup (or under it), so "a process of the service" alone would pass;
+        # it belongs to the probe, which reaps it: a main pid there would be one whose exit nobody reports.
+        rt = self.prepared({"checked": f"""
+            [service]
+            name = "checked"
+            exec = {sh("while [ ! -s @WORK@/check.pid ]; do sleep 0.05; done; "
+                       "python3 @WORK@/send.py MAINPID=$(cat @WORK@/check.pid); touch @WORK@/sent; exec sleep 1000")}
+            [readiness]
+            type = "exec"
+            check-exec = ["/bin/sh", "-c", "echo $$ > @WORK@/check.pid; sleep 30"]
+            check-timeout = "60s"
+            notify-access = "all"
+            """})
+        rt.wait_file("sent")
+        check = int(rt.read_work("check.pid"))
+        rt.wait_for(lambda: f"MAINPID={check} refused: it is the readiness check" in self.logs(rt), 15,
+                    "the claim on the check to be refused")
+        self.assertNotEqual(rt.service("checked")["pid"], check)
+
     def test_stop_exec_and_exec_check_run_as_the_service_and_under_its_seccomp_filter(self):
         def probe(what):
             return ["/bin/sh", "-c", f"id -u > @WORK@/{what}.uid; mkdir @WORK@/{what}.dir; echo $? > @WORK@/{what}.mkdir"

@@ -42,6 +42,18 @@ exec = ["/test/probe", "claim-daemon"]
 [service.user]
 user = "nobody"
 """,
+    # The exec check runs in the service's cgroup too, but is the probe's: it may not become the main pid.
+    "checkclaim": """
+[service]
+name = "checkclaim"
+exec = ["/bin/sh", "-c", 'while [ ! -s /tmp/checkclaim.pid ]; do sleep 0.1; done; exec /test/probe notify "MAINPID=$(cat /tmp/checkclaim.pid)\\nSTATUS=claimed"']
+[service.user]
+user = "nobody"
+[readiness]
+type = "exec"
+check-exec = ["/bin/sh", "-c", "echo $$ > /tmp/checkclaim.pid.new && mv /tmp/checkclaim.pid.new /tmp/checkclaim.pid; exec sleep 100"]
+check-timeout = "200s"
+""",
     "creds": """
 [service]
 name = "creds"
@@ -92,6 +104,10 @@ echo "CHECK claimer-main: $([ "$(pid_of claimer)" = "$daemon" ] && echo daemon)"
 dynamodctl stop claimer
 echo "CHECK claimer-stopped: $(kill -0 $daemon 2>/dev/null && echo alive || echo gone)"
 
+# MAINPID= naming the running readiness check (in the cgroup, but the probe's) is refused.
+wait_for 60 json_has checkclaim '"status_text": "claimed"'
+echo "CHECK checkclaim-main: $([ "$(pid_of checkclaim)" != "$(cat /tmp/checkclaim.pid)" ] && kill -0 $(cat /tmp/checkclaim.pid) && echo own)"
+
 # The readiness check and the stop command run as nobody, in the service's cgroup.
 wait_for 60 running creds
 dynamodctl stop creds
@@ -137,6 +153,9 @@ class NotifyUnderInit(GuestTestCase):
     def test_a_double_forked_daemon_in_the_cgroup_may_be_named(self):
         self.assertEqual(self.check("claimer-main"), "daemon")
         self.assertEqual(self.check("claimer-stopped"), "gone")
+
+    def test_mainpid_may_not_name_the_running_readiness_check(self):
+        self.assertEqual(self.check("checkclaim-main"), "own")
 
     def test_check_exec_and_stop_exec_run_as_the_service_in_its_cgroup(self):
         self.assertEqual(self.check("check-creds"), "65534 0::/dynamod/creds")
