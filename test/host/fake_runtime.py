@@ -5,28 +5,11 @@ import os
 import struct
 import sys
 
-FD = 3
-
-
-def read_frame():
-    header = b""
-    while len(header) < 4:
-        chunk = os.read(FD, 4 - len(header))
-        if not chunk:
-            sys.exit(0)
-        header += chunk
-    (length,) = struct.unpack("<I", header)
-    body = b""
-    while len(body) < length:
-        chunk = os.read(FD, length - len(body))
-        if not chunk:
-            sys.exit(0)
-        body += chunk
-    return body[1], body[2:]  # type, payload (version is body[0])
+from fake_runtime_frames import FD, frame, read_frame
 
 
 def send(msg_type, payload=b""):
-    os.write(FD, struct.pack("<IBB", len(payload) + 2, 1, msg_type) + payload)
+    os.write(FD, frame(msg_type, payload))
 
 
 msg_type, payload = read_frame()

@@ -17,28 +17,7 @@ import struct
 import sys
 import time
 
-FD = 3
-
-
-def read_frame():
-    header = b""
-    while len(header) < 4:
-        chunk = os.read(FD, 4 - len(header))
-        if not chunk:
-            sys.exit(0)
-        header += chunk
-    (length,) = struct.unpack("<I", header)
-    body = b""
-    while len(body) < length:
-        chunk = os.read(FD, length - len(body))
-        if not chunk:
-            sys.exit(0)
-        body += chunk
-    return body[1], body[2:]
-
-
-def frame(msg_type, payload=b""):
-    return struct.pack("<IBB", len(payload) + 2, 1, msg_type) + payload
+from fake_runtime_frames import FD, frame, read_frame
 
 
 def give_up_after_an_orphan_exit():
