@@ -79,6 +79,9 @@ void save_adoption_intent(self_ptr self);
 void watch_process(self_ptr self, pid_t pid, bool claimed);  // claimed: named by the service, not spawned by us
 void forget_process(self_ptr self, pid_t pid);
 
+// service_notify.cpp
+void handle_notify(self_ptr self, const notify_fields& fields, int sender);
+
 // service_spawn.cpp
 void spawn_main_process(self_ptr self);
 void run_stop_command(self_ptr self);
