@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/file_io_actor.hpp"
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
 #include "runtime/io/event_loop.hpp"
@@ -97,12 +98,6 @@ struct scratch_pipe {
 scratch_pipe& thread_scratch() {
   static thread_local scratch_pipe pipe;
   return pipe;
-}
-
-int open_fifo(const std::string& path) {
-  if (!ensure_log_fifo(path)) return -1;
-  // Read-write: the FIFO always has a writer (us), so reads never see EOF and epoll never reports HUP.
-  return ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
 }
 
 void open_file(log_sink_state& st) {
@@ -407,22 +402,36 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
     auto& f = st.followers;
     f.erase(std::remove_if(f.begin(), f.end(), [&](const caf::actor& a) { return a.address() == down.source; }), f.end());
   });
-  std::error_code ec;
-  std::filesystem::create_directories(st.args.context->paths.state_dir + "/log", ec);
-  for (int i = 0; i < 2; ++i) {
-    const std::string path = log_fifo_path(st.args.context->paths, st.args.service, i == 1);
-    st.streams[i].fd = open_fifo(path);
-    if (st.streams[i].fd < 0) {
-      spdlog::warn("{}: cannot create {}: {}", st.args.service, path, std::strerror(errno));
-      continue;
-    }
-    // PID 1 keeps the FIFO (and what is in it) when this runtime dies and the service exits before the next
-    // one opens it. It ignores a FIFO it holds already.
-    if (st.args.context->pid1_link) self->send(st.args.context->pid1_link, hold_fifo_atom_v, path);
-  }
   st.me = self->address();
   st.key = log_fifo_path(st.args.context->paths, st.args.service, false);
-  if (acquire(self)) start_reading(self);
+  // The FIFOs are made and opened by the file I/O actor; read-write, so the FIFO always has a writer (us):
+  // reads never see EOF and epoll never reports HUP. Until they are open nothing else is handled (await).
+  const auto& paths = st.args.context->paths;
+  self->request(st.args.context->file_io, caf::infinite, sink_files_atom_v, log_fifo_path(paths, st.args.service, false),
+                log_fifo_path(paths, st.args.service, true))
+      .await(
+          [=](const opened_fifos& f) {
+            auto& st = self->state;
+            st.streams[0].fd = f.out;
+            st.streams[1].fd = f.err;
+            for (int i = 0; i < 2; ++i) {
+              if (st.streams[i].fd < 0) {
+                spdlog::warn("{}: cannot create {}: {}", st.args.service,
+                             log_fifo_path(st.args.context->paths, st.args.service, i == 1), std::strerror(f.error));
+                continue;
+              }
+              // PID 1 keeps the FIFO (and what is in it) when this runtime dies and the service exits before the
+              // next one opens it. It ignores a FIFO it holds already.
+              if (st.args.context->pid1_link) {
+                const int copy = ::fcntl(st.streams[i].fd, F_DUPFD_CLOEXEC, 0);
+                if (copy >= 0) self->send(st.args.context->pid1_link, hold_fifo_atom_v, copy);
+              }
+            }
+            if (acquire(self)) start_reading(self);
+          },
+          [=](caf::error& err) {
+            spdlog::error("{}: no log FIFOs: {}", self->state.args.service, caf::to_string(err));
+          });
   return {
       [=](io_ready_atom, uint64_t tag, uint32_t) {
         if (tag < 2 && self->state.streams[tag].fd >= 0) drain(self, static_cast<int>(tag));

@@ -64,7 +64,7 @@ DYNAMOD_ATOM(track, "track")          // int pid: tell PID 1 the pid is a servic
 DYNAMOD_ATOM(untrack, "untrack")
 DYNAMOD_ATOM(reaper, "reaper")        // caf::actor: where the link forwards orphan exits
 DYNAMOD_ATOM(give_up, "give_up")      // std::string: the root supervisor gave up
-DYNAMOD_ATOM(hold_fifo, "hold_fifo")  // std::string path: PID 1 keeps the log FIFO open across runtime restarts
+DYNAMOD_ATOM(hold_fifo, "hold_fifo")  // int fd (a copy, the link closes it): PID 1 keeps the log FIFO open across runtime restarts
 DYNAMOD_ATOM(drop_fifo, "drop_fifo")  // std::string path: PID 1 closes its descriptor of that FIFO
 
 // Queries (control socket)
@@ -80,6 +80,15 @@ DYNAMOD_ATOM(log_line, "log_line")    // log sink -> subscriber: std::vector<std
 DYNAMOD_ATOM(child_of, "child_of")    // supervisor -> runtime: std::string service, caf::actor supervisor
 DYNAMOD_ATOM(reload, "reload")        // runtime / supervisors: apply a new configuration
 DYNAMOD_ATOM(check, "check")          // runtime: validate the configuration directory
+
+// File I/O actor (the state directory; see actors/file_io_actor.hpp)
+DYNAMOD_ATOM(record_save, "rec_save")
+DYNAMOD_ATOM(record_clear, "rec_clear")
+DYNAMOD_ATOM(spawn_files, "spawn_file")
+DYNAMOD_ATOM(sink_files, "sink_files")
+DYNAMOD_ATOM(history_save, "hist_save")
+DYNAMOD_ATOM(history_clear, "hist_clear")
+DYNAMOD_ATOM(adopt_scan, "adopt_scan")
 
 #undef DYNAMOD_ATOM
 

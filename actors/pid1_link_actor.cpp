@@ -67,12 +67,11 @@ bool send_message(pid1_link_state& st, const init_message& m) {
 }
 
 // hold_fifo carries the FIFO's descriptor (SCM_RIGHTS) with the frame's first byte; PID 1 keeps it open
-// so that the pipe and what a service wrote into it outlive this runtime.
-bool send_fifo(pid1_link_state& st, const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+// so that the pipe and what a service wrote into it outlive this runtime. `fd` is a copy of the log sink's descriptor, ours to close.
+bool send_fifo(pid1_link_state& st, int fd) {
   struct stat s {};
   if (fd < 0 || ::fstat(fd, &s) < 0 || !S_ISFIFO(s.st_mode)) {
-    spdlog::warn("cannot hand {} to dynamod-init: {}", path, fd < 0 ? std::strerror(errno) : "not a FIFO");
+    spdlog::warn("cannot hand a log FIFO to dynamod-init: {}", fd < 0 ? "no descriptor" : "not a FIFO");
     if (fd >= 0) ::close(fd);
     return false;
   }
@@ -209,7 +208,7 @@ static caf::behavior pid1_link_actor(caf::stateful_actor<pid1_link_state>* self,
         send_message(self->state, m);
       },
       [=](stopped_atom) { send_message(self->state, message(init_msg::stopped)); },
-      [=](hold_fifo_atom, const std::string& path) { send_fifo(self->state, path); },
+      [=](hold_fifo_atom, int fd) { send_fifo(self->state, fd); },
       [=](drop_fifo_atom, const std::string& path) {
         struct stat s {};
         if (::stat(path.c_str(), &s) < 0) return;  // gone: PID 1 holds no descriptor we could name

@@ -16,6 +16,7 @@
 #include "actors/control_listener_actor.hpp"
 #include "actors/dependency_tracker_actor.hpp"
 #include "actors/exit_reasons.hpp"
+#include "actors/file_io_actor.hpp"
 #include "actors/json_text.hpp"
 #include "actors/log_sink_actor.hpp"
 #include "actors/messages.hpp"
@@ -82,11 +83,6 @@ void stop_everything(self_ptr self, const std::string& why) {
 // Orphans get the default stop: SIGTERM, then SIGKILL (and cgroup.kill) after this, as a service's stop-timeout.
 const std::chrono::milliseconds kOrphanStopTimeout = service_config{}.stop_timeout;
 
-struct orphan {
-  std::string name;
-  adoption_record record;
-};
-
 // Processes recorded by a previous runtime for services that no longer exist are ours to stop. One whose
 // file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload adopts it.
 // Returns those sent their stop signal: their records stay until they are gone (kill_orphan_if_alive).
@@ -96,10 +92,12 @@ void release_fifos(const runtime_paths& paths, const caf::actor& pid1_link, cons
   if (!pid1_link) return;
   for (bool err : {false, true}) caf::anon_send(pid1_link, drop_fifo_atom_v, log_fifo_path(paths, name, err));
 }
+}  // namespace
 
-std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
-                            const std::map<std::string, std::string>& disabled, const caf::actor& pid1_link) {
-  std::vector<orphan> stopping;
+orphan_scan stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+                                   const std::map<std::string, std::string>& disabled) {
+  orphan_scan out;
+  auto& stopping = out.stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
   const adoption_store store{paths.state_dir + "/services"};
@@ -122,10 +120,12 @@ std::vector<orphan> stop_orphaned_services(const runtime_paths& paths, const pla
       continue;
     }
     store.remove(name);
-    release_fifos(paths, pid1_link, name);
+    out.released.push_back(name);
   }
-  return stopping;
+  return out;
 }
+
+namespace {
 
 // The stop timeout of an orphan passed: if the same process still runs, SIGKILL it, its process group and its
 // cgroup (read from /proc, so whatever it double-forked goes too).
@@ -223,6 +223,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);
+  ctx->file_io = spawn_file_io(self, args.paths.state_dir);
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
   ctx->reaper = spawn_reaper(self, ctx->pid1_link);
   args.loop->route_signal(SIGCHLD, ctx->reaper);
@@ -231,7 +232,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
   self->state.disabled = args.disabled;
-  for (auto& o : stop_orphaned_services(args.paths, args.plan, args.disabled, ctx->pid1_link)) {
+  for (const auto& name : args.orphans.released) release_fifos(args.paths, ctx->pid1_link, name);
+  for (auto& o : args.orphans.stopping) {
     self->delayed_send(self, kOrphanStopTimeout, timeout_atom_v, o.name, static_cast<int32_t>(o.record.pid),
                        o.record.start_time);
   }
@@ -239,7 +241,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
   caf::actor listener = args.control_fd >= 0 ? spawn_control_listener(self, args.control_fd, ctx) : caf::actor{};
-  for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, listener}) {
+  for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, ctx->file_io, listener}) {
     if (a) self->state.system_actors.push_back(a);
   }
   if (ctx->pid1_link) self->send(ctx->pid1_link, ready_atom_v);

@@ -10,8 +10,19 @@
 
 #include "actors/runtime_context.hpp"
 #include "runtime/config/supervision_plan.hpp"
+#include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
+
+// What a previous runtime left of services no longer configured (see stop_orphaned_services).
+struct orphan {
+  std::string name;
+  adoption_record record;
+};
+struct orphan_scan {
+  std::vector<orphan> stopping;        // sent their stop signal; killed if still there after the stop timeout
+  std::vector<std::string> released;   // gone: PID 1 may close their log FIFOs
+};
 
 struct runtime_args {
   runtime_paths paths;
@@ -27,7 +38,14 @@ struct runtime_args {
   long log_group = -1;                          // see runtime_context
   plan_node plan;                               // the supervision tree to build
   std::map<std::string, std::string> disabled;  // services that will not run, and why
+  orphan_scan orphans;                          // found by main before the actors run
 };
+
+// Processes recorded by a previous runtime for services that no longer exist are ours to stop (SIGTERM now).
+// One whose file is broken now is not gone: it keeps running, unmanaged, until the file is fixed and a reload
+// adopts it. Reads the state directory: called by main before the actors run (no actor waits on the disk).
+orphan_scan stop_orphaned_services(const runtime_paths& paths, const plan_node& plan,
+                                   const std::map<std::string, std::string>& disabled);
 
 caf::actor spawn_runtime(caf::actor_system& sys, runtime_args args);
 

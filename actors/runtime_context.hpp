@@ -33,6 +33,7 @@ struct runtime_context {
   caf::actor tracker;                 // dependency tracker (boot coordinator)
   caf::actor notify;                  // sd_notify socket (may be invalid if it could not be bound)
   caf::actor runtime;                 // the top actor: service directory, reload
+  caf::actor file_io;                 // the state directory's files (actors/file_io_actor)
 };
 
 using runtime_context_ptr = std::shared_ptr<const runtime_context>;

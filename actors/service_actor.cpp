@@ -60,13 +60,17 @@ void save_adoption_record(self_ptr self) {
   r.pid = st.pid;
   r.start_time = st.proc_start_time;
   r.ready = st.ready;
-  store(self).save(config(self).name, r);
+  self->send(context(self).file_io, record_save_atom_v, config(self).name, std::move(r));
 }
 
-void save_adoption_intent(self_ptr self) {
+adoption_record adoption_intent(self_ptr self) {
   adoption_record r = record_of(self);
   r.intent = true;
-  store(self).save(config(self).name, r);
+  return r;
+}
+
+void clear_adoption_record(self_ptr self) {
+  self->send(context(self).file_io, record_clear_atom_v, config(self).name, self->state.invocation_id);
 }
 
 void report(self_ptr self) {
@@ -179,7 +183,7 @@ void complete_finish(self_ptr self, const end_reason& why) {
                  config(self).memory_max.set ? std::to_string(config(self).memory_max.bytes) : "unset");
   }
   forget_process(self, st.pid);
-  store(self).remove_if(config(self).name, st.invocation_id);
+  clear_adoption_record(self);
   stop_probe(self);
   // The last word to the tracker: dependents waiting on us need to know how it ended.
   const bool clean = classify(reason) != exit_class::abnormal;
@@ -223,7 +227,7 @@ void execute(self_ptr self, const actions& todo) {
           adoption_record r = record_of(self);
           r.ready = true;
           r.done = true;
-          store(self).save(config(self).name, r);
+          self->send(context(self).file_io, record_save_atom_v, config(self).name, std::move(r));
         }
         report(self);
         break;
@@ -296,7 +300,7 @@ void on_linked_exit(self_ptr self, const caf::exit_msg& msg) {
     spdlog::error("{}: killed by its supervisor's shutdown timer", config(self).name);
     signal_service(self, SIGKILL);
     forget_process(self, st.pid);
-    store(self).remove_if(config(self).name, st.invocation_id);
+    clear_adoption_record(self);
     self->quit(make_error(service_exit::killed, SIGKILL));
   }
 }

@@ -48,14 +48,6 @@ std::optional<std::map<std::string, std::string>> read_environment_file(const st
   return env;
 }
 
-// Opens the write side of a log FIFO read-write, so the service never sees EPIPE (see log_sink_actor).
-int open_log_fifo(self_ptr self, bool err) {
-  const std::string path = log_fifo_path(context(self).paths, config(self).name, err);
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd >= 0 || errno != ENOENT || !ensure_log_fifo(path)) return fd;  // the log sink may not have run yet
-  return ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-}
-
 std::optional<uid_t> process_owner(pid_t pid) {
   struct stat info {};
   if (::stat(("/proc/" + std::to_string(pid)).c_str(), &info) != 0) return std::nullopt;
@@ -148,6 +140,9 @@ std::shared_ptr<const service_process_setup> process_setup(self_ptr self, std::s
   return st.setup;
 }
 
+void spawn_with_files(self_ptr self, const std::shared_ptr<const service_process_setup>& setup, int cgroup_fd,
+                      int ready_read, int ready_write, const opened_fifos& fifos);
+
 void spawn_main_process(self_ptr self) {
   auto& st = self->state;
   const auto& c = config(self);
@@ -173,35 +168,52 @@ void spawn_main_process(self_ptr self) {
     return;
   }
 
-  spawn_spec spec = setup->spec_for(c.exec);
-  spec.cgroup_procs_fd = *cgroup_fd;
-  if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
-  const int out = open_log_fifo(self, false);
-  const int out_errno = errno;
-  const int err = open_log_fifo(self, true);
-  const int fifo_errno = out < 0 ? out_errno : err < 0 ? errno : 0;
-  if (spawn_lacks_resources(fifo_errno, "log FIFO")) {
+  st.fingerprint = definition_fingerprint(c);
+  // The intent is written and the FIFOs opened by the file I/O actor; nothing else happens here until it
+  // answered (await), so the process starts after its intent is on record.
+  const int cgroup = *cgroup_fd, ready_read = ready_pipe[0], ready_write = ready_pipe[1];
+  const auto& paths = context(self).paths;
+  self->request(context(self).file_io, caf::infinite, spawn_files_atom_v, c.name, adoption_intent(self),
+                log_fifo_path(paths, c.name, false), log_fifo_path(paths, c.name, true))
+      .await([=](const opened_fifos& f) { spawn_with_files(self, setup, cgroup, ready_read, ready_write, f); },
+             [=](caf::error& err) {
+               for (int fd : {ready_read, ready_write, cgroup}) {
+                 if (fd >= 0) ::close(fd);
+               }
+               const std::string why = "state directory: " + caf::to_string(err);
+               spdlog::error("{}: cannot start: {} (retrying)", config(self).name, why);
+               execute(self, self->state.lifecycle->on_spawn_failed(why, true));
+             });
+}
+
+void spawn_with_files(self_ptr self, const std::shared_ptr<const service_process_setup>& setup, int cgroup_fd,
+                      int ready_read, int ready_write, const opened_fifos& fifos) {
+  auto& st = self->state;
+  const auto& c = config(self);
+  const int out = fifos.out, err = fifos.err;
+  if (spawn_lacks_resources(fifos.error, "log FIFO")) {
     // Without descriptors for its FIFOs the output would go to /dev/null: wait for descriptors instead.
-    for (int fd : {out, err, ready_pipe[0], ready_pipe[1], *cgroup_fd}) {
+    for (int fd : {out, err, ready_read, ready_write, cgroup_fd}) {
       if (fd >= 0) ::close(fd);
     }
-    const std::string why = std::string{"log FIFO: "} + std::strerror(fifo_errno);
+    const std::string why = std::string{"log FIFO: "} + std::strerror(fifos.error);
     spdlog::error("{}: cannot start: {} (the runtime is short of descriptors: retrying)", c.name, why);
     execute(self, st.lifecycle->on_spawn_failed(why, true));
     return;
   }
+  spawn_spec spec = setup->spec_for(c.exec);
+  spec.cgroup_procs_fd = cgroup_fd;
+  if (c.watchdog) spec.pid_variables.push_back("WATCHDOG_PID");
   spec.stdout_fd = out;
   spec.stderr_fd = err >= 0 ? err : out;
-  if (ready_pipe[1] >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_pipe[1]);
-  st.fingerprint = definition_fingerprint(c);
-  save_adoption_intent(self);  // no fsync: a crash of the machine ends the services too
+  if (ready_write >= 0) spec.extra_fds.emplace_back(c.ready_fd, ready_write);
   const spawn_result r = spawn_process(spec);
-  for (int fd : {out, err, ready_pipe[1], *cgroup_fd}) {
+  for (int fd : {out, err, ready_write, cgroup_fd}) {
     if (fd >= 0) ::close(fd);
   }
   if (!r.ok()) {
-    if (ready_pipe[0] >= 0) ::close(ready_pipe[0]);
-    store(self).remove_if(c.name, st.invocation_id);  // nothing runs under that intent
+    if (ready_read >= 0) ::close(ready_read);
+    clear_adoption_record(self);  // nothing runs under that intent
     const bool retry = spawn_lacks_resources(r.error, r.step);
     spdlog::error("{}: cannot start {}: {}{}", c.name, c.exec.front(), r.describe(),
                   retry ? " (the runtime is short of resources: retrying)" : "");
@@ -216,9 +228,9 @@ void spawn_main_process(self_ptr self) {
   save_adoption_record(self);
   // The setup is needed again only by exec readiness checks, stop commands and a forking service's pid file check.
   if (c.readiness != readiness_type::exec && c.stop_exec.empty() && c.type != service_type::forking) st.setup.reset();
-  if (ready_pipe[0] >= 0) {
-    ::fcntl(ready_pipe[0], F_SETFL, O_NONBLOCK);
-    st.ready_read_fd = ready_pipe[0];  // handed to the probe by the start_probe action that follows
+  if (ready_read >= 0) {
+    ::fcntl(ready_read, F_SETFL, O_NONBLOCK);
+    st.ready_read_fd = ready_read;  // handed to the probe by the start_probe action that follows
   }
   execute(self, st.lifecycle->on_spawned());
 }

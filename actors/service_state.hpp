@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/file_io_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/service_actor.hpp"
 #include "actors/service_process.hpp"
@@ -67,15 +68,17 @@ using self_ptr = caf::stateful_actor<service_state>*;
 
 inline const service_config& config(self_ptr self) { return *self->state.args.config; }
 inline const runtime_context& context(self_ptr self) { return *self->state.args.context; }
-inline adoption_store store(self_ptr self) { return adoption_store{context(self).paths.state_dir + "/services"}; }
 
 // service_actor.cpp
 void execute(self_ptr self, const behaviours::actions& todo);
 void report(self_ptr self);
+// The record goes to the file I/O actor (in order: after the intent the spawn waited for).
 void save_adoption_record(self_ptr self);
 // Before the spawn: the invocation id without a pid, so that a runtime killed before save_adoption_record
 // leaves its successor a way to find the process (by its INVOCATION_ID) instead of starting a second one.
-void save_adoption_intent(self_ptr self);
+adoption_record adoption_intent(self_ptr self);
+// This incarnation's record is void (its process ended or never started): cleared unless a newer one replaced it.
+void clear_adoption_record(self_ptr self);
 void watch_process(self_ptr self, pid_t pid, bool claimed);  // claimed: named by the service, not spawned by us
 void forget_process(self_ptr self, pid_t pid);
 

@@ -73,11 +73,10 @@ void save_history(self_ptr self) {
     if (c.restarts == 0 && c.consecutive_failures == 0 && times.empty()) continue;
     h.children[c.id()] = child_history{c.restarts, c.consecutive_failures, std::move(times)};
   }
-  state_store(self).save_history(my_name(self), h);
+  self->send(context(self).file_io, history_save_atom_v, my_name(self), std::move(h));
 }
 
-void restore_history(self_ptr self) {
-  auto h = state_store(self).load_history(my_name(self));
+void restore_history(self_ptr self, const std::optional<restart_history>& h) {
   if (!h) return;
   auto& st = self->state;
   std::unordered_map<std::string, std::vector<int64_t>> times;
@@ -437,12 +436,16 @@ const child_record* failed_supervisor_of(self_ptr self, const std::string& servi
   return nullptr;
 }
 
-child_record new_child_record(self_ptr self, const plan_node& n, bool adopt) {
+std::optional<adoption_decision> read_adoption(self_ptr self, const plan_node& n) {
+  if (!n.service) return std::nullopt;
+  return state_store(self).reconcile(n.name, definition_fingerprint(*n.service));
+}
+
+child_record new_child_record(const plan_node& n, const std::optional<adoption_decision>& d) {
   child_record r;
   r.node = n;
   r.last = service_report{n.name, "waiting", 0, {}, {}};
-  if (adopt && n.service) {
-    auto d = state_store(self).reconcile(n.name, definition_fingerprint(*n.service));
+  if (n.service) {
     if (d && d->what == adoption_decision::verdict::adopt) {
       r.adopt = d->record;
       r.stale_definition = d->stale;
@@ -521,7 +524,7 @@ void execute(self_ptr self, const std::vector<command>& cmds) {
       case command::kind::exit: {
         auto& st = self->state;
         // Stopped in order or given up: a fresh start (OTP: a new supervisor process) has a fresh history.
-        state_store(self).remove_history(my_name(self));
+        self->send(context(self).file_io, history_clear_atom_v, my_name(self));
         if (cmd.note == "shutdown") {
           spdlog::info("supervisor {}: all children stopped", my_name(self));
           for (auto& p : st.stop_promises) p.deliver(stopped_atom_v);
@@ -566,11 +569,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
   const auto& cfg = *st.args.node.supervisor;
   std::vector<behaviours::child_spec> specs;
   specs.reserve(st.args.node.children.size());
-  st.children.reserve(st.args.node.children.size());
-  for (auto& n : st.args.node.children) {
-    specs.push_back(spec_for(n));
-    st.children.push_back(new_child_record(self, n, st.args.adopt));
-  }
+  for (auto& n : st.args.node.children) specs.push_back(spec_for(n));
   st.logic = std::make_unique<behaviours::supervisor_logic>(
       to_logic(cfg.strategy),
       behaviours::intensity_limit{cfg.max_restarts,
@@ -598,11 +597,36 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
     }
   });
 
-  if (st.args.adopt) restore_history(self);
-
-  register_services(self);
-  execute(self, st.logic->start());
-  for (const auto& n : st.args.node.children) restart_if_stale(self, n.name);
+  // What the predecessor left (records, restart history) comes from the file I/O actor; nothing else is done
+  // until it answered (await), so no request meets a supervisor without its children.
+  auto begin = [=](const adoption_findings& found) {
+    auto& st = self->state;
+    st.children.reserve(st.args.node.children.size());
+    for (size_t i = 0; i < st.args.node.children.size(); ++i) {
+      st.children.push_back(new_child_record(st.args.node.children[i],
+                                             i < found.decisions.size() ? found.decisions[i] : std::nullopt));
+    }
+    restore_history(self, found.history);
+    register_services(self);
+    execute(self, st.logic->start());
+    for (const auto& n : st.args.node.children) restart_if_stale(self, n.name);
+  };
+  if (st.args.adopt) {
+    std::vector<std::string> names, fingerprints;
+    for (const auto& n : st.args.node.children) {
+      names.push_back(n.service ? n.name : "");  // a sub-supervisor has no record
+      fingerprints.push_back(n.service ? definition_fingerprint(*n.service) : "");
+    }
+    self->request(context(self).file_io, caf::infinite, adopt_scan_atom_v, my_name(self), std::move(names),
+                  std::move(fingerprints))
+        .await(begin, [=](caf::error& err) {
+          spdlog::error("supervisor {}: the state directory could not be read ({}): nothing is adopted",
+                        my_name(self), caf::to_string(err));
+          begin(adoption_findings{});
+        });
+  } else {
+    begin(adoption_findings{});
+  }
 
   return {
       [=](const service_report& r) {

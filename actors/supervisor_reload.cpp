@@ -77,7 +77,7 @@ void apply_reload(self_ptr self, plan_node fresh, std::vector<std::string> moved
       if (c != nullptr) continue;  // a name reused by another kind of child: handled next reload
       (*diff)["added"].push_back(n.name);
       // Adopting: it may still run from before its file broke (kept across a runtime restart).
-      st.children.push_back(new_child_record(self, n, true));
+      st.children.push_back(new_child_record(n, read_adoption(self, n)));
       st.logic->add_child(spec_for(n));
       execute(self, st.logic->start_child(n.name));
       restart_if_stale(self, n.name);

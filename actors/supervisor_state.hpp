@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/file_io_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/supervisor_actor.hpp"
 #include "behaviours/supervisor_logic.hpp"
@@ -71,7 +72,10 @@ void abandon_requests(child_record& c, const std::string& why);
 bool drop_child(self_ptr self, const std::string& id);  // a stopped child leaves the tree (reload)
 behaviours::child_spec spec_for(const plan_node& n);
 // A record for a plan node; with `adopt`, it takes over a process a predecessor left running (checked).
-child_record new_child_record(self_ptr self, const plan_node& n, bool adopt);
+// A child as the supervisor first knows it; `adoption`: what its predecessor left running (a service's record).
+child_record new_child_record(const plan_node& n, const std::optional<adoption_decision>& adoption);
+// Reads the record on the calling thread (reload only: the start path asks the file I/O actor).
+std::optional<adoption_decision> read_adoption(self_ptr self, const plan_node& n);
 void execute(self_ptr self, const std::vector<behaviours::command>& cmds);
 // An adopted child whose definition changed while no runtime ran is stopped and started again from the current
 // one (as reload does with a changed child).

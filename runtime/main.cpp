@@ -30,6 +30,7 @@
 #include "runtime/io/log_files.hpp"
 #include "runtime/process/fd_slots.hpp"
 #include "runtime/process/spawn.hpp"
+#include "runtime/io/file_io_audit.hpp"
 #include "runtime/runtime_options.hpp"
 
 extern char** environ;
@@ -168,6 +169,8 @@ int main(int argc, char** argv) {
     }
   }
 
+  // Until the actors run, file work is done here; after that only by the file I/O actor (file_io_audit).
+  file_io_audit::allow_this_thread(true);
   // Before anything else opens a descriptor (and before any thread exists): see fd_slots.hpp.
   const bool fd_slots = reserve_fd_slots();
   setup_logging(opts);
@@ -220,6 +223,7 @@ int main(int argc, char** argv) {
   rargs.log_group = resolve_log_group(opts.log_group);
   rargs.disabled = std::move(tree.disabled);
   rargs.plan = make_supervision_plan(std::move(tree));
+  rargs.orphans = stop_orphaned_services(rargs.paths, rargs.plan, rargs.disabled);
 
   int exit_code = 0;
   event_loop loop;

@@ -3,11 +3,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "runtime/io/file_io_audit.hpp"
 
 namespace dynamod {
 
@@ -281,6 +284,46 @@ bool write_atomically(const std::string& dir, const std::string& path, const std
   return written && std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
+constexpr size_t kPage = 4096;
+
+// A record of at most one page is rewritten in place by one pwrite(2) at offset 0: a runtime killed during the
+// call leaves the old text or the new one, never a mix (the kernel copies a page at a time and stops for a fatal
+// signal only between pages). No rename and no truncation: on ext4 both free the old blocks, which with the
+// `discard` mount option waits for the disk (4x slower starts). Shorter text is padded with newlines to the
+// file's size; parsers skip blank lines, so a record of newlines only is no record ("cleared").
+// A bigger record takes the temporary-file-and-rename path.
+bool write_in_place(const std::string& dir, const std::string& path, const std::string& text) {
+  file_io_audit::note("record write");
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno == ENOENT) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  }
+  if (fd < 0) return false;
+  struct stat s {};
+  if (::fstat(fd, &s) < 0) {
+    ::close(fd);
+    return false;
+  }
+  const size_t size = std::max(text.size(), static_cast<size_t>(s.st_size));
+  if (size > kPage) {
+    ::close(fd);
+    return write_atomically(dir, path, text);
+  }
+  std::string page = text;
+  page.resize(size, '\n');
+  const bool written = ::pwrite(fd, page.data(), page.size(), 0) == static_cast<ssize_t>(page.size());
+  ::close(fd);
+  return written;
+}
+
+// Cleared in place (see write_in_place): only a file that exists needs it.
+void clear_in_place(const std::string& dir, const std::string& path) {
+  struct stat s {};
+  if (::stat(path.c_str(), &s) == 0 && s.st_size > 0) write_in_place(dir, path, "");
+}
+
 std::string history_dir(const std::string& services_dir) {
   return std::filesystem::path(services_dir).parent_path().string() + "/supervisors";
 }
@@ -289,18 +332,20 @@ std::string history_dir(const std::string& services_dir) {
 
 bool adoption_store::save_history(const std::string& supervisor, const restart_history& h) const {
   const std::string dir = history_dir(dir_);
-  return write_atomically(dir, dir + "/" + supervisor + ".history", format_restart_history(h));
+  return write_in_place(dir, dir + "/" + supervisor + ".history", format_restart_history(h));
 }
 
 std::optional<restart_history> adoption_store::load_history(const std::string& supervisor) const {
+  file_io_audit::note("history read");
   auto h = parse_restart_history(read_small_file(history_dir(dir_) + "/" + supervisor + ".history", 1 << 20));
   if (!h || h->boot_id != current_boot_id()) return std::nullopt;  // another boot's clock means nothing now
   return h;
 }
 
 void adoption_store::remove_history(const std::string& supervisor) const {
-  std::error_code ec;
-  std::filesystem::remove(history_dir(dir_) + "/" + supervisor + ".history", ec);
+  file_io_audit::note("history clear");
+  const std::string dir = history_dir(dir_);
+  clear_in_place(dir, dir + "/" + supervisor + ".history");
 }
 
 std::optional<adoption_decision> adoption_store::reconcile(const std::string& service,
@@ -318,10 +363,11 @@ std::optional<adoption_decision> adoption_store::reconcile(const std::string& se
 }
 
 bool adoption_store::save(const std::string& service, const adoption_record& r) const {
-  return write_atomically(dir_, path(service), format_adoption_record(r));
+  return write_in_place(dir_, path(service), format_adoption_record(r));
 }
 
 std::optional<adoption_record> adoption_store::load(const std::string& service) const {
+  file_io_audit::note("record read");
   std::ifstream in(path(service));
   if (!in) return std::nullopt;
   std::stringstream ss;
@@ -336,13 +382,14 @@ std::optional<adoption_record> adoption_store::load_live(const std::string& serv
 }
 
 void adoption_store::remove(const std::string& service) const {
+  file_io_audit::note("record removal");
   std::error_code ec;
   std::filesystem::remove(path(service), ec);
 }
 
 void adoption_store::remove_if(const std::string& service, const std::string& invocation_id) const {
-  if (auto r = load(service); r && r->invocation_id != invocation_id) return;
-  remove(service);
+  if (auto r = load(service); !r || r->invocation_id != invocation_id) return;
+  clear_in_place(dir_, path(service));
 }
 
 }  // namespace dynamod

@@ -94,11 +94,12 @@ std::string current_boot_id();  // /proc/sys/kernel/random/boot_id ("" if unread
 class adoption_store {
  public:
   explicit adoption_store(std::string dir) : dir_(std::move(dir)) {}
-  bool save(const std::string& service, const adoption_record& r) const;  // atomic (rename)
+  // In place, crash-atomic (one pwrite of at most a page; see write_in_place in the .cpp).
+  bool save(const std::string& service, const adoption_record& r) const;
   std::optional<adoption_record> load(const std::string& service) const;
   // The record if its process is still the one that was recorded (not exited, not a reused pid).
   std::optional<adoption_record> load_live(const std::string& service) const;
-  void remove(const std::string& service) const;
+  void remove(const std::string& service) const;  // unlinks (start-up clean-up only)
   // Removes the record only if it is this incarnation's (a newer one, e.g. of a service a reload moved to
   // another supervisor, may have replaced it).
   void remove_if(const std::string& service, const std::string& invocation_id) const;
