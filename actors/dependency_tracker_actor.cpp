@@ -36,18 +36,26 @@ struct subscriber {
   std::string on;
   clock::time_point since = clock::now();
   std::string why;  // blocked: what the dependency says about itself (it may change, e.g. "gave up: ...")
+  // Of its requirements, how many are not ready and how many block (failed, stopped, abandoned), as of the last
+  // full evaluation and kept up to date by each report (-1: unknown). While none blocks and some are not ready
+  // the verdict is "wait" whatever else changes, so a report need not rescan every requirement: a oneshot that
+  // requires a thousand services costs O(1) per report, not O(n).
+  int unready = -1;
+  int blocking = -1;
 };
 
 struct tracker_state {
   std::vector<std::shared_ptr<const service_config>> configs;
   std::unique_ptr<dependency_graph> graph;
-  std::map<std::string, std::vector<std::string>> dependents;  // name -> who waits for it
+  std::map<std::string, std::vector<std::string>> dependents;  // name -> who waits for it (ordered)
+  std::map<std::string, std::vector<std::string>> requirers;   // name -> who requires it
   std::map<std::string, dependency_state> states;
   std::map<std::string, service_view> views;
   std::map<std::string, subscriber> waiting;
   // The live incarnation behind each service's last report, monitored: some exits (a kill, a crash, a handover)
   // skip the final report, and a subscriber that died must not stay (a strong handle) in `waiting`.
   std::map<std::string, caf::actor_addr> reporter;
+  std::map<caf::actor_addr, std::vector<std::string>> reported_by;  // reverse of `reporter` (may hold stale names)
   std::set<caf::actor_addr> monitored;
   runtime_context_ptr context;
   static inline const char* name = "dependency_tracker";
@@ -63,10 +71,25 @@ dependency_state to_dependency_state(const std::string& s) {
   return dependency_state::pending;
 }
 
+bool blocks(dependency_state s) {
+  return s == dependency_state::failed || s == dependency_state::inactive || s == dependency_state::abandoned;
+}
+
+dependency_state state_of(const tracker_state& st, const std::string& name) {
+  auto it = st.states.find(name);
+  return it == st.states.end() ? dependency_state::inactive : it->second;
+}
+
 void evaluate(self_ptr self, const std::string& name) {
   auto& st = self->state;
   auto it = st.waiting.find(name);
   if (it == st.waiting.end()) return;
+  it->second.unready = it->second.blocking = 0;
+  for (const auto& r : st.graph->waits_for(name).required) {
+    const auto s = state_of(st, r);
+    it->second.unready += s != dependency_state::ready;
+    it->second.blocking += blocks(s);
+  }
   const auto d = st.graph->can_start(name, st.states, it->second.rolled_back_by);
   const int verdict = d.what == dependency_graph::verdict::wait ? 0 : d.what == dependency_graph::verdict::start ? 1 : 2;
   std::string why;
@@ -95,7 +118,22 @@ void apply_report(self_ptr self, const service_report& r) {
   if (view.state != r.state) view.since = clock::now();
   view.state = r.state;
   view.detail = r.detail;
-  st.states[r.name] = to_dependency_state(r.state);
+  const auto before = state_of(st, r.name);
+  const auto now = to_dependency_state(r.state);
+  st.states[r.name] = now;
+  if (auto it = st.requirers.find(r.name); it != st.requirers.end()) {
+    for (const auto& d : it->second) {
+      auto sub = st.waiting.find(d);
+      if (sub == st.waiting.end()) continue;
+      auto& s = sub->second;
+      if (s.unready >= 0) {
+        s.unready += (now != dependency_state::ready) - (before != dependency_state::ready);
+        s.blocking += blocks(now) - blocks(before);
+        if (s.verdict == 0 && s.blocking == 0 && s.unready > 0) continue;  // still waiting: nothing to tell
+      }
+      evaluate(self, d);
+    }
+  }
   auto it = st.dependents.find(r.name);
   if (it == st.dependents.end()) return;
   for (const auto& d : it->second) evaluate(self, d);
@@ -110,8 +148,12 @@ void on_incarnation_down(self_ptr self, const caf::down_msg& msg) {
     it = it->second.incarnation.address() == msg.source ? st.waiting.erase(it) : std::next(it);
   }
   std::vector<std::string> names;
-  for (const auto& [name, a] : st.reporter) {
-    if (a == msg.source) names.push_back(name);
+  if (auto by = st.reported_by.find(msg.source); by != st.reported_by.end()) {
+    for (const auto& name : by->second) {
+      auto r = st.reporter.find(name);
+      if (r != st.reporter.end() && r->second == msg.source) names.push_back(name);
+    }
+    st.reported_by.erase(by);
   }
   for (const auto& name : names) {
     st.reporter.erase(name);
@@ -151,6 +193,7 @@ static void load_graph(self_ptr self, std::vector<std::shared_ptr<const service_
   auto& st = self->state;
   st.configs = std::move(services);
   st.dependents.clear();
+  st.requirers.clear();
   std::vector<const service_config*> raw;
   for (const auto& s : st.configs) raw.push_back(s.get());
   st.graph = std::make_unique<dependency_graph>(raw);
@@ -158,9 +201,8 @@ static void load_graph(self_ptr self, std::vector<std::shared_ptr<const service_
     st.states.emplace(s->name, dependency_state::pending);
     st.views[s->name];
     const auto& w = st.graph->waits_for(s->name);
-    for (const auto* list : {&w.required, &w.ordered}) {
-      for (const auto& d : *list) st.dependents[d].push_back(s->name);
-    }
+    for (const auto& d : w.required) st.requirers[d].push_back(s->name);
+    for (const auto& d : w.ordered) st.dependents[d].push_back(s->name);
   }
   for (auto& [name, sub] : st.waiting) {
     sub.verdict = -1;  // the new graph may answer differently
@@ -197,8 +239,10 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
           if (view.state != "waiting") view.since = clock::now();
           view.state = "waiting";
           view.detail.clear();
-          auto it = st.dependents.find(name);
-          if (it != st.dependents.end()) affected.insert(it->second.begin(), it->second.end());
+          for (const auto* index : {&st.dependents, &st.requirers}) {
+            auto it = index->find(name);
+            if (it != index->end()) affected.insert(it->second.begin(), it->second.end());
+          }
         }
         for (const auto& d : affected) evaluate(self, d);
       },
@@ -214,8 +258,13 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
         if (final_state(r.state)) {
           st.reporter.erase(r.name);  // its last word (from the incarnation, or its supervisor)
         } else if (self->current_sender()) {
-          st.reporter[r.name] = caf::actor_cast<caf::actor_addr>(self->current_sender());
-          watch_incarnation(self, st.reporter[r.name]);
+          const auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
+          auto& known = st.reporter[r.name];
+          if (known != from) {
+            known = from;
+            st.reported_by[from].push_back(r.name);
+          }
+          watch_incarnation(self, from);
         }
         apply_report(self, r);
       },

@@ -397,8 +397,16 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
 }  // namespace
 
 child_record* find(self_ptr self, const std::string& id) {
-  for (auto& c : self->state.children) {
-    if (c.id() == id) return &c;
+  auto& st = self->state;
+  auto it = st.child_index.find(id);
+  if (it != st.child_index.end() && it->second < st.children.size() && st.children[it->second].id() == id) {
+    return &st.children[it->second];
+  }
+  for (size_t i = 0; i < st.children.size(); ++i) {  // not indexed (yet): found once, then indexed
+    if (st.children[i].id() == id) {
+      st.child_index[id] = i;
+      return &st.children[i];
+    }
   }
   return nullptr;
 }
@@ -423,6 +431,8 @@ bool drop_child(self_ptr self, const std::string& id) {
   // Handed over (moved by a reload): the FIFO goes on serving the new owner's sink, so PID 1 keeps holding it.
   stop_log_sink(self, *rec, !rec->hand_over);
   st.children.erase(st.children.begin() + (rec - st.children.data()));
+  st.child_index.clear();
+  for (size_t i = 0; i < st.children.size(); ++i) st.child_index[st.children[i].id()] = i;
   return true;
 }
 

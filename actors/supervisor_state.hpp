@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "actors/file_io_actor.hpp"
@@ -56,6 +57,7 @@ struct supervisor_state {
   supervisor_args args;
   std::unique_ptr<behaviours::supervisor_logic> logic;
   std::vector<child_record> children;
+  std::unordered_map<std::string, size_t> child_index;  // id -> position in children (find: O(1), not O(n))
   std::vector<caf::response_promise> stop_promises;
   clock::time_point started_at = clock::now();
   caf::actor_addr parent;

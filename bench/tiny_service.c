@@ -1,14 +1,21 @@
-/* The trivial service used by bench/runtime-bench: a static binary that marks its start in
- * $TINY_MARK_DIR/<pid> ("<monotonic ns>"), optionally says READY=1 on $NOTIFY_SOCKET (TINY_NOTIFY=1),
- * waits, and removes its mark when terminated. The same binary runs under dynamod, s6 and runit. */
+/* The trivial service of bench/runtime-bench: one static binary that every manager runs the same way, with no
+ * shell, no environment and no arguments. The bench hardlinks it as DIR/<service>/run next to a file
+ * DIR/<service>/tiny.conf, which the binary finds through argv[0]'s directory (s6-supervise and runsv exec
+ * "./run" in the service directory; dynamod and dinit exec DIR/<service>/run by its absolute path):
+ *
+ *   line 1: the mark directory
+ *   line 2: "1" to signal readiness s6-style (a newline on fd 3, then close it), anything else: no readiness
+ *
+ * It takes CLOCK_MONOTONIC first thing, writes "<ns>\n" to <mark dir>/<pid>, signals readiness if asked and
+ * waits; on SIGTERM it removes its mark and exits 0.
+ *
+ * `run report FIFO` (the bench's "all up" reporter, started by dynamod and dinit once all N services are
+ * up) writes its own start time "<ns>\n" to FIFO and exits 0. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,34 +27,56 @@ static void on_term(int sig) {
   _exit(0);
 }
 
-static void notify_ready(void) {
-  const char* path = getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return;
-  struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
-  if (addr.sun_path[0] == '@') addr.sun_path[0] = 0;
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr*)&addr, sizeof addr);
-  close(fd);
-}
-
-int main(void) {
+static long long now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  signal(SIGTERM, on_term);
-  const char* dir = getenv("TINY_MARK_DIR");
-  if (dir && *dir) {
-    snprintf(mark, sizeof mark, "%s/%d", dir, (int)getpid());
+  return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void write_ns(int fd, long long ns) {
+  char text[32];
+  int n = snprintf(text, sizeof text, "%lld\n", ns);
+  if (write(fd, text, (size_t)n) < 0) {}
+}
+
+int main(int argc, char** argv) {
+  long long started = now_ns();
+  if (argc >= 3 && strcmp(argv[1], "report") == 0) {
+    int fd = open(argv[2], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    write_ns(fd, started);
+    close(fd);
+    return 0;
+  }
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_term;
+  sigaction(SIGTERM, &sa, NULL);
+
+  /* <dir of argv[0]>/tiny.conf */
+  char conf_path[512], conf[480];
+  const char* self = argc > 0 ? argv[0] : "";
+  const char* slash = strrchr(self, '/');
+  int dir_len = slash ? (int)(slash - self) + 1 : 0;
+  snprintf(conf_path, sizeof conf_path, "%.*stiny.conf", dir_len, self);
+  int cfd = open(conf_path, O_RDONLY | O_CLOEXEC);
+  ssize_t len = cfd >= 0 ? read(cfd, conf, sizeof conf - 1) : -1;
+  if (cfd >= 0) close(cfd);
+  conf[len > 0 ? len : 0] = 0;
+  char* ready = strchr(conf, '\n');
+  if (ready) *ready++ = 0;
+
+  if (conf[0]) {
+    snprintf(mark, sizeof mark, "%s/%d", conf, (int)getpid());
     int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd >= 0) {
-      char text[64];
-      int n = snprintf(text, sizeof text, "%lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
-      if (write(fd, text, (size_t)n) < 0) {}
+      write_ns(fd, started);
       close(fd);
     }
   }
-  const char* notify = getenv("TINY_NOTIFY");
-  if (notify && notify[0] == '1') notify_ready();
+  if (ready && ready[0] == '1') {
+    if (write(3, "\n", 1) < 0) {}
+    close(3);
+  }
   for (;;) pause();
 }
