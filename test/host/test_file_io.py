@@ -1,0 +1,103 @@
+"""No actor waits on a disk: the start path's file work (adoption records, restart histories, log FIFOs) is done
+by the file I/O actor on its own thread, never on a CAF scheduler thread. The runtime counts every file
+operation by the kind of thread that did it (runtime/io/file_io_audit) and shows the counts in `dynamodctl tree`
+(the file_io node); these tests start, restart, stop and start again a few dozen services and assert that the
+count of operations done elsewhere stays zero, and that the audit is live (the I/O thread's count grows)."""
+import json
+import os
+import signal
+import unittest
+
+from runtime_harness import RuntimeTestCase
+
+N = 40
+
+
+def sleeper(name, more=""):
+    return f'[service]\nname = "{name}"\nexec = ["/bin/sleep", "1000"]\n[restart]\ndelay = "0"\n{more}'
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def tree_nodes(node):
+    yield node
+    for child in node.get("children", []):
+        yield from tree_nodes(child)
+
+
+class FileIoOffTheScheduler(RuntimeTestCase):
+    def file_io(self, rt):
+        tree = json.loads(rt.ctl("--json", "tree", check=True).stdout)
+        return next(n for n in tree_nodes(tree) if n.get("kind") == "file_io")
+
+    def assert_nothing_elsewhere(self, node, when):
+        self.assertEqual(node["file_ops_elsewhere"], 0,
+                         f"{when}: file work on a scheduler thread (first: {node.get('first_elsewhere')})")
+
+    def services(self):
+        names = [f"s{i:02d}" for i in range(N)]
+        services = {n: sleeper(n) for n in names}
+        # readiness by fd and a oneshot that requires everything: the readiness probe and the tracker paths too
+        services["fd-ready"] = ('[service]\nname = "fd-ready"\n'
+                                'exec = ["/bin/sh", "-c", "echo >&3; exec sleep 1000"]\n'
+                                '[readiness]\ntype = "fd"\nfd = 3\n')
+        services["all-up"] = ('[service]\nname = "all-up"\ntype = "oneshot"\nexec = ["/bin/true"]\n'
+                              '[dependencies]\nrequires = [' + ", ".join(f'"{n}"' for n in names) + ']\n')
+        return names, services
+
+    def test_start_restart_and_stop_do_no_file_work_on_scheduler_threads(self):
+        names, services = self.services()
+        rt = self.runtime(services)
+        rt.wait_state("all-up", "done", timeout=60)
+        for n in names + ["fd-ready"]:
+            rt.wait_state(n, "running", timeout=30)
+        started = self.file_io(rt)
+        self.assert_nothing_elsewhere(started, "start")
+        # every service's record (intent + pid) and both FIFO ends went through the I/O thread
+        self.assertGreaterEqual(started["file_ops_on_io_threads"], 4 * N, started)
+
+        # restarts after kill -9: the old record is cleared, the new intent and record written
+        for n in names[:5]:
+            pid = rt.list()[n]["pid"]
+            os.kill(pid, signal.SIGKILL)
+            rt.wait_pid_change(n, pid, timeout=30)
+        # an operator's stop and start
+        rt.ctl("stop", names[5], check=True)
+        rt.wait_state(names[5], "stopped", timeout=30)
+        rt.ctl("start", names[5], check=True)
+        rt.wait_state(names[5], "running", timeout=30)
+        after = self.file_io(rt)
+        self.assert_nothing_elsewhere(after, "restarts")
+        self.assertGreater(after["file_ops_on_io_threads"], started["file_ops_on_io_threads"])
+
+        # the records are kept in place: each restarted service's file names its new pid
+        for n in names[:5]:
+            path = os.path.join(rt.state, "services", n + ".state")
+            rt.wait_for(lambda: f"pid={rt.list()[n]['pid']}\n" in read(path), 15, f"{n}'s record of its new pid")
+
+    def test_records_are_rewritten_in_place(self):
+        rt = self.runtime({"web": sleeper("web")})
+        rt.wait_state("web", "running")
+        path = os.path.join(rt.state, "services", "web.state")
+        rt.wait_for(lambda: "pid=" + str(rt.list()["web"]["pid"]) in read(path), 15,
+                    "web's record")
+        inode = os.stat(path).st_ino
+        pid = rt.list()["web"]["pid"]
+        os.kill(pid, signal.SIGKILL)
+        new = rt.wait_pid_change("web", pid)
+        rt.wait_for(lambda: f"pid={new}\n" in read(path), 15, "the new pid in web's record")
+        self.assertEqual(os.stat(path).st_ino, inode, "the record was replaced by another file (rename)")
+        rt.ctl("stop", "web", check=True)
+        rt.wait_state("web", "stopped")
+        rt.wait_for(lambda: read(path).strip() == "", 15, "web's record to be cleared")
+        self.assertEqual(os.stat(path).st_ino, inode)
+
+
+if __name__ == "__main__":
+    unittest.main()
