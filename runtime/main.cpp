@@ -175,8 +175,9 @@ int main(int argc, char** argv) {
   const bool fd_slots = reserve_fd_slots();
   setup_logging(opts);
   if (!fd_slots) spdlog::info("close_range(CLOSE_RANGE_UNSHARE) unavailable: spawns copy the descriptor table");
-  // Few threads allocate; more arenas would only spread a thousand services' state over more memory.
-  ::mallopt(M_ARENA_MAX, 2);
+  // One arena: the scheduler threads allocate little at a time, and a second arena held a thousand services'
+  // actors apart from the main heap (7.5 of 19 MiB PSS at 1000 services, most of it free but not returned).
+  ::mallopt(M_ARENA_MAX, 1);
   spdlog::info("dynamod-runtime starting ({} mode, config {}, state {})", opts.user_mode ? "user" : "system",
                opts.paths.config_dir, opts.paths.state_dir);
   // Signals are read through the event loop's signalfd: block them before any thread exists.
