@@ -376,7 +376,7 @@ bool ensure_log_fifo(const std::string& path) {
 }
 
 std::string log_fifo_path(const runtime_paths& paths, const std::string& service, bool stderr_stream) {
-  return paths.state_dir + "/log/" + service + (stderr_stream ? ".stderr" : ".stdout");
+  return volatile_state(paths) + "/log/" + service + (stderr_stream ? ".stderr" : ".stdout");
 }
 
 std::string format_log_line(int64_t unix_ms, bool stderr_stream, const std::string& text) {

@@ -34,7 +34,7 @@ struct log_sink_args {
 // (log_remove_atom): the service is gone: PID 1 lets go of its FIFOs, the sink drains them and quits.
 caf::actor spawn_log_sink(caf::event_based_actor* supervisor, log_sink_args args);
 
-// Where a service's output FIFOs live: <state_dir>/log/<service>.stdout / .stderr.
+// Where a service's output FIFOs live: <volatile state>/log/<service>.stdout / .stderr (see runtime_context).
 std::string log_fifo_path(const runtime_paths& paths, const std::string& service, bool stderr_stream);
 
 // Creates the FIFO if needed (both sides call it: whoever comes first). Returns false on failure.

@@ -47,6 +47,7 @@ struct runtime_state {
   bool stopping = false;
   bool stopped_reported = false;
   bool root_gone = false;  // the root gave up (give-up = poweroff/reboot): nothing is left to stop
+  std::atomic<bool>* stopped_everything = nullptr;  // runtime_args
   static inline const char* name = "runtime";
 };
 
@@ -72,6 +73,7 @@ void stop_everything(self_ptr self, const std::string& why) {
   self->request(st.root, caf::infinite, stop_all_atom_v)
       .then([=](stopped_atom) {
         spdlog::info("all services stopped");
+        if (self->state.stopped_everything) *self->state.stopped_everything = true;
         done();
       },
             [=](caf::error& err) {
@@ -100,7 +102,7 @@ orphan_scan stop_orphaned_services(const runtime_paths& paths, const plan_node& 
   auto& stopping = out.stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
-  const adoption_store store{paths.state_dir + "/services"};
+  const adoption_store store{volatile_state(paths) + "/services"};
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(store.dir(), ec)) {
     if (entry.path().extension() != ".state") continue;
@@ -144,7 +146,7 @@ void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, p
     }
     if (::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
   }
-  const adoption_store store{ctx.paths.state_dir + "/services"};
+  const adoption_store store{volatile_state(ctx.paths) + "/services"};
   auto r = store.load(name);
   if (r && (r->intent || (r->pid == pid && r->start_time == start_time))) store.remove(name);
   release_fifos(ctx.paths, ctx.pid1_link, name);
@@ -223,7 +225,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);
-  ctx->file_io = spawn_file_io(self, args.paths.state_dir);
+  ctx->file_io = spawn_file_io(self, volatile_state(args.paths));
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
   ctx->reaper = spawn_reaper(self, ctx->pid1_link);
   args.loop->route_signal(SIGCHLD, ctx->reaper);
@@ -231,6 +233,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   if (args.notify_fd >= 0) ctx->notify = spawn_notify_socket(self, args.notify_fd, ctx);
   ctx->tracker = spawn_dependency_tracker(self, services_in_order(args.plan), ctx);
   self->state.context = ctx;
+  self->state.stopped_everything = args.stopped_everything;
   self->state.disabled = args.disabled;
   for (const auto& name : args.orphans.released) release_fifos(args.paths, ctx->pid1_link, name);
   for (auto& o : args.orphans.stopping) {
@@ -253,6 +256,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
     auto& st = self->state;
     if (msg.source == st.root.address()) {
       if (st.stopping) {
+        if (classify(msg.reason) != exit_class::abnormal && st.stopped_everything) *st.stopped_everything = true;
         // Expected: the root quits once it stopped everything. Whether or not its answer came first (a
         // give-up racing with the stop), the stop is over.
         report_stopped_and_quit(self);

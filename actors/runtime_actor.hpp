@@ -3,6 +3,8 @@
 // of everything. If the root supervisor gives up, it tells PID 1 and quits.
 #pragma once
 
+#include <atomic>
+
 #include <caf/fwd.hpp>
 
 #include <map>
@@ -39,6 +41,7 @@ struct runtime_args {
   plan_node plan;                               // the supervision tree to build
   std::map<std::string, std::string> disabled;  // services that will not run, and why
   orphan_scan orphans;                          // found by main before the actors run
+  std::atomic<bool>* stopped_everything = nullptr;  // set once every service has stopped (main may then tidy up)
 };
 
 // Processes recorded by a previous runtime for services that no longer exist are ours to stop (SIGTERM now).

@@ -16,7 +16,12 @@ struct runtime_paths {
   std::string state_dir;      // /run/dynamod
   std::string log_dir;        // /var/log/dynamod
   std::string control_socket; // <state_dir>/control.sock
+  // Records, restart histories and log FIFOs (runtime/state/volatile_dir): the state dir, or a private tmpfs
+  // directory linked from it when the state dir is on a disk. Empty: the state dir.
+  std::string volatile_dir;
 };
+
+inline const std::string& volatile_state(const runtime_paths& p) { return p.volatile_dir.empty() ? p.state_dir : p.volatile_dir; }
 
 struct runtime_context {
   runtime_paths paths;

@@ -31,6 +31,7 @@
 #include "runtime/process/fd_slots.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/io/file_io_audit.hpp"
+#include "runtime/state/volatile_dir.hpp"
 #include "runtime/runtime_options.hpp"
 
 extern char** environ;
@@ -193,6 +194,9 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::create_directories(opts.paths.state_dir, ec);
   if (ec) spdlog::error("cannot create state dir {}: {}", opts.paths.state_dir, ec.message());
+  const volatile_placement placement = place_volatile_state(opts.paths.state_dir, ::getuid());
+  opts.paths.volatile_dir = placement.dir;
+  if (!placement.note.empty()) spdlog::info("{}", placement.note);
 
   const int console_fd = opts.user_mode ? STDOUT_FILENO : ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
   console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO};
@@ -225,6 +229,8 @@ int main(int argc, char** argv) {
   rargs.disabled = std::move(tree.disabled);
   rargs.plan = make_supervision_plan(std::move(tree));
   rargs.orphans = stop_orphaned_services(rargs.paths, rargs.plan, rargs.disabled);
+  std::atomic<bool> stopped_everything{false};
+  rargs.stopped_everything = &stopped_everything;
 
   int exit_code = 0;
   event_loop loop;
@@ -255,6 +261,7 @@ int main(int argc, char** argv) {
     loop.stop();
   }
   ::unlink(opts.paths.control_socket.c_str());
+  if (stopped_everything) remove_volatile_state(opts.paths.state_dir, placement);  // nothing left to adopt
   spdlog::info("runtime exiting");
   return exit_code;
 }

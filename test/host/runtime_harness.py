@@ -124,6 +124,14 @@ class Runtime:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # Records and FIFOs of a state dir on a disk live in a private tmpfs dir it links to (volatile_dir.cpp);
+        # a runtime that did not stop everything leaves it, for its successor.
+        for part in ("services", "supervisors", "log"):
+            link = os.path.join(self.state, part)
+            if os.path.islink(link):
+                target = os.path.dirname(os.readlink(link))
+                if os.path.basename(target).startswith("dynamod-") and os.path.dirname(target) == "/dev/shm":
+                    shutil.rmtree(target, ignore_errors=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     # --- control socket --------------------------------------------------------------------------------------

@@ -99,5 +99,34 @@ class FileIoOffTheScheduler(RuntimeTestCase):
         self.assertEqual(os.stat(path).st_ino, inode)
 
 
+def on_tmpfs(path):
+    import subprocess
+    return subprocess.run(["stat", "-f", "-c", "%T", path], capture_output=True, text=True).stdout.strip() in ("tmpfs", "ramfs")
+
+
+class VolatileState(RuntimeTestCase):
+    """Records and log FIFOs need to outlive the runtime, not the boot: a state dir on a disk keeps them in a
+    private tmpfs dir it links to (runtime/state/volatile_dir), which goes once everything stopped."""
+
+    def test_a_state_dir_on_a_disk_links_to_a_private_tmpfs_dir_removed_after_a_complete_stop(self):
+        rt = self.runtime({"web": sleeper("web")})
+        rt.wait_state("web", "running")
+        links = [os.path.join(rt.state, part) for part in ("services", "supervisors", "log")]
+        if on_tmpfs(rt.state):
+            self.assertFalse(any(os.path.islink(l) for l in links), "a tmpfs state dir is used as it is")
+            return
+        for link in links:
+            self.assertTrue(os.path.islink(link), link)
+        target = os.path.dirname(os.readlink(links[0]))
+        self.assertTrue(target.startswith("/dev/shm/dynamod-"), target)
+        self.assertEqual(os.stat(target).st_mode & 0o777, 0o700)
+        self.assertTrue(on_tmpfs(target))
+        self.assertTrue(os.path.exists(os.path.join(target, "log", "web.stdout")))
+        rt.wait_for(lambda: "pid=" in read(os.path.join(target, "services", "web.state")), 15, "web's record")
+        self.assertEqual(rt.shutdown(), 0)
+        self.assertFalse(os.path.exists(target), "left behind after every service stopped")
+        self.assertFalse(any(os.path.lexists(l) for l in links))
+
+
 if __name__ == "__main__":
     unittest.main()
