@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -111,10 +112,48 @@ void forget_process(self_ptr self, pid_t pid) {
 
 namespace {
 
+constexpr uint64_t kPidfdTag = 1, kReadyFdTag = 2;
+
+void stop_ready_watch(self_ptr self) {
+  auto& st = self->state;
+  if (st.ready_watch < 0) return;
+  context(self).loop->forget(st.ready_watch);
+  ::close(st.ready_watch);
+  st.ready_watch = -1;
+}
+
+// fd readiness (s6 notification-fd, dinit pipefd): a newline on the pipe means ready. Watched by the incarnation
+// itself: a probe actor per service would cost a spawn, a link and two messages per start.
+void on_ready_fd(self_ptr self) {
+  auto& st = self->state;
+  char buf[256];
+  for (;;) {
+    const ssize_t n = ::read(st.ready_watch, buf, sizeof buf);
+    if (n > 0) {
+      if (std::memchr(buf, '\n', static_cast<size_t>(n)) == nullptr) continue;
+      stop_ready_watch(self);
+      execute(self, st.lifecycle->on_ready());
+      return;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    stop_ready_watch(self);  // closed without a newline: never ready; the start timeout decides
+    return;
+  }
+  context(self).loop->watch(st.ready_watch, EPOLLIN, caf::actor_cast<caf::actor>(self), kReadyFdTag);
+}
+
 void start_probe(self_ptr self) {
   auto& st = self->state;
   const auto& c = config(self);
   if (c.readiness == readiness_type::notify || c.readiness == readiness_type::none) return;
+  if (c.readiness == readiness_type::fd) {
+    st.ready_watch = std::exchange(st.ready_read_fd, -1);
+    if (st.ready_watch >= 0) {
+      context(self).loop->watch(st.ready_watch, EPOLLIN, caf::actor_cast<caf::actor>(self), kReadyFdTag);
+    }
+    return;
+  }
   std::shared_ptr<const service_process_setup> setup;
   if (c.readiness == readiness_type::exec) {
     std::string error;
@@ -127,6 +166,7 @@ void start_probe(self_ptr self) {
 
 void stop_probe(self_ptr self) {
   auto& st = self->state;
+  stop_ready_watch(self);
   if (!st.probe) return;
   self->unlink_from(st.probe);  // its exit must not take us with it
   self->send_exit(st.probe, caf::exit_reason::user_shutdown);
@@ -375,9 +415,13 @@ caf::behavior service_behavior(self_ptr self) {
         auto& st = self->state;
         if (!populated && st.draining) complete_finish(self, *st.draining);
       },
-      [=](io_ready_atom, uint64_t, uint32_t) {
-        // The adopted process or a MAINPID= grandchild (not our child) is gone; its exit status cannot be known.
+      [=](io_ready_atom, uint64_t tag, uint32_t) {
         auto& st = self->state;
+        if (tag == kReadyFdTag) {
+          if (st.ready_watch >= 0 && !st.draining) on_ready_fd(self);
+          return;
+        }
+        // The adopted process or a MAINPID= grandchild (not our child) is gone; its exit status cannot be known.
         if (st.pidfd < 0) return;
         context(self).loop->forget(st.pidfd);
         ::close(st.pidfd);
@@ -476,7 +520,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     if (proc && proc->parent != ::getpid() && !(context(self).pid1_link && proc->parent == 1)) {
       // Neither our child nor PID 1's (which forwards its exit): a MAINPID= grandchild, say; only a pidfd tells.
       st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
-      if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), 1);
+      if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), kPidfdTag);
     }
     watch_cgroup(self);
     spdlog::info("{}: adopted pid {} from the previous runtime", config(self).name, a.pid);

@@ -28,7 +28,8 @@ struct service_state {
   pid_t stop_pid = 0;          // a running stop-exec
   pid_t check_pid = 0;         // the readiness probe's latest exec check: never a main pid (MAINPID=)
   int pidfd = -1;              // a main process that is not our child (adopted in user mode, a MAINPID= grandchild)
-  int ready_read_fd = -1;      // fd readiness: the pipe's read end, until the probe takes it
+  int ready_read_fd = -1;      // fd readiness: the pipe's read end, until start_probe watches it
+  int ready_watch = -1;        // fd readiness: the pipe's read end, watched by this actor (no probe actor)
   pid_t launcher_pid = 0;      // forking: the process we started, whose session the daemon lives in
   caf::actor probe;
   uint64_t timer_generation[4] = {0, 0, 0, 0};  // start, stop, watchdog, cgroup drain
@@ -57,6 +58,10 @@ struct service_state {
 
   ~service_state() {
     if (ready_read_fd >= 0) ::close(ready_read_fd);
+    if (ready_watch >= 0) {
+      args.context->loop->forget(ready_watch);
+      ::close(ready_watch);
+    }
     if (pidfd >= 0) {
       args.context->loop->forget(pidfd);
       ::close(pidfd);
