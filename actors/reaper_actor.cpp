@@ -67,7 +67,9 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
           siginfo_t info{};
           if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) break;
           const pid_t peeked = info.si_pid;
-          const uint64_t start_time = start_time_of(peeked).value_or(0);
+          // Only an exit nobody owns yet is kept by start time; an owned one is delivered at once (no /proc read).
+          const uint64_t start_time =
+              self->state.owners.count(peeked) ? 0 : start_time_of(peeked).value_or(0);
           int status = 0;
           const pid_t pid = ::waitpid(peeked, &status, WNOHANG);
           if (pid <= 0) break;
