@@ -1,5 +1,6 @@
 #include "runtime/console_status.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <unistd.h>
@@ -8,7 +9,36 @@
 
 namespace dynamod {
 
-console_status::console_status(int fd) : fd_(fd), colour_(::isatty(fd) && std::getenv("NO_COLOR") == nullptr) {}
+console_status::console_status(int fd, status_level level)
+    : fd_(fd), colour_(::isatty(fd) && std::getenv("NO_COLOR") == nullptr), level_(level) {}
+
+status_level status_level_from_cmdline(std::string_view cmdline) {
+  status_level level = status_level::all;
+  bool explicit_level = false;
+  size_t pos = 0;
+  while (pos < cmdline.size()) {
+    const size_t end = std::min(cmdline.find_first_of(" \t\n", pos), cmdline.size());
+    const std::string_view word = cmdline.substr(pos, end - pos);
+    pos = end + 1;
+    constexpr std::string_view key = "dynamod.show_status=";
+    if (word == "quiet" && !explicit_level) {
+      level = status_level::errors;
+    } else if (word.substr(0, key.size()) == key) {
+      const std::string_view v = word.substr(key.size());
+      if (v == "yes" || v == "true" || v == "1" || v == "on") {
+        level = status_level::all;
+      } else if (v == "no" || v == "false" || v == "0" || v == "off") {
+        level = status_level::none;
+      } else if (v == "error" || v == "auto") {
+        level = status_level::errors;
+      } else {
+        continue;  // unknown value: the previous setting stands
+      }
+      explicit_level = true;
+    }
+  }
+  return level;
+}
 
 void console_status::line(std::string_view tag, std::string_view colour, std::string_view text) {
   std::string out;
@@ -33,10 +63,20 @@ void console_status::line(std::string_view tag, std::string_view colour, std::st
   }
 }
 
-void console_status::ok(std::string_view text) { line("  OK  ", "\033[0;32m", text); }
-void console_status::failed(std::string_view text) { line("FAILED", "\033[0;1;31m", text); }
-void console_status::waiting(std::string_view text) { line(" WAIT ", "\033[0;33m", text); }
-void console_status::info(std::string_view text) { line("  ..  ", "", text); }
-void console_status::depend(std::string_view text) { line("DEPEND", "\033[0;1;33m", text); }
+void console_status::ok(std::string_view text) {
+  if (level_ == status_level::all) line("  OK  ", "\033[0;32m", text);
+}
+void console_status::failed(std::string_view text) {
+  if (level_ != status_level::none) line("FAILED", "\033[0;1;31m", text);
+}
+void console_status::waiting(std::string_view text) {
+  if (level_ != status_level::none) line(" WAIT ", "\033[0;33m", text);
+}
+void console_status::info(std::string_view text) {
+  if (level_ == status_level::all) line("  ..  ", "", text);
+}
+void console_status::depend(std::string_view text) {
+  if (level_ != status_level::none) line("DEPEND", "\033[0;1;33m", text);
+}
 
 }  // namespace dynamod

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <grp.h>
 #include <iostream>
 #include <malloc.h>
@@ -199,7 +200,15 @@ int main(int argc, char** argv) {
   if (!placement.note.empty()) spdlog::info("{}", placement.note);
 
   const int console_fd = opts.user_mode ? STDOUT_FILENO : ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-  console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO};
+  // Under dynamod-init the kernel command line says how much the console shows (quiet, dynamod.show_status=).
+  status_level level = status_level::all;
+  if (!opts.user_mode) {
+    std::ifstream cmdline_file("/proc/cmdline");
+    std::string cmdline;
+    std::getline(cmdline_file, cmdline);
+    level = status_level_from_cmdline(cmdline);
+  }
+  console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO, level};
 
   config_tree tree = load_config_tree(opts.paths.config_dir);
   for (const auto& e : tree.errors) {
