@@ -60,6 +60,43 @@ fd_holder::result fd_holder::hold_next() {
   return hold(fd);
 }
 
+namespace {
+size_t hash_of(uint64_t device, uint64_t inode) {
+  return static_cast<size_t>((inode * 0x9E3779B97F4A7C15ull) ^ (device * 0xC2B2AE3D27D4EB4Full) ^ (inode >> 29));
+}
+}  // namespace
+
+// The slot holding (device, inode), or kCapacity; `insert_at` is where a new entry would go in the index.
+size_t fd_holder::find(uint64_t device, uint64_t inode, size_t& insert_at) const {
+  const size_t mask = kIndexSize - 1;
+  insert_at = kIndexSize;
+  for (size_t i = hash_of(device, inode) & mask, probes = 0; probes < kIndexSize; i = (i + 1) & mask, ++probes) {
+    const uint32_t v = index_[i];
+    if (v == kEmpty) {
+      if (insert_at == kIndexSize) insert_at = i;
+      return kCapacity;
+    }
+    if (v == kTombstone) {
+      if (insert_at == kIndexSize) insert_at = i;
+      continue;
+    }
+    const entry& e = table_[v - 1];
+    if (e.fd >= 0 && e.device == device && e.inode == inode) return v - 1;
+  }
+  return kCapacity;
+}
+
+void fd_holder::rebuild_index() {
+  for (uint32_t& v : index_) v = kEmpty;
+  tombstones_ = 0;
+  for (size_t slot = 0; slot < used_; ++slot) {
+    if (table_[slot].fd < 0) continue;
+    size_t at = kIndexSize;
+    (void)find(table_[slot].device, table_[slot].inode, at);
+    if (at < kIndexSize) index_[at] = static_cast<uint32_t>(slot + 1);
+  }
+}
+
 fd_holder::result fd_holder::hold(int fd) {
   struct stat s {};
   if (::fstat(fd, &s) < 0 || !S_ISFIFO(s.st_mode)) {
@@ -67,42 +104,48 @@ fd_holder::result fd_holder::hold(int fd) {
     return result::not_a_fifo;
   }
   const uint64_t device = static_cast<uint64_t>(s.st_dev), inode = static_cast<uint64_t>(s.st_ino);
-  size_t free_slot = kCapacity;
-  for (size_t i = 0; i < used_; ++i) {
-    if (table_[i].fd < 0) {
-      if (free_slot == kCapacity) free_slot = i;
-    } else if (table_[i].device == device && table_[i].inode == inode) {
-      ::close(fd);  // a restarted runtime hands over the FIFOs again
-      return result::already_held;
-    }
+  size_t at = kIndexSize;
+  if (find(device, inode, at) < kCapacity) {
+    ::close(fd);  // a restarted runtime hands over the FIFOs again
+    return result::already_held;
   }
   // Stay below our own descriptor limit: PID 1 must always be able to spawn and open files.
   rlimit limit{};
   const size_t budget = ::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur > kReserve
                             ? static_cast<size_t>(limit.rlim_cur) - kReserve
                             : 0;
-  if (free_slot == kCapacity) free_slot = used_;
-  if (free_slot >= kCapacity || count_ >= budget) {
+  if (count_ >= budget || at >= kIndexSize || (free_count_ == 0 && used_ >= kCapacity)) {
     ::close(fd);
     return result::full;
   }
-  table_[free_slot] = entry{device, inode, fd};
-  if (free_slot == used_) ++used_;
+  const size_t slot = free_count_ > 0 ? free_[--free_count_] : used_++;
+  table_[slot] = entry{device, inode, fd};
+  if (index_[at] == kTombstone) --tombstones_;
+  index_[at] = static_cast<uint32_t>(slot + 1);
   ++count_;
   return result::held;
 }
 
 bool fd_holder::release(uint64_t device, uint64_t inode) {
-  for (size_t i = 0; i < used_; ++i) {
-    if (table_[i].fd >= 0 && table_[i].device == device && table_[i].inode == inode) {
-      ::close(table_[i].fd);
-      table_[i].fd = -1;
-      --count_;
-      while (used_ > 0 && table_[used_ - 1].fd < 0) --used_;
-      return true;
+  size_t at = kIndexSize;
+  const size_t slot = find(device, inode, at);
+  if (slot >= kCapacity) return false;
+  ::close(table_[slot].fd);
+  table_[slot].fd = -1;
+  free_[free_count_++] = static_cast<uint32_t>(slot);
+  --count_;
+  // The index entry pointing at the slot becomes a tombstone (probe chains stay intact).
+  const size_t mask = kIndexSize - 1;
+  for (size_t i = hash_of(device, inode) & mask, probes = 0; probes < kIndexSize; i = (i + 1) & mask, ++probes) {
+    if (index_[i] == slot + 1) {
+      index_[i] = kTombstone;
+      ++tombstones_;
+      break;
     }
+    if (index_[i] == kEmpty) break;
   }
-  return false;
+  if (tombstones_ > kIndexSize / 4) rebuild_index();
+  return true;
 }
 
 void fd_holder::drop_pending() {
@@ -119,8 +162,11 @@ void fd_holder::close_all() {
     if (table_[i].fd >= 0) ::close(table_[i].fd);
     table_[i].fd = -1;
   }
+  for (uint32_t& v : index_) v = kEmpty;
   used_ = 0;
   count_ = 0;
+  free_count_ = 0;
+  tombstones_ = 0;
 }
 
 }  // namespace dynamod::init

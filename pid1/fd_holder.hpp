@@ -12,7 +12,7 @@ namespace dynamod::init {
 
 class fd_holder {
  public:
-  static constexpr size_t kCapacity = 16384;
+  static constexpr size_t kCapacity = 32768;  // both FIFOs of 16384 services
   static constexpr size_t kPendingCapacity = 64;
   static constexpr size_t kReserve = 64;  // descriptors PID 1 keeps free for itself (spawns, files)
 
@@ -39,9 +39,19 @@ class fd_holder {
     uint64_t inode;
     int fd;  // -1: free
   };
+  // Open addressing over (device, inode): hold and release are O(1), not a scan of every held FIFO (a boot of
+  // ten thousand services hands over twenty thousand).
+  static constexpr size_t kIndexSize = 2 * kCapacity;  // a power of two
+  static constexpr uint32_t kEmpty = 0, kTombstone = 0xffffffffu;  // else: slot + 1
+  size_t find(uint64_t device, uint64_t inode, size_t& insert_at) const;
+  void rebuild_index();
   entry table_[kCapacity] = {};
+  uint32_t index_[kIndexSize] = {};
+  uint32_t free_[kCapacity] = {};  // released slots, reused first
+  size_t free_count_ = 0;
+  size_t tombstones_ = 0;
   size_t count_ = 0;
-  size_t used_ = 0;  // entries [0, used_) have been used; free ones below are reused first
+  size_t used_ = 0;  // entries [0, used_) have been used
   int pending_[kPendingCapacity] = {};
   size_t pending_head_ = 0;
   size_t pending_size_ = 0;

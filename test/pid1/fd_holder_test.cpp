@@ -189,3 +189,33 @@ TEST(InitMessages, DropFifoRoundTripsDeviceAndInode) {
   EXPECT_EQ(out.device, m.device);
   EXPECT_EQ(out.inode, m.inode);
 }
+
+TEST(FdHolder, ManyFifosAreHeldReleasedAndHeldAgainByTheirIdentity) {
+  fifo_dir d;
+  auto h = make();
+  constexpr int kCount = 600;
+  std::vector<std::string> paths;
+  std::vector<int> fds;
+  for (int i = 0; i < kCount; ++i) {
+    paths.push_back(d.make_fifo("s" + std::to_string(i) + ".stdout"));
+    fds.push_back(open_rw(paths.back()));
+    ASSERT_EQ(h->hold(fds.back()), fd_holder::result::held) << i;
+  }
+  EXPECT_EQ(h->held(), static_cast<size_t>(kCount));
+  for (int i = 0; i < kCount; i += 2) {  // every other one goes (tombstones in the index)
+    struct stat s {};
+    ASSERT_EQ(::stat(paths[i].c_str(), &s), 0);
+    EXPECT_TRUE(h->release(s.st_dev, s.st_ino)) << i;
+    EXPECT_FALSE(is_open(fds[i])) << i;
+  }
+  EXPECT_EQ(h->held(), static_cast<size_t>(kCount / 2));
+  for (int i = 0; i < kCount; ++i) {
+    // The ones still held are found behind the tombstones; the released ones are taken again.
+    const auto expected = i % 2 == 0 ? fd_holder::result::held : fd_holder::result::already_held;
+    EXPECT_EQ(h->hold(open_rw(paths[i])), expected) << i;
+  }
+  EXPECT_EQ(h->held(), static_cast<size_t>(kCount));
+  for (int i = 1; i < kCount; i += 2) EXPECT_TRUE(is_open(fds[i])) << "a held descriptor was closed: " << i;
+  h->close_all();
+  EXPECT_EQ(h->held(), 0u);
+}
