@@ -14,16 +14,13 @@ console_status::console_status(int fd, status_level level)
 
 status_level status_level_from_cmdline(std::string_view cmdline) {
   status_level level = status_level::all;
-  bool explicit_level = false;
   size_t pos = 0;
   while (pos < cmdline.size()) {
     const size_t end = std::min(cmdline.find_first_of(" \t\n", pos), cmdline.size());
     const std::string_view word = cmdline.substr(pos, end - pos);
     pos = end + 1;
     constexpr std::string_view key = "dynamod.show_status=";
-    if (word == "quiet" && !explicit_level) {
-      level = status_level::errors;
-    } else if (word.substr(0, key.size()) == key) {
+    if (word.substr(0, key.size()) == key) {
       const std::string_view v = word.substr(key.size());
       if (v == "yes" || v == "true" || v == "1" || v == "on") {
         level = status_level::all;
@@ -31,10 +28,7 @@ status_level status_level_from_cmdline(std::string_view cmdline) {
         level = status_level::none;
       } else if (v == "error" || v == "auto") {
         level = status_level::errors;
-      } else {
-        continue;  // unknown value: the previous setting stands
-      }
-      explicit_level = true;
+      }  // an unknown value: the previous setting stands
     }
   }
   return level;

@@ -12,8 +12,9 @@ namespace dynamod {
 // thousand "Started" lines are half a minute of boot.
 enum class status_level { all, errors, none };
 
-// From the kernel command line: `dynamod.show_status=yes|no|error` (also true/false/1/0, and auto = error),
-// else `quiet` means errors only; the default is everything.
+// From the kernel command line: `dynamod.show_status=yes|no|error` (also true/false/1/0, and auto = error);
+// the default is everything. Unlike systemd, `quiet` alone does not hide them: it quiets the kernel, and a
+// booting dynamod system (the demo boots with `quiet`) still shows what it starts.
 status_level status_level_from_cmdline(std::string_view cmdline);
 
 class console_status {
