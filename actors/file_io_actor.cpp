@@ -17,14 +17,12 @@ namespace dynamod {
 namespace {
 
 struct file_io_state {
-  std::string state_dir;
+  adoption_store store{""};
   uint64_t requests = 0;
   static inline const char* name = "file_io";
 };
 
 using self_ptr = caf::stateful_actor<file_io_state>*;
-
-adoption_store store_of(self_ptr self) { return adoption_store{self->state.state_dir + "/services"}; }
 
 int open_fifo(const std::string& path, int flags) {
   file_io_audit::note("log FIFO open");
@@ -42,22 +40,22 @@ opened_fifos open_both(const std::string& out, const std::string& err, int flags
   return r;
 }
 
-caf::behavior file_io(self_ptr self, std::string state_dir) {
+caf::behavior file_io(self_ptr self, std::string records_dir) {
   file_io_audit::allow_this_thread(true);
-  self->state.state_dir = std::move(state_dir);
+  self->state.store = adoption_store{std::move(records_dir)};
   return {
       [=](record_save_atom, const std::string& service, const adoption_record& r) {
         ++self->state.requests;
-        store_of(self).save(service, r);
+        self->state.store.save(service, r);
       },
       [=](record_clear_atom, const std::string& service, const std::string& invocation_id) {
         ++self->state.requests;
-        store_of(self).remove_if(service, invocation_id);
+        self->state.store.remove_if(service, invocation_id);
       },
       [=](spawn_files_atom, const std::string& service, const adoption_record& intent, const std::string& out,
           const std::string& err) {
         ++self->state.requests;
-        store_of(self).save(service, intent);  // no fsync: a crash of the machine ends the services too
+        self->state.store.save(service, intent);  // no fsync: a crash of the machine ends the services too
         return open_both(out, err, O_RDWR);  // read-write: the service never sees EPIPE (see log_sink_actor)
       },
       [=](sink_files_atom, const std::string& out, const std::string& err) {
@@ -66,16 +64,16 @@ caf::behavior file_io(self_ptr self, std::string state_dir) {
       },
       [=](history_save_atom, const std::string& supervisor, const restart_history& h) {
         ++self->state.requests;
-        store_of(self).save_history(supervisor, h);
+        self->state.store.save_history(supervisor, h);
       },
       [=](history_clear_atom, const std::string& supervisor) {
         ++self->state.requests;
-        store_of(self).remove_history(supervisor);
+        self->state.store.remove_history(supervisor);
       },
       [=](adopt_scan_atom, const std::string& supervisor, const std::vector<std::string>& names,
           const std::vector<std::string>& fingerprints) {
         ++self->state.requests;
-        const auto store = store_of(self);
+        const auto& store = self->state.store;
         adoption_findings f;
         f.decisions.reserve(names.size());
         for (size_t i = 0; i < names.size(); ++i) {
@@ -101,8 +99,8 @@ caf::behavior file_io(self_ptr self, std::string state_dir) {
 
 }  // namespace
 
-caf::actor spawn_file_io(caf::event_based_actor* parent, std::string state_dir) {
-  return parent->spawn<caf::detached + caf::linked>(file_io, std::move(state_dir));
+caf::actor spawn_file_io(caf::event_based_actor* parent, std::string records_dir) {
+  return parent->spawn<caf::detached + caf::linked>(file_io, std::move(records_dir));
 }
 
 }  // namespace dynamod

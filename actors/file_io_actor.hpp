@@ -28,7 +28,7 @@ struct opened_fifos {
   int error = 0;
 };
 
-// Messages (`dir`/services is the record store, `dir` the volatile state directory: runtime_context):
+// Messages (`records_dir` is the adoption_store's directory, runtime_context's records_dir()):
 //   (record_save_atom, service, adoption_record)              write the record
 //   (record_clear_atom, service, invocation_id)               clear it if it is still this incarnation's
 //   (spawn_files_atom, service, adoption_record intent, out, err) -> opened_fifos
@@ -37,7 +37,7 @@ struct opened_fifos {
 //   (history_save_atom, supervisor, restart_history) / (history_clear_atom, supervisor)
 //   (adopt_scan_atom, supervisor, names, fingerprints) -> adoption_findings
 //   (tree_atom) -> JSON: the node with the file_io_audit counts
-caf::actor spawn_file_io(caf::event_based_actor* parent, std::string dir);
+caf::actor spawn_file_io(caf::event_based_actor* parent, std::string records_dir);
 
 }  // namespace dynamod
 

@@ -102,7 +102,7 @@ orphan_scan stop_orphaned_services(const runtime_paths& paths, const plan_node& 
   auto& stopping = out.stopping;
   std::set<std::string> known;
   for (const auto& s : services_in_order(plan)) known.insert(s->name);
-  const adoption_store store{volatile_state(paths) + "/services"};
+  const adoption_store store{records_dir(paths)};
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(store.dir(), ec)) {
     if (entry.path().extension() != ".state") continue;
@@ -146,7 +146,7 @@ void kill_orphan_if_alive(const runtime_context& ctx, const std::string& name, p
     }
     if (::kill(-pid, SIGKILL) < 0) ::kill(pid, SIGKILL);
   }
-  const adoption_store store{volatile_state(ctx.paths) + "/services"};
+  const adoption_store store{records_dir(ctx.paths)};
   auto r = store.load(name);
   if (r && (r->intent || (r->pid == pid && r->start_time == start_time))) store.remove(name);
   release_fifos(ctx.paths, ctx.pid1_link, name);
@@ -225,7 +225,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);
-  ctx->file_io = spawn_file_io(self, volatile_state(args.paths));
+  ctx->file_io = spawn_file_io(self, records_dir(args.paths));
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
   ctx->reaper = spawn_reaper(self, ctx->pid1_link);
   args.loop->route_signal(SIGCHLD, ctx->reaper);

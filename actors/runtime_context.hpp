@@ -22,6 +22,8 @@ struct runtime_paths {
 };
 
 inline const std::string& volatile_state(const runtime_paths& p) { return p.volatile_dir.empty() ? p.state_dir : p.volatile_dir; }
+// The adoption records' directory (runtime/state/adoption_record: adoption_store).
+inline std::string records_dir(const runtime_paths& p) { return volatile_state(p) + "/services"; }
 
 struct runtime_context {
   runtime_paths paths;

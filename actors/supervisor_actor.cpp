@@ -59,7 +59,7 @@ std::chrono::milliseconds restart_delay(const child_record& c) {
   return delay;
 }
 
-adoption_store state_store(self_ptr self) { return adoption_store{volatile_state(context(self).paths) + "/services"}; }
+adoption_store state_store(self_ptr self) { return adoption_store{records_dir(context(self).paths)}; }
 
 // The restart history outlives this runtime: a service crash-looping across runtime restarts reaches its limit.
 void save_history(self_ptr self) {
