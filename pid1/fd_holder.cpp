@@ -66,22 +66,26 @@ size_t hash_of(uint64_t device, uint64_t inode) {
 }
 }  // namespace
 
-// The slot holding (device, inode), or kCapacity; `insert_at` is where a new entry would go in the index.
-size_t fd_holder::find(uint64_t device, uint64_t inode, size_t& insert_at) const {
+// The slot holding (device, inode), or kCapacity. `at`: the index position of that entry if found, else where a
+// new one would go (kIndexSize: nowhere).
+size_t fd_holder::find(uint64_t device, uint64_t inode, size_t& at) const {
   const size_t mask = kIndexSize - 1;
-  insert_at = kIndexSize;
+  at = kIndexSize;
   for (size_t i = hash_of(device, inode) & mask, probes = 0; probes < kIndexSize; i = (i + 1) & mask, ++probes) {
     const uint32_t v = index_[i];
     if (v == kEmpty) {
-      if (insert_at == kIndexSize) insert_at = i;
+      if (at == kIndexSize) at = i;
       return kCapacity;
     }
     if (v == kTombstone) {
-      if (insert_at == kIndexSize) insert_at = i;
+      if (at == kIndexSize) at = i;
       continue;
     }
     const entry& e = table_[v - 1];
-    if (e.fd >= 0 && e.device == device && e.inode == inode) return v - 1;
+    if (e.fd >= 0 && e.device == device && e.inode == inode) {
+      at = i;
+      return v - 1;
+    }
   }
   return kCapacity;
 }
@@ -134,16 +138,8 @@ bool fd_holder::release(uint64_t device, uint64_t inode) {
   table_[slot].fd = -1;
   free_[free_count_++] = static_cast<uint32_t>(slot);
   --count_;
-  // The index entry pointing at the slot becomes a tombstone (probe chains stay intact).
-  const size_t mask = kIndexSize - 1;
-  for (size_t i = hash_of(device, inode) & mask, probes = 0; probes < kIndexSize; i = (i + 1) & mask, ++probes) {
-    if (index_[i] == slot + 1) {
-      index_[i] = kTombstone;
-      ++tombstones_;
-      break;
-    }
-    if (index_[i] == kEmpty) break;
-  }
+  index_[at] = kTombstone;  // not emptied: probe chains through it stay intact
+  ++tombstones_;
   if (tombstones_ > kIndexSize / 4) rebuild_index();
   return true;
 }

@@ -43,7 +43,7 @@ class fd_holder {
   // ten thousand services hands over twenty thousand).
   static constexpr size_t kIndexSize = 2 * kCapacity;  // a power of two
   static constexpr uint32_t kEmpty = 0, kTombstone = 0xffffffffu;  // else: slot + 1
-  size_t find(uint64_t device, uint64_t inode, size_t& insert_at) const;
+  size_t find(uint64_t device, uint64_t inode, size_t& at) const;
   void rebuild_index();
   entry table_[kCapacity] = {};
   uint32_t index_[kIndexSize] = {};
