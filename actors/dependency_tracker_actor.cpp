@@ -71,10 +71,6 @@ dependency_state to_dependency_state(const std::string& s) {
   return dependency_state::pending;
 }
 
-bool blocks(dependency_state s) {
-  return s == dependency_state::failed || s == dependency_state::inactive || s == dependency_state::abandoned;
-}
-
 dependency_state state_of(const tracker_state& st, const std::string& name) {
   auto it = st.states.find(name);
   return it == st.states.end() ? dependency_state::inactive : it->second;
@@ -88,7 +84,7 @@ void evaluate(self_ptr self, const std::string& name) {
   for (const auto& r : st.graph->waits_for(name).required) {
     const auto s = state_of(st, r);
     it->second.unready += s != dependency_state::ready;
-    it->second.blocking += blocks(s);
+    it->second.blocking += blocks_requirers(s);
   }
   const auto d = st.graph->can_start(name, st.states, it->second.rolled_back_by);
   const int verdict = d.what == dependency_graph::verdict::wait ? 0 : d.what == dependency_graph::verdict::start ? 1 : 2;
@@ -128,7 +124,7 @@ void apply_report(self_ptr self, const service_report& r) {
       auto& s = sub->second;
       if (s.unready >= 0) {
         s.unready += (now != dependency_state::ready) - (before != dependency_state::ready);
-        s.blocking += blocks(now) - blocks(before);
+        s.blocking += blocks_requirers(now) - blocks_requirers(before);
         if (s.verdict == 0 && s.blocking == 0 && s.unready > 0) continue;  // still waiting: nothing to tell
       }
       evaluate(self, d);

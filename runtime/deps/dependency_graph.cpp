@@ -76,10 +76,7 @@ dependency_graph::decision dependency_graph::can_start(const std::string& name,
   const waits& w = waits_for(name);
   // A failed requirement blocks at once, even while others are still pending.
   for (const auto& r : w.required) {
-    const auto st = state_of(r);
-    if (st == dependency_state::failed || st == dependency_state::inactive || st == dependency_state::abandoned) {
-      return {verdict::blocked, r};
-    }
+    if (blocks_requirers(state_of(r))) return {verdict::blocked, r};
   }
   for (const auto& r : w.required) {
     if (state_of(r) != dependency_state::ready) return {verdict::wait, r};

@@ -21,6 +21,11 @@ enum class dependency_state {
              // blocked by a failed requirement (it waits, it has not exited). Blocks requirers, orders nothing.
 };
 
+// A requirement in this state blocks whoever requires it (failed, stopped or abandoned; can_start).
+inline bool blocks_requirers(dependency_state s) {
+  return s == dependency_state::failed || s == dependency_state::inactive || s == dependency_state::abandoned;
+}
+
 class dependency_graph {
  public:
   struct waits {
