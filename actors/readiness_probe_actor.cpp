@@ -121,7 +121,7 @@ void exec_attempt(self_ptr self) {
   }
   st.check_pid = r.pid;
   self->send(st.service, check_pid_atom_v, static_cast<int>(r.pid));  // never the service's main pid (MAINPID=)
-  self->send(st.args.context->reaper, watch_pid_atom_v, static_cast<int>(r.pid), caf::actor_cast<caf::actor>(self));
+  self->send(st.args.context->reaper, watch_pid_atom_v, static_cast<int>(r.pid), r.pidfd, caf::actor_cast<caf::actor>(self));
   self->delayed_send(self, c.check_timeout, timeout_atom_v, uint8_t{0}, ++st.generation);
 }
 

@@ -5,17 +5,33 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <unordered_map>
 
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
+#include "runtime/io/event_loop.hpp"
 #include "runtime/process/unclaimed_exits.hpp"
 #include "runtime/state/adoption_record.hpp"
 
 namespace dynamod {
+
+namespace {
+
+// SIGCHLD scans are O(children) each (the kernel walks every child): at most one per interval, which grows with
+// the children watched by pidfd, so a stop of ten thousand services costs a bounded number of scans, not one
+// per exit. What a scan is for, orphans nobody owns, can wait that long; owned processes report through pidfds.
+std::chrono::microseconds scan_interval(size_t pidfds) {
+  return std::chrono::milliseconds(20) + std::chrono::microseconds(10) * static_cast<int64_t>(pidfds);
+}
+
+}  // namespace
 
 struct reaper_state {
   std::unordered_map<int, caf::actor> owners;
@@ -23,20 +39,42 @@ struct reaper_state {
   // owns (orphans of services that the runtime, as subreaper, inherited). Kept briefly and bounded, by pid and
   // start time: an old entry must never be handed to a new process that happens to get the same pid.
   unclaimed_exits unclaimed{4096, std::chrono::seconds(10)};  // an owner registers within milliseconds
+  std::unordered_map<int, int> pidfds;  // pid -> pidfd of a child the runtime spawned
   caf::actor pid1_link;
+  event_loop* loop = nullptr;
+  std::chrono::steady_clock::time_point last_scan{};
+  bool scan_scheduled = false;
   uint64_t reaped = 0;
+  uint64_t scans = 0;
   static inline const char* name = "reaper";
+
+  void close_pidfd(int pid) {
+    auto it = pidfds.find(pid);
+    if (it == pidfds.end()) return;
+    loop->forget(it->second);
+    ::close(it->second);
+    pidfds.erase(it);
+  }
+  ~reaper_state() {
+    for (const auto& [pid, fd] : pidfds) {
+      loop->forget(fd);
+      ::close(fd);
+    }
+  }
 };
 
 namespace {
+
+using self_ptr = caf::stateful_actor<reaper_state>*;
 
 std::optional<uint64_t> start_time_of(pid_t pid) {
   auto proc = read_proc_status(pid);
   return proc ? std::optional<uint64_t>{proc->start_time} : std::nullopt;
 }
 
-void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status, uint64_t start_time = 0) {
+void deliver(self_ptr self, int pid, int status, uint64_t start_time = 0) {
   auto& st = self->state;
+  st.close_pidfd(pid);
   auto it = st.owners.find(pid);
   if (it != st.owners.end()) {
     self->send(it->second, child_exit_atom_v, pid, status);
@@ -47,36 +85,117 @@ void deliver(caf::stateful_actor<reaper_state>* self, int pid, int status, uint6
   st.unclaimed.add(pid, status, start_time, std::chrono::steady_clock::now());
 }
 
-void watch(caf::stateful_actor<reaper_state>* self, int pid, caf::actor owner) {
+// An owner registers `pid`: its exit may have been collected already.
+bool deliver_unclaimed(self_ptr self, int pid, const caf::actor& owner) {
   auto& st = self->state;
-  if (auto status = st.unclaimed.claim(pid, start_time_of(pid), std::chrono::steady_clock::now())) {
-    self->send(owner, child_exit_atom_v, pid, *status);
-    return;
+  if (!st.unclaimed.contains(pid)) return false;
+  auto status = st.unclaimed.claim(pid, start_time_of(pid), std::chrono::steady_clock::now());
+  if (!status) return false;
+  self->send(owner, child_exit_atom_v, pid, *status);
+  return true;
+}
+
+void watch_spawned(self_ptr self, int pid, int pidfd, caf::actor owner);
+
+// A pid the runtime did not spawn itself (a forking service's daemon, MAINPID=): watched by a pidfd of its own
+// too, so its exit does not wait for a scan. Not our child (PID 1's, a grandchild): the wait on it fails and
+// the exit comes from elsewhere (PID 1 forwards it; the service watches a grandchild itself).
+void watch(self_ptr self, int pid, caf::actor owner) {
+  auto& st = self->state;
+  if (deliver_unclaimed(self, pid, owner)) return;
+  if (st.pidfds.count(pid) == 0) {
+    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) {
+      watch_spawned(self, pid, pidfd, std::move(owner));
+      return;
+    }
   }
   st.owners[pid] = std::move(owner);
   if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
 }
+
+// A child the runtime spawned, with its pidfd (ours from now on).
+void watch_spawned(self_ptr self, int pid, int pidfd, caf::actor owner) {
+  auto& st = self->state;
+  if (deliver_unclaimed(self, pid, owner)) {  // a SIGCHLD scan reaped it before this registration came
+    ::close(pidfd);
+    return;
+  }
+  st.close_pidfd(pid);  // an older registration of the same process (claimed again)
+  st.owners[pid] = std::move(owner);
+  if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+  st.pidfds[pid] = pidfd;
+  if (!st.loop->watch(pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), static_cast<uint64_t>(pid))) {
+    // The next SIGCHLD scan reaps it instead.
+    spdlog::error("reaper: cannot watch the pidfd of pid {}: {}", pid, std::strerror(errno));
+  }
+}
+
+// A spawned child's pidfd turned readable: it exited (or a scan reaped it meanwhile).
+void reap_by_pidfd(self_ptr self, int pid) {
+  auto& st = self->state;
+  if (st.pidfds.count(pid) == 0) return;
+  int status = 0;
+  pid_t got;
+  while ((got = ::waitpid(pid, &status, WNOHANG)) < 0 && errno == EINTR) {
+  }
+  if (got == 0) {  // an event meant for the descriptor's previous holder: watch again
+    st.loop->watch(st.pidfds[pid], EPOLLIN, caf::actor_cast<caf::actor>(self), static_cast<uint64_t>(pid));
+    return;
+  }
+  if (got < 0) {  // reaped by a scan and delivered then, or not our child
+    st.close_pidfd(pid);
+    return;
+  }
+  ++st.reaped;
+  deliver(self, pid, status);
+}
+
+// Every exited child that can be waited for: orphans the runtime inherited as subreaper, and children whose
+// pidfd event has not been handled yet.
+void scan(self_ptr self) {
+  auto& st = self->state;
+  st.last_scan = std::chrono::steady_clock::now();
+  ++st.scans;
+  for (;;) {
+    // Look first (WNOWAIT): the zombie's start time keys an exit nobody claims yet.
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) break;
+    const pid_t peeked = info.si_pid;
+    // Only an exit nobody owns yet is kept by start time; an owned one is delivered at once (no /proc read).
+    const uint64_t start_time = st.owners.count(peeked) ? 0 : start_time_of(peeked).value_or(0);
+    int status = 0;
+    const pid_t pid = ::waitpid(peeked, &status, WNOHANG);
+    if (pid <= 0) break;
+    ++st.reaped;
+    deliver(self, pid, status, start_time);
+  }
+}
+
 }  // namespace
 
-static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::actor pid1_link) {
+static caf::behavior reaper_actor(self_ptr self, caf::actor pid1_link, event_loop* loop) {
   self->state.pid1_link = std::move(pid1_link);
+  self->state.loop = loop;
   return {
       [=](sigchld_atom) {
-        for (;;) {
-          // Look first (WNOWAIT): the zombie's start time keys an exit nobody claims yet.
-          siginfo_t info{};
-          if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) break;
-          const pid_t peeked = info.si_pid;
-          // Only an exit nobody owns yet is kept by start time; an owned one is delivered at once (no /proc read).
-          const uint64_t start_time =
-              self->state.owners.count(peeked) ? 0 : start_time_of(peeked).value_or(0);
-          int status = 0;
-          const pid_t pid = ::waitpid(peeked, &status, WNOHANG);
-          if (pid <= 0) break;
-          ++self->state.reaped;
-          deliver(self, pid, status, start_time);
+        auto& st = self->state;
+        if (st.scan_scheduled) return;
+        const auto since = std::chrono::steady_clock::now() - st.last_scan;
+        const auto interval = scan_interval(st.pidfds.size());
+        if (since >= interval) {
+          scan(self);
+          return;
         }
+        st.scan_scheduled = true;
+        self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(interval - since), tick_atom_v);
       },
+      [=](tick_atom) {
+        self->state.scan_scheduled = false;
+        scan(self);
+      },
+      [=](io_ready_atom, uint64_t tag, uint32_t) { reap_by_pidfd(self, static_cast<int>(tag)); },
+      [=](watch_pid_atom, int pid, int pidfd, caf::actor owner) { watch_spawned(self, pid, pidfd, std::move(owner)); },
       [=](watch_pid_atom, int pid, caf::actor owner) { watch(self, pid, std::move(owner)); },
       // A pid a service named (MAINPID=, pid file): it may not take over another owner's registration.
       [=](watch_pid_atom, int pid, caf::actor owner, bool claimed) {
@@ -91,16 +210,18 @@ static caf::behavior reaper_actor(caf::stateful_actor<reaper_state>* self, caf::
       },
       [=](tree_atom) {
         auto& st = self->state;
-        return json_text(nlohmann::json{{"kind", "reaper"}, {"name", "reaper"}, {"state", "running"}, {"watched_pids", st.owners.size()},
-                              {"reaped", st.reaped}, {"mailbox", self->mailbox().size()}});
+        return json_text(nlohmann::json{{"kind", "reaper"}, {"name", "reaper"}, {"state", "running"},
+                                        {"watched_pids", st.owners.size()}, {"pidfds", st.pidfds.size()},
+                                        {"reaped", st.reaped}, {"scans", st.scans},
+                                        {"mailbox", self->mailbox().size()}});
       },
       // Forwarded by the PID 1 link: a re-adopted service process was reaped by PID 1.
       [=](child_exit_atom, int pid, int status) { deliver(self, pid, status); },
   };
 }
 
-caf::actor spawn_reaper(caf::event_based_actor* parent, caf::actor pid1_link) {
-  return parent->spawn<caf::linked>(reaper_actor, std::move(pid1_link));
+caf::actor spawn_reaper(caf::event_based_actor* parent, caf::actor pid1_link, event_loop* loop) {
+  return parent->spawn<caf::linked>(reaper_actor, std::move(pid1_link), loop);
 }
 
 }  // namespace dynamod

@@ -227,7 +227,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->runtime = caf::actor_cast<caf::actor>(self);
   ctx->file_io = spawn_file_io(self, records_dir(args.paths));
   if (args.init_fd >= 0) ctx->pid1_link = spawn_pid1_link(self, args.init_fd, args.loop);
-  ctx->reaper = spawn_reaper(self, ctx->pid1_link);
+  ctx->reaper = spawn_reaper(self, ctx->pid1_link, args.loop);
   args.loop->route_signal(SIGCHLD, ctx->reaper);
   if (ctx->pid1_link) self->send(ctx->pid1_link, reaper_atom_v, ctx->reaper);
   if (args.notify_fd >= 0) ctx->notify = spawn_notify_socket(self, args.notify_fd, ctx);

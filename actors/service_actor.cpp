@@ -99,10 +99,14 @@ void report(self_ptr self) {
   st.last_state = state;
 }
 
-void watch_process(self_ptr self, pid_t pid, bool claimed) {
+void watch_process(self_ptr self, pid_t pid, bool claimed, int pidfd) {
   auto me = caf::actor_cast<caf::actor>(self);
   // A claimed pid (MAINPID=, a pid file, a daemon found in the session) must not take over another owner's entry.
-  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(pid), me, claimed);
+  if (pidfd >= 0) {
+    self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(pid), pidfd, me);
+  } else {
+    self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(pid), me, claimed);
+  }
   if (context(self).notify) self->send(context(self).notify, watch_pid_atom_v, static_cast<int>(pid), me, claimed);
 }
 

@@ -222,7 +222,7 @@ void spawn_with_files(self_ptr self, const std::shared_ptr<const service_process
   }
   st.pid = r.pid;
   if (auto proc = read_proc_status(r.pid)) st.proc_start_time = proc->start_time;
-  watch_process(self, r.pid, false);
+  watch_process(self, r.pid, false, r.pidfd);
   watch_cgroup(self);
   spdlog::info("{}: started {} (pid {})", c.name, c.exec.front(), r.pid);
   save_adoption_record(self);
@@ -250,7 +250,7 @@ void run_stop_command(self_ptr self) {
   }
   st.stop_pid = r.pid;
   const auto me = caf::actor_cast<caf::actor>(self);
-  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), me);
+  self->send(context(self).reaper, watch_pid_atom_v, static_cast<int>(r.pid), r.pidfd, me);
   // notify-access = "exec": the stop command may speak for the service.
   if (context(self).notify && c.notify_access_mode == notify_access::exec) {
     self->send(context(self).notify, watch_pid_atom_v, static_cast<int>(r.pid), me);

@@ -84,7 +84,8 @@ void save_adoption_record(self_ptr self);
 adoption_record adoption_intent(self_ptr self);
 // This incarnation's record is void (its process ended or never started): cleared unless a newer one replaced it.
 void clear_adoption_record(self_ptr self);
-void watch_process(self_ptr self, pid_t pid, bool claimed);  // claimed: named by the service, not spawned by us
+// claimed: named by the service, not spawned by us. `pidfd`: of a process we spawned (handed to the reaper).
+void watch_process(self_ptr self, pid_t pid, bool claimed, int pidfd = -1);
 void forget_process(self_ptr self, pid_t pid);
 
 // service_notify.cpp

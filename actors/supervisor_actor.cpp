@@ -28,11 +28,25 @@ namespace {
 
 const runtime_context& context(self_ptr self) { return *self->state.args.context; }
 
-child_record* find_by_address(self_ptr self, const caf::actor_addr& a) {
-  for (auto& c : self->state.children) {
-    if (c.incarnation && c.incarnation.address() == a) return &c;
+// The child whose incarnation (or, with `sink`, whose log sink) `a` is.
+child_record* find_by_address(self_ptr self, const caf::actor_addr& a, bool sink = false) {
+  auto& st = self->state;
+  const auto is_it = [&](const child_record& c) {
+    const caf::actor& linked = sink ? c.log_sink : c.incarnation;
+    return linked && linked.address() == a;
+  };
+  if (auto it = st.linked_ids.find(a); it != st.linked_ids.end()) {
+    child_record* c = find(self, it->second);
+    return c && is_it(*c) ? c : nullptr;
+  }
+  for (auto& c : st.children) {
+    if (is_it(c)) return &c;
   }
   return nullptr;
+}
+
+void remember_linked(self_ptr self, const caf::actor& linked, const std::string& id) {
+  if (linked) self->state.linked_ids[linked.address()] = id;
 }
 
 behaviours::strategy to_logic(supervisor_strategy s) {
@@ -102,6 +116,7 @@ void ensure_log_sink(self_ptr self, child_record& c) {
   a.keep = cfg.log_keep;
   a.context = self->state.args.context;
   c.log_sink = spawn_log_sink(self, std::move(a));
+  remember_linked(self, c.log_sink, c.id());
 }
 
 // The sink drains its FIFOs as it stops (a new one reads after it). `removed`: the service is gone, PID 1 may
@@ -109,6 +124,7 @@ void ensure_log_sink(self_ptr self, child_record& c) {
 void stop_log_sink(self_ptr self, child_record& c, bool removed = false) {
   if (!c.log_sink) return;
   self->unlink_from(c.log_sink);  // its exit is ours to cause, not to react to
+  self->state.linked_ids.erase(c.log_sink.address());
   if (removed) {
     self->send(c.log_sink, log_remove_atom_v);
   } else {
@@ -167,6 +183,7 @@ void start_child(self_ptr self, child_record& c) {
                    child_cgroup_path(self, c.id()),
                    rolled_back_by(self, c)};
     c.incarnation = spawn_service(self, std::move(a));
+    remember_linked(self, c.incarnation, c.id());
     // An adopted one keeps what new_child_record showed (running, its pid) until its incarnation reports.
     if (!adopting) {
       c.last = service_report{c.id(), "waiting", 0, delay.count() > 0 ? "restart delay" : "", c.last.status_text};
@@ -181,6 +198,7 @@ void start_child(self_ptr self, child_record& c) {
                                                            {},
                                                            child_cgroup_path(self, c.id()),
                                                            rolled_back_by(self, c)});
+    remember_linked(self, c.incarnation, c.id());
     c.last = service_report{c.id(), "running", 0, {}, {}};
   }
   c.state_since = clock::now();
@@ -588,17 +606,18 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
     if (auto* c = find_by_address(self, msg.source)) {
+      self->state.linked_ids.erase(msg.source);
       on_child_exit(self, *c, msg.reason);
       return;
     }
-    for (auto& c : self->state.children) {
-      if (c.log_sink && c.log_sink.address() == msg.source) {
-        spdlog::error("log sink of {} failed: {}; starting a new one", c.id(), caf::to_string(msg.reason));
-        c.log_sink = nullptr;
-        ensure_log_sink(self, c);
-        return;
-      }
+    if (auto* c = find_by_address(self, msg.source, true)) {
+      self->state.linked_ids.erase(msg.source);
+      spdlog::error("log sink of {} failed: {}; starting a new one", c->id(), caf::to_string(msg.reason));
+      c->log_sink = nullptr;
+      ensure_log_sink(self, *c);
+      return;
     }
+    self->state.linked_ids.erase(msg.source);
     // Our parent dying abnormally takes us along at once (no orderly stop: the processes keep running, so
     // that the next runtime can adopt them). Anything else is an incarnation we already let go.
     if (msg.source == self->state.parent && msg.reason) {

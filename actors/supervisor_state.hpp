@@ -58,6 +58,9 @@ struct supervisor_state {
   std::unique_ptr<behaviours::supervisor_logic> logic;
   std::vector<child_record> children;
   std::unordered_map<std::string, size_t> child_index;  // id -> position in children (find: O(1), not O(n))
+  // Incarnations and log sinks (linked to us) -> their child's id, so an exit finds its child in O(1). Entries
+  // are checked on use and dropped with the exit; one that is missing falls back to a scan.
+  std::unordered_map<caf::actor_addr, std::string> linked_ids;
   std::vector<caf::response_promise> stop_promises;
   clock::time_point started_at = clock::now();
   caf::actor_addr parent;

@@ -92,8 +92,7 @@ std::vector<std::string> supervisor_logic::running_in_reverse(size_t from_index)
 bool supervisor_logic::in_sequence(const std::string& id) const {
   if (!sequence_) return false;
   const auto& s = *sequence_;
-  return std::find(s.to_terminate.begin(), s.to_terminate.end(), id) != s.to_terminate.end() ||
-         std::find(s.outstanding.begin(), s.outstanding.end(), id) != s.outstanding.end();
+  return s.to_terminate.contains(id) || s.outstanding.count(id) != 0;
 }
 
 std::vector<command> supervisor_logic::start() {
@@ -114,14 +113,12 @@ std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind 
   if (!c || c->state == child_state::stopped || c->state == child_state::failed) return {};
   if (sequence_) {
     auto& s = *sequence_;
-    if (std::find(s.outstanding.begin(), s.outstanding.end(), id) != s.outstanding.end()) {
+    if (s.outstanding.count(id) != 0) {
       // It died on its own while we were terminating it: OTP logs shutdown_error and goes on.
       return on_terminated(id);
     }
-    auto it = std::find(s.to_terminate.begin(), s.to_terminate.end(), id);
-    if (it != s.to_terminate.end()) {
+    if (s.to_terminate.erase(id)) {
       // OTP s22: a child due for termination died first; it is skipped (and restarted with the group).
-      s.to_terminate.erase(it);
       c->state = c->after_stop();
       return {};
     }
@@ -347,8 +344,7 @@ std::vector<command> supervisor_logic::advance() {
   // A child whose exit is still queued (it died while an earlier run went on) is already gone: skipped as in
   // OTP s22, never sent a terminate that no incarnation would answer.
   for (auto it = deferred_.begin(); it != deferred_.end();) {
-    const bool due = it->what == deferred::kind::exit &&
-                     std::find(s.to_terminate.begin(), s.to_terminate.end(), it->id) != s.to_terminate.end();
+    const bool due = it->what == deferred::kind::exit && s.to_terminate.contains(it->id);
     if (!due) {
       ++it;
       continue;
@@ -356,31 +352,30 @@ std::vector<command> supervisor_logic::advance() {
     if (child* c = find(it->id); c && c->state == child_state::running) c->state = c->after_stop();
     it = deferred_.erase(it);
   }
-  for (auto it = s.to_terminate.begin(); it != s.to_terminate.end();) {
-    const child* c = find(*it);
-    it = (!c || c->state != child_state::running) ? s.to_terminate.erase(it) : it + 1;
-  }
+  s.to_terminate.erase_if([&](const std::string& id) {
+    const child* c = find(id);
+    return !c || c->state != child_state::running;
+  });
   if (strategy_ == strategy::simple_one_for_one) {
     // Every child at once under one shared timeout (OTP s04, s04d).
     for (const auto& id : s.to_terminate) {
       find(id)->state = child_state::terminating;
-      s.outstanding.push_back(id);
+      s.outstanding.insert(id);
       out.push_back({command::kind::terminate, id, {}});
     }
     s.to_terminate.clear();
   } else if (order_ == termination_order::strict) {
     // OTP: one at a time, last started first, each only after the previous is gone.
     if (s.outstanding.empty() && !s.to_terminate.empty()) {
-      const std::string id = s.to_terminate.front();
-      s.to_terminate.pop_front();
+      const std::string id = s.to_terminate.pop_front();
       find(id)->state = child_state::terminating;
-      s.outstanding.push_back(id);
+      s.outstanding.insert(id);
       out.push_back({command::kind::terminate, id, {}});
     }
   } else {
     // Everyone no remaining sibling depends on, together, in reverse start order.
     std::vector<std::string> now;
-    std::deque<std::string> later;
+    id_queue later;
     for (const auto& id : s.to_terminate) {
       if (needed_by_a_pending_sibling(id)) {
         later.push_back(id);
@@ -389,14 +384,11 @@ std::vector<command> supervisor_logic::advance() {
       }
     }
     // Siblings that need each other (through their subtrees) would wait forever: fall back to OTP's order.
-    if (now.empty() && s.outstanding.empty() && !later.empty()) {
-      now.push_back(later.front());
-      later.pop_front();
-    }
+    if (now.empty() && s.outstanding.empty() && !later.empty()) now.push_back(later.pop_front());
     s.to_terminate = std::move(later);
     for (const auto& id : now) {
       find(id)->state = child_state::terminating;
-      s.outstanding.push_back(id);
+      s.outstanding.insert(id);
       out.push_back({command::kind::terminate, id, {}});
     }
   }
@@ -428,9 +420,7 @@ std::vector<command> supervisor_logic::on_terminated(const std::string& id) {
     return {};
   }
   auto& s = *sequence_;
-  auto it = std::find(s.outstanding.begin(), s.outstanding.end(), id);
-  if (it == s.outstanding.end()) return {};
-  s.outstanding.erase(it);
+  if (s.outstanding.erase(id) == 0) return {};
   if (child* c = find(id)) {
     // OTP s19: temporary children terminated as part of a group are dropped, not restarted.
     c->state = c->after_stop();

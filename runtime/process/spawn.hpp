@@ -40,6 +40,9 @@ struct spawn_result {
   pid_t pid = -1;
   int error = 0;             // errno of the failed step
   std::string step;          // "fork", "exec", "chdir", "read-only /srv", ...
+  // The child's pidfd (the caller owns it; the reaper takes it): its exit is found through this descriptor, in
+  // O(1), not by a waitid(P_ALL) scan of every child.
+  int pidfd = -1;
   bool ok() const { return pid > 0; }
   std::string describe() const;  // "exec /usr/bin/x: No such file or directory"
 };

@@ -25,6 +25,7 @@ class unclaimed_exits {
   // (nullopt: none does). A held pid belongs to a process started after the recorded one died (it was reaped,
   // so it cannot be that one): the record is stale and dropped. A free pid's record is the owner's exit.
   std::optional<int> claim(pid_t pid, std::optional<uint64_t> holder_start_time, time_point now);
+  bool contains(pid_t pid) const { return entries_.count(pid) != 0; }  // (expired or not)
   size_t size() const { return entries_.size(); }
 
  private:

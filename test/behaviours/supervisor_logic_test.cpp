@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace dynamod::behaviours;
 
 namespace {
@@ -649,4 +651,40 @@ TEST(Degrade, EscalateIsStillOtpForSubSupervisors) {
   EXPECT_EQ(sup.mode(), give_up_mode::escalate);
   EXPECT_EQ(sup.on_exit("ghost", exit_kind::abnormal, 0), cmds{terminate("other")});
   EXPECT_EQ(sup.on_terminated("other"), cmds{exit_cmd()});
+}
+
+// Ten thousand children, one of which requires all the others (an "all up" oneshot), stopped together: it goes
+// first, then the rest at once, each termination answered in an arbitrary order and exactly once, and the
+// supervisor exits after the last. (Membership of a run is a hash lookup: this many would be quadratic else.)
+TEST(TerminationByDependencies, TenThousandChildrenStopOnceEachInAnyOrder) {
+  constexpr int kChildren = 10000;
+  std::vector<child_spec> children;
+  std::vector<std::string> all;
+  for (int i = 0; i < kChildren; ++i) {
+    all.push_back("s" + std::to_string(i));
+    children.push_back({all.back(), restart_type::permanent, std::nullopt, {}});
+  }
+  children.push_back({"all-up", restart_type::permanent, std::nullopt, all});
+  supervisor_logic sup{strategy::one_for_one, {3, 5}, std::move(children), termination_order::by_dependencies};
+  sup.start();
+  ASSERT_EQ(sup.shutdown(), cmds{terminate("all-up")});
+  const cmds wave = sup.on_terminated("all-up");
+  ASSERT_EQ(wave.size(), static_cast<size_t>(kChildren));
+  std::set<std::string> told;
+  for (const auto& c : wave) {
+    EXPECT_EQ(c.what, command::kind::terminate);
+    told.insert(c.child);
+  }
+  EXPECT_EQ(told.size(), static_cast<size_t>(kChildren));
+  // Answers in an order of their own (every 7th first, then the rest), one of them twice.
+  std::vector<std::string> order;
+  for (int i = 0; i < kChildren; i += 7) order.push_back(all[i]);
+  for (int i = 0; i < kChildren; ++i) {
+    if (i % 7 != 0) order.push_back(all[i]);
+  }
+  for (size_t i = 0; i + 1 < order.size(); ++i) {
+    EXPECT_TRUE(sup.on_terminated(order[i]).empty()) << order[i];
+    if (i == 10) EXPECT_TRUE(sup.on_terminated(order[i]).empty()) << "a second answer changes nothing";
+  }
+  EXPECT_EQ(sup.on_terminated(order.back()), cmds{exit_cmd()});
 }
