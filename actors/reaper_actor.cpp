@@ -181,14 +181,16 @@ static caf::behavior reaper_actor(self_ptr self, caf::actor pid1_link, event_loo
       [=](sigchld_atom) {
         auto& st = self->state;
         if (st.scan_scheduled) return;
+        // With pidfds to watch, most SIGCHLDs are of processes whose pidfd reports them too: the scan waits an
+        // interval, by when those are reaped, and walks the children once for what is left (orphans).
         const auto since = std::chrono::steady_clock::now() - st.last_scan;
         const auto interval = scan_interval(st.pidfds.size());
-        if (since >= interval) {
+        if (st.pidfds.empty() && since >= interval) {
           scan(self);
           return;
         }
         st.scan_scheduled = true;
-        self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(interval - since), tick_atom_v);
+        self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(interval), tick_atom_v);
       },
       [=](tick_atom) {
         self->state.scan_scheduled = false;

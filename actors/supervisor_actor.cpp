@@ -224,11 +224,48 @@ void resolve(child_record& c, pending_request::kind what, const std::string& res
 // OTP's shutdown timer: a child told to terminate that is still there after its `shutdown` time is killed
 // (exit(kill)), so a termination run (a stop, a reload, the shutdown) never waits forever on one child. A service's
 // processes are SIGKILLed first: its incarnation dies without doing it (unless they were handed over).
+void schedule_shutdown_check(self_ptr self, clock::time_point at) {
+  auto& st = self->state;
+  if (st.next_shutdown_check && *st.next_shutdown_check <= at) return;  // an earlier check looks at it too
+  st.next_shutdown_check = at;
+  const auto delay = std::max(at - clock::now(), clock::duration::zero());
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(delay), tick_atom_v,
+                     static_cast<int64_t>(at.time_since_epoch().count()));
+}
+
 void arm_shutdown_timer(self_ptr self, child_record& c) {
   const auto timeout = behaviours::shutdown_timeout(!c.is_service(), c.is_service() ? c.node.service->stop_timeout
                                                                                     : std::chrono::milliseconds{0});
   if (!timeout) return;  // a sub-supervisor: OTP's infinity; its own timers bound its children
-  self->delayed_send(self, *timeout, timeout_atom_v, c.id(), ++c.stop_generation);
+  ++c.stop_generation;
+  c.stop_deadline = clock::now() + *timeout;
+  schedule_shutdown_check(self, *c.stop_deadline);
+}
+
+void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generation);
+
+// The shared shutdown timer fired (for `target`): every child past its deadline is killed; the timer is set again
+// for the earliest deadline still ahead.
+void check_shutdown_deadlines(self_ptr self, int64_t target) {
+  auto& st = self->state;
+  if (!st.next_shutdown_check || st.next_shutdown_check->time_since_epoch().count() != target) return;  // superseded
+  st.next_shutdown_check.reset();
+  const auto now = clock::now();
+  std::vector<std::pair<std::string, uint64_t>> expired;
+  std::optional<clock::time_point> next;
+  for (auto& c : st.children) {
+    if (!c.stop_deadline) continue;
+    if (!c.incarnation || st.logic->state(c.id()) != behaviours::child_state::terminating) {
+      c.stop_deadline.reset();  // it stopped in time
+    } else if (*c.stop_deadline <= now) {
+      c.stop_deadline.reset();
+      expired.emplace_back(c.id(), c.stop_generation);
+    } else if (!next || *c.stop_deadline < *next) {
+      next = c.stop_deadline;
+    }
+  }
+  for (const auto& [id, generation] : expired) on_shutdown_timeout(self, id, generation);
+  if (next) schedule_shutdown_check(self, *next);
 }
 
 void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generation) {
@@ -724,7 +761,7 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
         apply_reload(self, std::move(fresh), std::move(moved), rp);
         return rp;
       },
-      [=](timeout_atom, const std::string& id, uint64_t generation) { on_shutdown_timeout(self, id, generation); },
+      [=](tick_atom, int64_t target) { check_shutdown_deadlines(self, target); },
   };
 }
 

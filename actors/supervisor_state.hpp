@@ -47,6 +47,7 @@ struct child_record {
   bool remove_after_stop = false;            // reload: dropped from the configuration
   bool hand_over = false;  // reload moved it to another supervisor: its incarnation leaves the process running
   uint64_t stop_generation = 0;  // the shutdown timer of the current terminate (OTP's child `shutdown`)
+  std::optional<clock::time_point> stop_deadline;  // when that timer expires
   bool remove_now = false;
   std::optional<plan_node> replace_after_stop;  // reload: changed definition, to start once stopped
   bool is_service() const { return node.what == plan_node::kind::service; }
@@ -64,6 +65,9 @@ struct supervisor_state {
   std::vector<caf::response_promise> stop_promises;
   clock::time_point started_at = clock::now();
   caf::actor_addr parent;
+  // The shutdown timers of all terminating children share one CAF timer, set for the earliest deadline: a stop of
+  // thousands would otherwise hand the clock thread thousands of timers.
+  std::optional<clock::time_point> next_shutdown_check;
   bool stopping = false;
   static inline const char* name = "supervisor";
 };
