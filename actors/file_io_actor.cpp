@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <unordered_map>
+
 #include "actors/json_text.hpp"
 #include "actors/log_sink_actor.hpp"
 #include "actors/messages.hpp"
@@ -18,6 +20,9 @@ namespace {
 
 struct file_io_state {
   adoption_store store{""};
+  // Whose record each file holds, as this actor last wrote it (service -> invocation id): a clear needs no read
+  // to know whether the record is still that incarnation's. Records it did not write are read, as before.
+  std::unordered_map<std::string, std::string> written;
   uint64_t requests = 0;
   static inline const char* name = "file_io";
 };
@@ -46,16 +51,24 @@ caf::behavior file_io(self_ptr self, std::string records_dir) {
   return {
       [=](record_save_atom, const std::string& service, const adoption_record& r) {
         ++self->state.requests;
-        self->state.store.save(service, r);
+        if (self->state.store.save(service, r)) self->state.written[service] = r.invocation_id;
       },
       [=](record_clear_atom, const std::string& service, const std::string& invocation_id) {
-        ++self->state.requests;
-        self->state.store.remove_if(service, invocation_id);
+        auto& st = self->state;
+        ++st.requests;
+        auto it = st.written.find(service);
+        if (it == st.written.end()) {
+          st.store.remove_if(service, invocation_id);
+        } else if (it->second == invocation_id) {
+          st.store.clear(service);
+          st.written.erase(it);
+        }  // else a newer incarnation's record: it stays
       },
       [=](spawn_files_atom, const std::string& service, const adoption_record& intent, const std::string& out,
           const std::string& err) {
         ++self->state.requests;
-        self->state.store.save(service, intent);  // no fsync: a crash of the machine ends the services too
+        // No fsync: a crash of the machine ends the services too.
+        if (self->state.store.save(service, intent)) self->state.written[service] = intent.invocation_id;
         return open_both(out, err, O_RDWR);  // read-write: the service never sees EPIPE (see log_sink_actor)
       },
       [=](sink_files_atom, const std::string& out, const std::string& err) {

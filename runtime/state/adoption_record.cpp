@@ -389,7 +389,9 @@ void adoption_store::remove(const std::string& service) const {
 
 void adoption_store::remove_if(const std::string& service, const std::string& invocation_id) const {
   if (auto r = load(service); !r || r->invocation_id != invocation_id) return;
-  clear_in_place(dir_, path(service));
+  clear(service);
 }
+
+void adoption_store::clear(const std::string& service) const { clear_in_place(dir_, path(service)); }
 
 }  // namespace dynamod

@@ -103,6 +103,7 @@ class adoption_store {
   // Removes the record only if it is this incarnation's (a newer one, e.g. of a service a reload moved to
   // another supervisor, may have replaced it).
   void remove_if(const std::string& service, const std::string& invocation_id) const;
+  void clear(const std::string& service) const;  // unconditionally (the caller knows whose record it is)
   const std::string& dir() const { return dir_; }
   // The record as a new runtime should use it (decide_adoption over /proc); nothing if there is no record.
   std::optional<adoption_decision> reconcile(const std::string& service, const std::string& fingerprint) const;
