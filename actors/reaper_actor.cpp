@@ -28,7 +28,8 @@ namespace {
 // the children watched by pidfd, so a stop of ten thousand services costs a bounded number of scans, not one
 // per exit. What a scan is for, orphans nobody owns, can wait that long; owned processes report through pidfds.
 std::chrono::microseconds scan_interval(size_t pidfds) {
-  return std::chrono::milliseconds(20) + std::chrono::microseconds(10) * static_cast<int64_t>(pidfds);
+  const auto interval = std::chrono::microseconds(20000 + 100 * static_cast<int64_t>(pidfds));
+  return std::min(interval, std::chrono::microseconds(std::chrono::seconds(2)));
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
 // registered the pid with (watch_pid, pid, owner) or, for a process the runtime spawned, with
 // (watch_pid, pid, pidfd, owner): such a child's exit is seen on its pidfd and reaped with one O(1) wait.
 // SIGCHLD triggers a waitid(P_ALL) scan, O(children), for what the runtime did not spawn (a daemon's orphan it
-// inherited as subreaper); scans are at most one per 20 ms, so a mass exit does not cost one scan per exit.
+// inherited as subreaper); scans are at most one per 20 ms + 100 µs per pidfd, so a mass exit does not cost one
+// scan per exit.
 // Exits forwarded by PID 1 for re-adopted services arrive as child_exit and take the same path.
 #pragma once
 
