@@ -22,6 +22,7 @@ struct api_mount {
   unsigned long flags;
   const char* data;
   mode_t mode;
+  const char* preferred_data = nullptr;  // tried first; `data` if the kernel refuses it
 };
 
 // Order matters: /proc first (mountinfo lives there), /dev before /dev/pts and /dev/shm.
@@ -32,7 +33,10 @@ constexpr api_mount kApiMounts[] = {
     {"/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC, "gid=5,mode=0620,ptmxmode=0666", 0755},
     {"/dev/shm", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=1777", 01777},
     {"/run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=0755", 0755},
-    {"/sys/fs/cgroup", "cgroup2", "cgroup2", MS_NOSUID | MS_NOEXEC | MS_NODEV, "nsdelegate", 0555},
+    // favordynmods (Linux 6.0+): moving a process into a cgroup no longer waits for an RCU grace period (the
+    // threadgroup lock's writers stop paying for its readers' fast path); a boot creates a cgroup per service.
+    {"/sys/fs/cgroup", "cgroup2", "cgroup2", MS_NOSUID | MS_NOEXEC | MS_NODEV, "nsdelegate", 0555,
+     "nsdelegate,favordynmods"},
 };
 
 char g_mountinfo[16384];
@@ -61,6 +65,10 @@ void mount_api_filesystems() {
     }
     if (const int rc = make_directories(m.target, m.mode); rc < 0) {
       log_warning(log_line{} << "cannot create " << m.target << ": " << errno_text{-rc});
+    }
+    if (m.preferred_data && ::mount(m.source, m.target, m.fstype, m.flags, m.preferred_data) == 0) {
+      log_debug(log_line{} << "mounted " << m.fstype << " on " << m.target << " (" << m.preferred_data << ")");
+      continue;
     }
     if (::mount(m.source, m.target, m.fstype, m.flags, m.data) < 0) {
       const int err = errno;

@@ -18,6 +18,7 @@ echo "CHECK pid1-rss-kb: $(awk '/VmRSS/ {print $2}' /proc/1/status)"
 echo "CHECK hostname: $(hostname)"
 echo "CHECK machine-id: $(cat /etc/machine-id)"
 mount | grep -q "^cgroup2 on /sys/fs/cgroup" && echo "CHECK cgroup2-mounted: yes"
+echo "CHECK cgroup2-options: $(awk '$2 == "/sys/fs/cgroup" {print $4}' /proc/mounts)"
 dynamodctl tree | sed 's/^/TREE /'
 """
 
@@ -38,6 +39,9 @@ class BootAndShutdown(GuestTestCase):
         self.assertEqual(guest.check("hostname"), "dynamod-demo")
         self.assertRegex(guest.check("machine-id") or "", r"^[0-9a-f]{32}$")
         self.assertEqual(guest.check("cgroup2-mounted"), "yes")
+        # Debian 12's kernel (6.1) knows favordynmods: joining a service's cgroup waits for no RCU grace period
+        self.assertIn("favordynmods", guest.check("cgroup2-options") or "")
+        self.assertIn("nsdelegate", guest.check("cgroup2-options") or "")
         # bad kernel command line options are reported, not fatal
         self.assertInLog(guest, r"dynamod-init: command line: unknown option ignored: dynamod\.bogus=1")
         self.assertInLog(guest, r"dynamod-init: command line: bad value, default kept: dynamod\.stop_timeout=banana")
