@@ -45,6 +45,7 @@ DYNAMOD_ATOM(stop_all, "stop_all")       // stop every service in order, reply s
 DYNAMOD_ATOM(shutdown, "shutdown")       // uint8_t power_mode: ask PID 1 to shut the system down
 DYNAMOD_ATOM(notify, "notify")           // notify socket -> service: notify_fields, int sender pid
 DYNAMOD_ATOM(tick, "tick")
+DYNAMOD_ATOM(reap_now, "reapnow")     // -> reaper: scan for exited children now; answers true
 
 // cgroups (cgroup watcher -> service)
 DYNAMOD_ATOM(populated, "populated")  // bool: some process is (still) in the service's cgroup

@@ -198,6 +198,11 @@ static caf::behavior reaper_actor(self_ptr self, caf::actor pid1_link, event_loo
         scan(self);
       },
       [=](io_ready_atom, uint64_t tag, uint32_t) { reap_by_pidfd(self, static_cast<int>(tag)); },
+      // A service drained its cgroup: what it killed is reaped now, not at the next scheduled scan.
+      [=](reap_now_atom) {
+        scan(self);
+        return true;
+      },
       [=](watch_pid_atom, int pid, int pidfd, caf::actor owner) { watch_spawned(self, pid, pidfd, std::move(owner)); },
       [=](watch_pid_atom, int pid, caf::actor owner) { watch(self, pid, std::move(owner)); },
       // A pid a service named (MAINPID=, pid file): it may not take over another owner's registration.

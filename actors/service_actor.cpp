@@ -417,7 +417,15 @@ caf::behavior service_behavior(self_ptr self) {
       },
       [=](populated_atom, bool populated) {
         auto& st = self->state;
-        if (!populated && st.draining) complete_finish(self, *st.draining);
+        if (populated || !st.draining || st.reaping_strays) return;
+        // What the drain killed were strays the runtime inherited as orphans (no pidfd: the reaper finds them by
+        // a rate-limited scan): reaped before the stop is reported, so no zombie of the service outlives it.
+        st.reaping_strays = true;
+        auto done = [=] {
+          if (self->state.draining) complete_finish(self, *self->state.draining);
+        };
+        self->request(context(self).reaper, caf::infinite, reap_now_atom_v)
+            .await([=](bool) { done(); }, [=](caf::error&) { done(); });
       },
       [=](io_ready_atom, uint64_t tag, uint32_t) {
         auto& st = self->state;

@@ -54,6 +54,7 @@ struct service_state {
   caf::actor cgroup_watcher;
   uint64_t oom_kills_seen = 0;
   std::optional<behaviours::end_reason> draining;  // ended; waiting for the cgroup to empty before quitting
+  bool reaping_strays = false;  // the drained cgroup is empty; the reaper is collecting what the drain killed
   static inline const char* name = "service";
 
   ~service_state() {
