@@ -241,12 +241,29 @@ class Answers(RuntimeTestCase):
         }, supervisors={"root": '[supervisor]\nname = "root"\n[restart]\nmax-restarts = 1000\n'})
         runtime_pid = rt.proc.pid
 
+        def descriptors():
+            # (pidfds, the others): a pidfd is held exactly while a watched process runs (one here, or none
+            # between an exit and the next start).
+            pidfds = others = 0
+            for fd in os.listdir(f"/proc/{runtime_pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{runtime_pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target == "anon_inode:[pidfd]":
+                    pidfds += 1
+                else:
+                    others += 1
+            return pidfds, others
+
         def counts():
             # The least seen over a few samples: a restart in progress briefly holds a spawn pipe, a client's
             # session its socket. What leaks stays.
             fds, actors = [], []
             for _ in range(20):
-                fds.append(len(os.listdir(f"/proc/{runtime_pid}/fd")))
+                pidfds, others = descriptors()
+                self.assertLessEqual(pidfds, 1, "a pidfd outlived its process")
+                fds.append(others)
                 actors.append(sum(1 for n in tree_nodes(self.tree(rt)) if n.get("kind") != "service_incarnation"))
                 time.sleep(0.05)
             return min(fds), min(actors)
