@@ -28,21 +28,15 @@ namespace {
 
 const runtime_context& context(self_ptr self) { return *self->state.args.context; }
 
-// The child whose incarnation (or, with `sink`, whose log sink) `a` is.
+// The child whose incarnation (or, with `sink`, whose log sink) `a` is. Every spawn of either is remembered in
+// linked_ids (remember_linked), so an exit finds its child in O(1); an address not there is none of ours.
 child_record* find_by_address(self_ptr self, const caf::actor_addr& a, bool sink = false) {
   auto& st = self->state;
-  const auto is_it = [&](const child_record& c) {
-    const caf::actor& linked = sink ? c.log_sink : c.incarnation;
-    return linked && linked.address() == a;
-  };
-  if (auto it = st.linked_ids.find(a); it != st.linked_ids.end()) {
-    child_record* c = find(self, it->second);
-    return c && is_it(*c) ? c : nullptr;
-  }
-  for (auto& c : st.children) {
-    if (is_it(c)) return &c;
-  }
-  return nullptr;
+  auto it = st.linked_ids.find(a);
+  if (it == st.linked_ids.end()) return nullptr;
+  child_record* c = find(self, it->second);
+  const caf::actor* linked = c ? (sink ? &c->log_sink : &c->incarnation) : nullptr;
+  return linked && *linked && linked->address() == a ? c : nullptr;
 }
 
 void remember_linked(self_ptr self, const caf::actor& linked, const std::string& id) {
@@ -221,9 +215,7 @@ void resolve(child_record& c, pending_request::kind what, const std::string& res
   }
 }
 
-// OTP's shutdown timer: a child told to terminate that is still there after its `shutdown` time is killed
-// (exit(kill)), so a termination run (a stop, a reload, the shutdown) never waits forever on one child. A service's
-// processes are SIGKILLed first: its incarnation dies without doing it (unless they were handed over).
+// The shutdown timers of all terminating children share one CAF timer, set for the earliest deadline.
 void schedule_shutdown_check(self_ptr self, clock::time_point at) {
   auto& st = self->state;
   if (st.next_shutdown_check && *st.next_shutdown_check <= at) return;  // an earlier check looks at it too
@@ -233,16 +225,18 @@ void schedule_shutdown_check(self_ptr self, clock::time_point at) {
                      static_cast<int64_t>(at.time_since_epoch().count()));
 }
 
+// OTP's shutdown timer: a child told to terminate that is still there after its `shutdown` time is killed
+// (exit(kill)), so a termination run (a stop, a reload, the shutdown) never waits forever on one child. A service's
+// processes are SIGKILLed first: its incarnation dies without doing it (unless they were handed over).
 void arm_shutdown_timer(self_ptr self, child_record& c) {
   const auto timeout = behaviours::shutdown_timeout(!c.is_service(), c.is_service() ? c.node.service->stop_timeout
                                                                                     : std::chrono::milliseconds{0});
   if (!timeout) return;  // a sub-supervisor: OTP's infinity; its own timers bound its children
-  ++c.stop_generation;
-  c.stop_deadline = clock::now() + *timeout;
+  c.stop_deadline = clock::now() + *timeout;  // a new terminate replaces the deadline of an earlier one
   schedule_shutdown_check(self, *c.stop_deadline);
 }
 
-void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generation);
+void on_shutdown_timeout(self_ptr self, const std::string& id);
 
 // The shared shutdown timer fired (for `target`): every child past its deadline is killed; the timer is set again
 // for the earliest deadline still ahead.
@@ -251,7 +245,7 @@ void check_shutdown_deadlines(self_ptr self, int64_t target) {
   if (!st.next_shutdown_check || st.next_shutdown_check->time_since_epoch().count() != target) return;  // superseded
   st.next_shutdown_check.reset();
   const auto now = clock::now();
-  std::vector<std::pair<std::string, uint64_t>> expired;
+  std::vector<std::string> expired;
   std::optional<clock::time_point> next;
   for (auto& c : st.children) {
     if (!c.stop_deadline) continue;
@@ -259,19 +253,18 @@ void check_shutdown_deadlines(self_ptr self, int64_t target) {
       c.stop_deadline.reset();  // it stopped in time
     } else if (*c.stop_deadline <= now) {
       c.stop_deadline.reset();
-      expired.emplace_back(c.id(), c.stop_generation);
+      expired.push_back(c.id());
     } else if (!next || *c.stop_deadline < *next) {
       next = c.stop_deadline;
     }
   }
-  for (const auto& [id, generation] : expired) on_shutdown_timeout(self, id, generation);
+  for (const auto& id : expired) on_shutdown_timeout(self, id);
   if (next) schedule_shutdown_check(self, *next);
 }
 
-void on_shutdown_timeout(self_ptr self, const std::string& id, uint64_t generation) {
+void on_shutdown_timeout(self_ptr self, const std::string& id) {
   child_record* c = find(self, id);
-  if (!c || !c->incarnation || generation != c->stop_generation ||
-      self->state.logic->state(id) != behaviours::child_state::terminating) {
+  if (!c || !c->incarnation || self->state.logic->state(id) != behaviours::child_state::terminating) {
     return;
   }
   spdlog::error("{}: did not stop within its shutdown time; killing it", id);
@@ -642,19 +635,19 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       std::move(specs), behaviours::termination_order::by_dependencies, give_up_mode_of(st.args.node));
 
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    if (auto* c = find_by_address(self, msg.source)) {
-      self->state.linked_ids.erase(msg.source);
-      on_child_exit(self, *c, msg.reason);
+    auto* incarnation_of = find_by_address(self, msg.source);
+    auto* sink_of = incarnation_of ? nullptr : find_by_address(self, msg.source, true);
+    self->state.linked_ids.erase(msg.source);  // whatever it was, it is gone
+    if (incarnation_of) {
+      on_child_exit(self, *incarnation_of, msg.reason);
       return;
     }
-    if (auto* c = find_by_address(self, msg.source, true)) {
-      self->state.linked_ids.erase(msg.source);
-      spdlog::error("log sink of {} failed: {}; starting a new one", c->id(), caf::to_string(msg.reason));
-      c->log_sink = nullptr;
-      ensure_log_sink(self, *c);
+    if (sink_of) {
+      spdlog::error("log sink of {} failed: {}; starting a new one", sink_of->id(), caf::to_string(msg.reason));
+      sink_of->log_sink = nullptr;
+      ensure_log_sink(self, *sink_of);
       return;
     }
-    self->state.linked_ids.erase(msg.source);
     // Our parent dying abnormally takes us along at once (no orderly stop: the processes keep running, so
     // that the next runtime can adopt them). Anything else is an incarnation we already let go.
     if (msg.source == self->state.parent && msg.reason) {

@@ -46,8 +46,8 @@ struct child_record {
   std::vector<pending_request> waiting;
   bool remove_after_stop = false;            // reload: dropped from the configuration
   bool hand_over = false;  // reload moved it to another supervisor: its incarnation leaves the process running
-  uint64_t stop_generation = 0;  // the shutdown timer of the current terminate (OTP's child `shutdown`)
-  std::optional<clock::time_point> stop_deadline;  // when that timer expires
+  // When the shutdown timer of the current terminate expires (OTP's child `shutdown`); none once it stopped.
+  std::optional<clock::time_point> stop_deadline;
   bool remove_now = false;
   std::optional<plan_node> replace_after_stop;  // reload: changed definition, to start once stopped
   bool is_service() const { return node.what == plan_node::kind::service; }
@@ -60,7 +60,7 @@ struct supervisor_state {
   std::vector<child_record> children;
   std::unordered_map<std::string, size_t> child_index;  // id -> position in children (find: O(1), not O(n))
   // Incarnations and log sinks (linked to us) -> their child's id, so an exit finds its child in O(1). Entries
-  // are checked on use and dropped with the exit; one that is missing falls back to a scan.
+  // are checked on use (the child may have a newer one) and dropped with the exit.
   std::unordered_map<caf::actor_addr, std::string> linked_ids;
   std::vector<caf::response_promise> stop_promises;
   clock::time_point started_at = clock::now();
