@@ -96,40 +96,36 @@ bool deliver_unclaimed(self_ptr self, int pid, const caf::actor& owner) {
   return true;
 }
 
-void watch_spawned(self_ptr self, int pid, int pidfd, caf::actor owner);
-
-// A pid the runtime did not spawn itself (a forking service's daemon, MAINPID=): watched by a pidfd of its own
-// too, so its exit does not wait for a scan. Not our child (PID 1's, a grandchild): the wait on it fails and
-// the exit comes from elsewhere (PID 1 forwards it; the service watches a grandchild itself).
-void watch(self_ptr self, int pid, caf::actor owner) {
+// `pid` is `owner`'s from now on; with a pidfd (ours from now on), its exit is reaped when that turns readable.
+void keep(self_ptr self, int pid, caf::actor owner, int pidfd) {
   auto& st = self->state;
-  if (deliver_unclaimed(self, pid, owner)) return;
-  if (st.pidfds.count(pid) == 0) {
-    const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-    if (pidfd >= 0) {
-      watch_spawned(self, pid, pidfd, std::move(owner));
-      return;
-    }
-  }
   st.owners[pid] = std::move(owner);
   if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
-}
-
-// A child the runtime spawned, with its pidfd (ours from now on).
-void watch_spawned(self_ptr self, int pid, int pidfd, caf::actor owner) {
-  auto& st = self->state;
-  if (deliver_unclaimed(self, pid, owner)) {  // a SIGCHLD scan reaped it before this registration came
-    ::close(pidfd);
-    return;
-  }
-  st.close_pidfd(pid);  // an older registration of the same process (claimed again)
-  st.owners[pid] = std::move(owner);
-  if (st.pid1_link) self->send(st.pid1_link, track_atom_v, pid);
+  if (pidfd < 0) return;
+  st.close_pidfd(pid);  // a stale registration under the same pid, should one be left
   st.pidfds[pid] = pidfd;
   if (!st.loop->watch(pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), static_cast<uint64_t>(pid))) {
     // The next SIGCHLD scan reaps it instead.
     spdlog::error("reaper: cannot watch the pidfd of pid {}: {}", pid, std::strerror(errno));
   }
+}
+
+// A child the runtime spawned, with its pidfd.
+void watch_spawned(self_ptr self, int pid, int pidfd, caf::actor owner) {
+  if (deliver_unclaimed(self, pid, owner)) {  // a SIGCHLD scan reaped it before this registration came
+    ::close(pidfd);
+    return;
+  }
+  keep(self, pid, std::move(owner), pidfd);
+}
+
+// A pid the runtime did not spawn itself (a forking service's daemon, MAINPID=): watched by a pidfd of its own
+// too, so its exit does not wait for a scan. Not our child (PID 1's, a grandchild): the wait on it fails and
+// the exit comes from elsewhere (PID 1 forwards it; the service watches a grandchild itself).
+void watch(self_ptr self, int pid, caf::actor owner) {
+  if (deliver_unclaimed(self, pid, owner)) return;
+  const int pidfd = self->state.pidfds.count(pid) ? -1 : static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  keep(self, pid, std::move(owner), pidfd);
 }
 
 // A spawned child's pidfd turned readable: it exited (or a scan reaped it meanwhile).
