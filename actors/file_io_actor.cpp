@@ -29,6 +29,10 @@ struct file_io_state {
 
 using self_ptr = caf::stateful_actor<file_io_state>*;
 
+void save_record(file_io_state& st, const std::string& service, const adoption_record& r) {
+  if (st.store.save(service, r)) st.written[service] = r.invocation_id;  // no fsync: a machine crash ends services too
+}
+
 int open_fifo(const std::string& path, int flags) {
   file_io_audit::note("log FIFO open");
   int fd = ::open(path.c_str(), flags | O_CLOEXEC);
@@ -51,7 +55,7 @@ caf::behavior file_io(self_ptr self, std::string records_dir) {
   return {
       [=](record_save_atom, const std::string& service, const adoption_record& r) {
         ++self->state.requests;
-        if (self->state.store.save(service, r)) self->state.written[service] = r.invocation_id;
+        save_record(self->state, service, r);
       },
       [=](record_clear_atom, const std::string& service, const std::string& invocation_id) {
         auto& st = self->state;
@@ -67,8 +71,7 @@ caf::behavior file_io(self_ptr self, std::string records_dir) {
       [=](spawn_files_atom, const std::string& service, const adoption_record& intent, const std::string& out,
           const std::string& err) {
         ++self->state.requests;
-        // No fsync: a crash of the machine ends the services too.
-        if (self->state.store.save(service, intent)) self->state.written[service] = intent.invocation_id;
+        save_record(self->state, service, intent);
         return open_both(out, err, O_RDWR);  // read-write: the service never sees EPIPE (see log_sink_actor)
       },
       [=](sink_files_atom, const std::string& out, const std::string& err) {

@@ -57,20 +57,24 @@ void console_status::line(std::string_view tag, std::string_view colour, std::st
   }
 }
 
+bool console_status::shows(bool trouble) const {
+  return level_ == status_level::all || (trouble && level_ == status_level::errors);
+}
+
 void console_status::ok(std::string_view text) {
-  if (level_ == status_level::all) line("  OK  ", "\033[0;32m", text);
+  if (shows(false)) line("  OK  ", "\033[0;32m", text);
 }
 void console_status::failed(std::string_view text) {
-  if (level_ != status_level::none) line("FAILED", "\033[0;1;31m", text);
+  if (shows(true)) line("FAILED", "\033[0;1;31m", text);
 }
 void console_status::waiting(std::string_view text) {
-  if (level_ != status_level::none) line(" WAIT ", "\033[0;33m", text);
+  if (shows(true)) line(" WAIT ", "\033[0;33m", text);
 }
 void console_status::info(std::string_view text) {
-  if (level_ == status_level::all) line("  ..  ", "", text);
+  if (shows(false)) line("  ..  ", "", text);
 }
 void console_status::depend(std::string_view text) {
-  if (level_ != status_level::none) line("DEPEND", "\033[0;1;33m", text);
+  if (shows(true)) line("DEPEND", "\033[0;1;33m", text);
 }
 
 }  // namespace dynamod

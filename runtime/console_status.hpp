@@ -29,6 +29,7 @@ class console_status {
 
  private:
   void line(std::string_view tag, std::string_view colour, std::string_view text);
+  bool shows(bool trouble) const;  // trouble: a failure, a dependency failure, a slow start or stop
   int fd_;
   bool colour_;
   status_level level_;

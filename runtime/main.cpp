@@ -200,7 +200,7 @@ int main(int argc, char** argv) {
   if (!placement.note.empty()) spdlog::info("{}", placement.note);
 
   const int console_fd = opts.user_mode ? STDOUT_FILENO : ::open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
-  // Under dynamod-init the kernel command line says how much the console shows (quiet, dynamod.show_status=).
+  // Under dynamod-init the kernel command line says how much the console shows (dynamod.show_status=).
   status_level level = status_level::all;
   if (!opts.user_mode) {
     std::ifstream cmdline_file("/proc/cmdline");

@@ -47,6 +47,15 @@ bool link_part(const std::string& state_dir, const std::string& dir, const char*
   return ::symlink(target.c_str(), link.c_str()) == 0;
 }
 
+// Undoes link_part for every part that is a link.
+void unlink_parts(const std::string& state_dir) {
+  for (const char* part : kParts) {
+    struct stat st {};
+    const std::string link = state_dir + "/" + part;
+    if (::lstat(link.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) ::unlink(link.c_str());
+  }
+}
+
 }  // namespace
 
 volatile_placement place_volatile_state(const std::string& state_dir, uid_t uid) {
@@ -74,11 +83,7 @@ volatile_placement place_volatile_state(const std::string& state_dir, uid_t uid)
     if (!link_part(state_dir, dir, part)) {
       in_place.note = std::string{"cannot link "} + state_dir + "/" + part + ": " + std::strerror(errno) +
                       "; records and log FIFOs stay in " + state_dir;
-      for (const char* p : kParts) {  // none of the links half-made: one place for everything
-        struct stat st {};
-        const std::string l = state_dir + "/" + p;
-        if (::lstat(l.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) ::unlink(l.c_str());
-      }
+      unlink_parts(state_dir);  // none of the links half-made: one place for everything
       return in_place;
     }
   }
@@ -87,11 +92,7 @@ volatile_placement place_volatile_state(const std::string& state_dir, uid_t uid)
 
 void remove_volatile_state(const std::string& state_dir, const volatile_placement& p) {
   if (!p.redirected) return;
-  for (const char* part : kParts) {
-    struct stat st {};
-    const std::string l = state_dir + "/" + part;
-    if (::lstat(l.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) ::unlink(l.c_str());
-  }
+  unlink_parts(state_dir);
   std::error_code ec;
   std::filesystem::remove_all(p.dir, ec);
 }
