@@ -52,6 +52,13 @@ def processes_started_for(directory):
     return pids
 
 
+def tree_nodes(node):
+    """Every node of a `dynamodctl --json tree` answer, depth first."""
+    yield node
+    for child in node.get("children", []):
+        yield from tree_nodes(child)
+
+
 class Timeout(AssertionError):
     pass
 

@@ -6,7 +6,7 @@ import subprocess
 import time
 import unittest
 
-from runtime_harness import CTL, Runtime, RuntimeTestCase, sh
+from runtime_harness import CTL, Runtime, RuntimeTestCase, sh, tree_nodes
 
 ANSWER_DEADLINE = 20  # seconds; the runtime's own safety net is minutes, every answer here comes from its owner
 
@@ -25,13 +25,6 @@ BROKEN = """
     max-restarts = 0
     """
 CLIENT = sleeper("client", '[dependencies]\nrequires = ["broken"]\n')
-
-
-def tree_nodes(node):
-    """Every node of a `tree` reply."""
-    yield node
-    for child in node.get("children", []):
-        yield from tree_nodes(child)
 
 
 def proc_state(pid):

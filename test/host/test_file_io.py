@@ -8,7 +8,7 @@ import os
 import signal
 import unittest
 
-from runtime_harness import RuntimeTestCase
+from runtime_harness import RuntimeTestCase, tree_nodes
 
 N = 40
 
@@ -23,12 +23,6 @@ def read(path):
             return f.read()
     except FileNotFoundError:
         return ""
-
-
-def tree_nodes(node):
-    yield node
-    for child in node.get("children", []):
-        yield from tree_nodes(child)
 
 
 class FileIoOffTheScheduler(RuntimeTestCase):

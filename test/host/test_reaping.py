@@ -8,19 +8,13 @@ import signal
 import time
 import unittest
 
-from runtime_harness import RuntimeTestCase
+from runtime_harness import RuntimeTestCase, tree_nodes
 
 N = 40
 
 
 def sleeper(name):
     return f'[service]\nname = "{name}"\nexec = ["/bin/sleep", "1000"]\n[restart]\ndelay = "0"\n'
-
-
-def tree_nodes(node):
-    yield node
-    for child in node.get("children", []):
-        yield from tree_nodes(child)
 
 
 def zombie_children_of(pid):
