@@ -13,6 +13,7 @@
 #include "actors/messages.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/deps/dependency_graph.hpp"
+#include "runtime/slow_report.hpp"
 
 namespace dynamod {
 
@@ -21,6 +22,7 @@ namespace {
 using clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 constexpr auto kSlowAfter = 5s;  // say what we wait on once a start or stop takes this long
+constexpr size_t kSlowLinesAtOnce = 4;
 
 struct service_view {
   std::string state = "waiting";
@@ -159,9 +161,14 @@ void on_incarnation_down(self_ptr self, const caf::down_msg& msg) {
   }
 }
 
+// Every kSlowAfter, what still waits, in a few lines however many services it is (slow_lines).
 void say_what_is_slow(self_ptr self) {
   auto& st = self->state;
   const auto now = clock::now();
+  const auto seconds = [&](clock::time_point since) {
+    return std::chrono::duration_cast<std::chrono::seconds>(now - since).count();
+  };
+  std::vector<slow_item> slow;
   for (auto& [name, sub] : st.waiting) {
     if (sub.verdict != 0 || now - sub.since < kSlowAfter) continue;
     auto& view = st.views[name];
@@ -169,17 +176,18 @@ void say_what_is_slow(self_ptr self) {
     view.last_said = now;
     auto dep = st.views.find(sub.on);
     const std::string dep_state = dep == st.views.end() ? "pending" : dep->second.state;
-    st.context->console->waiting(name + " is waiting for " + sub.on + " (" + dep_state + ")");
+    slow.push_back({name + " is waiting for " + sub.on + " (" + dep_state + ")", seconds(sub.since)});
   }
   for (auto& [name, view] : st.views) {
     if (view.state != "starting" && view.state != "stopping") continue;
     if (now - view.since < kSlowAfter || now - view.last_said < kSlowAfter) continue;
     view.last_said = now;
-    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(now - view.since).count();
-    st.context->console->waiting((view.state == "starting" ? "waiting for " + name + " to become ready"
-                                                           : "waiting for " + name + " to stop") +
-                                 (view.detail.empty() ? "" : " (" + view.detail + ")") + ", " + std::to_string(secs) + "s");
+    slow.push_back({(view.state == "starting" ? "waiting for " + name + " to become ready"
+                                              : "waiting for " + name + " to stop") +
+                        (view.detail.empty() ? "" : " (" + view.detail + ")"),
+                    seconds(view.since)});
   }
+  for (const auto& line : slow_lines(std::move(slow), kSlowLinesAtOnce)) st.context->console->waiting(line);
 }
 
 }  // namespace

@@ -9,8 +9,8 @@
 
 namespace dynamod {
 
-console_status::console_status(int fd, status_level level)
-    : fd_(fd), colour_(::isatty(fd) && std::getenv("NO_COLOR") == nullptr), level_(level) {}
+console_status::console_status(console_writer& out, int fd, status_level level)
+    : out_(out), fd_(fd), colour_(::isatty(fd) && std::getenv("NO_COLOR") == nullptr), level_(level) {}
 
 status_level status_level_from_cmdline(std::string_view cmdline) {
   status_level level = status_level::all;
@@ -48,13 +48,7 @@ void console_status::line(std::string_view tag, std::string_view colour, std::st
   out += "] ";
   out += terminal_safe(text);  // names, reasons and paths come from files and services
   out += '\n';
-  std::lock_guard<std::mutex> guard{mutex_};
-  size_t off = 0;
-  while (off < out.size()) {
-    const ssize_t n = ::write(fd_, out.data() + off, out.size() - off);
-    if (n <= 0) return;  // the console is gone: status lines are best effort
-    off += static_cast<size_t>(n);
-  }
+  out_.write(fd_, std::move(out));
 }
 
 bool console_status::shows(bool trouble) const {

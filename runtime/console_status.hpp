@@ -1,9 +1,10 @@
 // systemd-style boot status lines on the console: "[  OK  ] Started web.", "[FAILED] Failed to start db: ...".
-// One writer shared by all actors; each line is one write(2), so lines never interleave.
+// Shared by all actors; lines go out through the console writer, whole and in order, without waiting for it.
 #pragma once
 
-#include <mutex>
 #include <string_view>
+
+#include "runtime/console_writer.hpp"
 
 namespace dynamod {
 
@@ -19,8 +20,8 @@ status_level status_level_from_cmdline(std::string_view cmdline);
 
 class console_status {
  public:
-  // `fd` is not owned. Colour only on a terminal and when NO_COLOR is unset.
-  explicit console_status(int fd, status_level level = status_level::all);
+  // `fd` is not owned; `out` must outlive this. Colour only on a terminal and when NO_COLOR is unset.
+  console_status(console_writer& out, int fd, status_level level = status_level::all);
   void ok(std::string_view text);
   void failed(std::string_view text);
   void waiting(std::string_view text);  // "[ WAIT ] ..." for starts or stops that take long
@@ -30,10 +31,10 @@ class console_status {
  private:
   void line(std::string_view tag, std::string_view colour, std::string_view text);
   bool shows(bool trouble) const;  // trouble: a failure, a dependency failure, a slow start or stop
+  console_writer& out_;
   int fd_;
   bool colour_;
   status_level level_;
-  std::mutex mutex_;
 };
 
 }  // namespace dynamod

@@ -1,6 +1,5 @@
 // dynamod-runtime: the service manager. Started by dynamod-init (PID 1) or, with --user, by anyone.
 #include <caf/all.hpp>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -26,6 +25,7 @@
 #include "runtime/config/supervision_plan.hpp"
 #include "protocol/terminal_text.hpp"
 #include "runtime/safe_log_format.hpp"
+#include "runtime/console_log_sink.hpp"
 #include "runtime/console_status.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/io/log_files.hpp"
@@ -52,10 +52,10 @@ std::map<std::string, std::string> environment() {
 
 // Everything goes to <state_dir>/runtime.log (rotated by size like a service log). On the console (stderr) a booting system shows only
 // warnings and errors next to the status lines; in user mode stderr gets the requested level.
-void setup_logging(const runtime_options& opts) {
+void setup_logging(const runtime_options& opts, std::shared_ptr<console_writer> console_out) {
   const auto level = spdlog::level::from_str(opts.log_level);
   std::vector<spdlog::sink_ptr> sinks;
-  auto console = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  auto console = std::make_shared<console_log_sink>(std::move(console_out), STDERR_FILENO);
   console->set_formatter(std::make_unique<safe_log_format>("dynamod-runtime[%P]: %^%l%$: %v"));
   console->set_level(opts.user_mode ? level : std::max(level, spdlog::level::warn));
   sinks.push_back(console);
@@ -175,18 +175,20 @@ int main(int argc, char** argv) {
   file_io_audit::allow_this_thread(true);
   // Before anything else opens a descriptor (and before any thread exists): see fd_slots.hpp.
   const bool fd_slots = reserve_fd_slots();
-  setup_logging(opts);
+  // Signals are read through the event loop's signalfd: block them before any thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Console lines leave through their own thread: a serial console takes ~3 ms a line.
+  auto console_out = std::make_shared<console_writer>();
+  setup_logging(opts, console_out);
   if (!fd_slots) spdlog::info("close_range(CLOSE_RANGE_UNSHARE) unavailable: spawns copy the descriptor table");
   // One arena: the scheduler threads allocate little at a time, and a second arena held a thousand services'
   // actors apart from the main heap (7.5 of 19 MiB PSS at 1000 services, most of it free but not returned).
   ::mallopt(M_ARENA_MAX, 1);
   spdlog::info("dynamod-runtime starting ({} mode, config {}, state {})", opts.user_mode ? "user" : "system",
                opts.paths.config_dir, opts.paths.state_dir);
-  // Signals are read through the event loop's signalfd: block them before any thread exists.
-  sigset_t signals;
-  sigemptyset(&signals);
-  for (int sig : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   // Orphans of services come to us, not to PID 1 (or the user's session).
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) spdlog::warn("PR_SET_CHILD_SUBREAPER: {}", std::strerror(errno));
@@ -208,7 +210,7 @@ int main(int argc, char** argv) {
     std::getline(cmdline_file, cmdline);
     level = status_level_from_cmdline(cmdline);
   }
-  console_status console{console_fd >= 0 ? console_fd : STDOUT_FILENO, level};
+  console_status console{*console_out, console_fd >= 0 ? console_fd : STDOUT_FILENO, level};
 
   config_tree tree = load_config_tree(opts.paths.config_dir);
   for (const auto& e : tree.errors) {
@@ -272,5 +274,6 @@ int main(int argc, char** argv) {
   ::unlink(opts.paths.control_socket.c_str());
   if (stopped_everything) remove_volatile_state(opts.paths.state_dir, placement);  // nothing left to adopt
   spdlog::info("runtime exiting");
+  console_out->flush(console_writer::exit_drain_limit);  // PID 1 sees the last lines before our exit
   return exit_code;
 }

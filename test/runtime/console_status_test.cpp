@@ -24,11 +24,12 @@ TEST(ShowStatus, ErrorsOnlyDropsTheStartedLinesButKeepsFailures) {
   int p[2];
   ASSERT_EQ(::pipe(p), 0);
   {
-    console_status c{p[1], status_level::errors};
+    console_writer out;  // written out before it is destroyed
+    console_status c{out, p[1], status_level::errors};
     c.ok("Started web.");
     c.failed("Failed to start db.");
     c.waiting("web is slow");
-    console_status none{p[1], status_level::none};
+    console_status none{out, p[1], status_level::none};
     none.failed("Failed to start hidden.");
   }
   ::close(p[1]);
