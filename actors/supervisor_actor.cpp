@@ -557,6 +557,14 @@ void restart_if_stale(self_ptr self, const std::string& id) {
 
 void execute(self_ptr self, const std::vector<command>& cmds) {
   announce_starts(self, cmds);
+  // A batch's log sinks are linked before its incarnations. CAF keeps an actor's links in a list, newest
+  // first, and an exit unlinks by walking it from the front. Children stop in reverse start order, so each
+  // exiting incarnation is at the front, unless sinks linked between incarnations are: then every exit walks
+  // past the sinks of all that stopped before it (a stop-all of N services: N²/2 steps).
+  for (const auto& cmd : cmds) {
+    if (cmd.what != command::kind::start) continue;
+    if (auto* c = find(self, cmd.child)) ensure_log_sink(self, *c);
+  }
   for (const auto& cmd : cmds) {
     switch (cmd.what) {
       case command::kind::start:
