@@ -27,9 +27,13 @@ namespace {
 // SIGCHLD scans are O(children) each (the kernel walks every child): at most one per interval, which grows with
 // the children watched by pidfd, so a stop of ten thousand services costs a bounded number of scans, not one
 // per exit. What a scan is for, orphans nobody owns, can wait that long; owned processes report through pidfds.
+// A scan reaps every zombie it meets, each found by a walk from the first child, so it also waits while pidfd
+// exits keep arriving (a mass stop): run amid them it would reap their backlog at O(children) apiece. It waits
+// at most kLongestScanWait.
+constexpr std::chrono::seconds kLongestScanWait{2};
 std::chrono::microseconds scan_interval(size_t pidfds) {
   const auto interval = std::chrono::microseconds(20000 + 100 * static_cast<int64_t>(pidfds));
-  return std::min(interval, std::chrono::microseconds(std::chrono::seconds(2)));
+  return std::min(interval, std::chrono::microseconds(kLongestScanWait));
 }
 
 }  // namespace
@@ -45,6 +49,9 @@ struct reaper_state {
   event_loop* loop = nullptr;
   std::chrono::steady_clock::time_point last_scan{};
   bool scan_scheduled = false;
+  std::chrono::steady_clock::time_point scan_wanted{};  // the SIGCHLD the scheduled scan is for
+  uint64_t reaped_by_pidfd = 0;                         // counts pidfd reaps; a change since the tick was set: not quiet
+  uint64_t reaped_by_pidfd_at_schedule = 0;
   uint64_t reaped = 0;
   uint64_t scans = 0;
   static inline const char* name = "reaper";
@@ -145,6 +152,7 @@ void reap_by_pidfd(self_ptr self, int pid) {
     return;
   }
   ++st.reaped;
+  ++st.reaped_by_pidfd;
   deliver(self, pid, status);
 }
 
@@ -187,10 +195,20 @@ static caf::behavior reaper_actor(self_ptr self, caf::actor pid1_link, event_loo
           return;
         }
         st.scan_scheduled = true;
+        st.scan_wanted = std::chrono::steady_clock::now();
+        st.reaped_by_pidfd_at_schedule = st.reaped_by_pidfd;
         self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(interval), tick_atom_v);
       },
       [=](tick_atom) {
-        self->state.scan_scheduled = false;
+        auto& st = self->state;
+        const auto now = std::chrono::steady_clock::now();
+        if (st.reaped_by_pidfd != st.reaped_by_pidfd_at_schedule && now - st.scan_wanted < kLongestScanWait) {
+          st.reaped_by_pidfd_at_schedule = st.reaped_by_pidfd;  // exits still arriving: wait for a quiet interval
+          self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(scan_interval(st.pidfds.size())),
+                             tick_atom_v);
+          return;
+        }
+        st.scan_scheduled = false;
         scan(self);
       },
       [=](io_ready_atom, uint64_t tag, uint32_t) { reap_by_pidfd(self, static_cast<int>(tag)); },
