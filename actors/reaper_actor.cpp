@@ -157,24 +157,34 @@ void reap_by_pidfd(self_ptr self, int pid) {
 }
 
 // Every exited child that can be waited for: orphans the runtime inherited as subreaper, and children whose
-// pidfd event has not been handled yet.
-void scan(self_ptr self) {
+// pidfd event has not been handled yet. Each zombie is found by a walk from the first child, so a scan that is
+// not `full` stops at the first zombie its pidfd will report (in a mass stop, a backlog of them) and says so:
+// false, try again later.
+bool scan(self_ptr self, bool full) {
   auto& st = self->state;
   st.last_scan = std::chrono::steady_clock::now();
   ++st.scans;
   for (;;) {
     // Look first (WNOWAIT): the zombie's start time keys an exit nobody claims yet.
     siginfo_t info{};
-    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) break;
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid <= 0) return true;
     const pid_t peeked = info.si_pid;
+    if (!full && st.pidfds.count(peeked) != 0) return false;
     // Only an exit nobody owns yet is kept by start time; an owned one is delivered at once (no /proc read).
     const uint64_t start_time = st.owners.count(peeked) ? 0 : start_time_of(peeked).value_or(0);
     int status = 0;
     const pid_t pid = ::waitpid(peeked, &status, WNOHANG);
-    if (pid <= 0) break;
+    if (pid <= 0) return true;
     ++st.reaped;
     deliver(self, pid, status, start_time);
   }
+}
+
+void schedule_scan(self_ptr self) {
+  auto& st = self->state;
+  st.reaped_by_pidfd_at_schedule = st.reaped_by_pidfd;
+  self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(scan_interval(st.pidfds.size())),
+                     tick_atom_v);
 }
 
 }  // namespace
@@ -191,30 +201,29 @@ static caf::behavior reaper_actor(self_ptr self, caf::actor pid1_link, event_loo
         const auto since = std::chrono::steady_clock::now() - st.last_scan;
         const auto interval = scan_interval(st.pidfds.size());
         if (st.pidfds.empty() && since >= interval) {
-          scan(self);
+          scan(self, true);
           return;
         }
         st.scan_scheduled = true;
         st.scan_wanted = std::chrono::steady_clock::now();
-        st.reaped_by_pidfd_at_schedule = st.reaped_by_pidfd;
-        self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(interval), tick_atom_v);
+        schedule_scan(self);
       },
       [=](tick_atom) {
         auto& st = self->state;
-        const auto now = std::chrono::steady_clock::now();
-        if (st.reaped_by_pidfd != st.reaped_by_pidfd_at_schedule && now - st.scan_wanted < kLongestScanWait) {
-          st.reaped_by_pidfd_at_schedule = st.reaped_by_pidfd;  // exits still arriving: wait for a quiet interval
-          self->delayed_send(self, std::chrono::duration_cast<std::chrono::microseconds>(scan_interval(st.pidfds.size())),
-                             tick_atom_v);
+        const bool overdue = std::chrono::steady_clock::now() - st.scan_wanted >= kLongestScanWait;
+        const bool quiet = st.reaped_by_pidfd == st.reaped_by_pidfd_at_schedule;
+        // While pidfd exits keep arriving, a scan would mostly meet their zombies: wait for a quiet interval.
+        if (!overdue && (!quiet || !scan(self, false))) {
+          schedule_scan(self);
           return;
         }
+        if (overdue) scan(self, true);
         st.scan_scheduled = false;
-        scan(self);
       },
       [=](io_ready_atom, uint64_t tag, uint32_t) { reap_by_pidfd(self, static_cast<int>(tag)); },
       // A service drained its cgroup: what it killed is reaped now, not at the next scheduled scan.
       [=](reap_now_atom) {
-        scan(self);
+        scan(self, true);
         return true;
       },
       [=](watch_pid_atom, int pid, int pidfd, caf::actor owner) { watch_spawned(self, pid, pidfd, std::move(owner)); },

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -156,7 +157,11 @@ bool oom_struck(self_ptr self) {
 
 bool drain_cgroup(self_ptr self) {
   auto& st = self->state;
-  if (st.cgroup_dir.empty() || !cgroup_populated(st.cgroup_dir)) return false;
+  if (st.cgroup_dir.empty()) return false;
+  // The usual case, an empty cgroup, costs one rmdir (no file opened): it fails with EBUSY while processes are
+  // in it, or child cgroups (then the populated flag decides).
+  if (::rmdir(st.cgroup_dir.c_str()) == 0 || errno == ENOENT) return false;
+  if (!cgroup_populated(st.cgroup_dir)) return false;
   const auto left = cgroup_pids(st.cgroup_dir).size();
   // Worth a warning: something escaped the main process's group (a daemon that double-forked, a stray child).
   spdlog::warn("{}: killing {} process(es) left in its cgroup", config(self).name, left);
@@ -168,11 +173,10 @@ bool drain_cgroup(self_ptr self) {
 void remove_service_cgroup(self_ptr self) {
   auto& st = self->state;
   if (st.cgroup_dir.empty()) return;
+  if (::rmdir(st.cgroup_dir.c_str()) == 0 || errno != EBUSY) return;  // removed, or drain_cgroup did
   if (cgroup_populated(st.cgroup_dir)) {
     spdlog::warn("{}: processes are still in {} after SIGKILL", config(self).name, st.cgroup_dir);
-    return;
   }
-  remove_cgroup(st.cgroup_dir);
 }
 
 }  // namespace dynamod::service
