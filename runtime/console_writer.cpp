@@ -6,47 +6,9 @@
 
 namespace dynamod {
 
-console_writer::console_writer(size_t max_queued_bytes)
-    : max_queued_bytes_(max_queued_bytes), thread_([this] { run(); }) {}
+namespace {
 
-console_writer::~console_writer() {
-  flush(exit_drain_limit);
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    stop_ = true;
-    queue_.clear();  // what the drain limit left: a console that slow gets no more
-  }
-  wake_.notify_one();
-  thread_.join();
-}
-
-void console_writer::write(int fd, std::string line) {
-  {
-    std::lock_guard<std::mutex> guard{mutex_};
-    queued_bytes_ += line.size();
-    queue_.push_back({fd, std::move(line)});
-    while (queued_bytes_ > max_queued_bytes_ && queue_.size() > 1) {
-      queued_bytes_ -= queue_.front().text.size();
-      last_dropped_fd_ = queue_.front().fd;
-      queue_.pop_front();
-      ++dropped_;
-      ++dropped_unreported_;
-    }
-  }
-  wake_.notify_one();
-}
-
-bool console_writer::flush(std::chrono::milliseconds limit) {
-  std::unique_lock<std::mutex> lock{mutex_};
-  return drained_.wait_for(lock, limit, [this] { return queue_.empty() && !writing_; });
-}
-
-uint64_t console_writer::dropped() const {
-  std::lock_guard<std::mutex> guard{mutex_};
-  return dropped_;
-}
-
-bool console_writer::write_all(int fd, const std::string& text) {
+bool write_all(int fd, const std::string& text) {
   size_t off = 0;
   while (off < text.size()) {
     const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
@@ -57,30 +19,80 @@ bool console_writer::write_all(int fd, const std::string& text) {
   return true;
 }
 
-void console_writer::run() {
+}  // namespace
+
+console_writer::console_writer(size_t max_queued_bytes)
+    : s_(std::make_shared<shared>(max_queued_bytes)), thread_(run, s_) {}
+
+console_writer::~console_writer() {
+  const bool drained = flush(exit_drain_limit);
+  {
+    std::lock_guard<std::mutex> guard{s_->mutex};
+    s_->stop = true;
+    s_->queue.clear();  // what the drain limit left: a console that slow gets no more
+  }
+  s_->wake.notify_one();
+  if (drained) {
+    thread_.join();
+  } else {
+    thread_.detach();  // blocked in write(2) on a console nobody reads: it ends with the process
+  }
+}
+
+void console_writer::write(int fd, std::string line) {
+  {
+    std::lock_guard<std::mutex> guard{s_->mutex};
+    s_->queued_bytes += line.size();
+    s_->queue.push_back({fd, std::move(line)});
+    while (s_->queued_bytes > s_->max_queued_bytes && s_->queue.size() > 1) {
+      s_->queued_bytes -= s_->queue.front().text.size();
+      s_->last_dropped_fd = s_->queue.front().fd;
+      s_->queue.pop_front();
+      ++s_->dropped;
+      ++s_->dropped_unreported;
+    }
+  }
+  s_->wake.notify_one();
+}
+
+bool console_writer::flush(std::chrono::milliseconds limit) {
+  std::unique_lock<std::mutex> lock{s_->mutex};
+  const auto done = [this] { return s_->queue.empty() && !s_->writing; };
+  if (s_->gave_up) return done();
+  if (s_->drained.wait_for(lock, limit, done)) return true;
+  s_->gave_up = true;
+  return false;
+}
+
+uint64_t console_writer::dropped() const {
+  std::lock_guard<std::mutex> guard{s_->mutex};
+  return s_->dropped;
+}
+
+void console_writer::run(std::shared_ptr<shared> s) {
   ::pthread_setname_np(::pthread_self(), "console");
-  std::unique_lock<std::mutex> lock{mutex_};
+  std::unique_lock<std::mutex> lock{s->mutex};
   for (;;) {
-    wake_.wait(lock, [this] { return stop_ || !queue_.empty(); });
-    if (stop_) return;
+    s->wake.wait(lock, [&] { return s->stop || !s->queue.empty(); });
+    if (s->stop) return;
     std::string notice;
     int notice_fd = -1;
-    if (dropped_unreported_ > 0) {
-      notice = "[  ..  ] " + std::to_string(dropped_unreported_) +
+    if (s->dropped_unreported > 0) {
+      notice = "[  ..  ] " + std::to_string(s->dropped_unreported) +
                " console line(s) dropped: the console is slower than the runtime (runtime.log has the log)\n";
-      notice_fd = last_dropped_fd_;
-      dropped_unreported_ = 0;
+      notice_fd = s->last_dropped_fd;
+      s->dropped_unreported = 0;
     }
-    pending next = std::move(queue_.front());
-    queue_.pop_front();
-    queued_bytes_ -= next.text.size();
-    writing_ = true;
+    pending next = std::move(s->queue.front());
+    s->queue.pop_front();
+    s->queued_bytes -= next.text.size();
+    s->writing = true;
     lock.unlock();
     if (notice_fd >= 0) write_all(notice_fd, notice);
     write_all(next.fd, next.text);
     lock.lock();
-    writing_ = false;
-    if (queue_.empty()) drained_.notify_all();
+    s->writing = false;
+    if (s->queue.empty()) s->drained.notify_all();
   }
 }
 

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -23,7 +24,7 @@ class console_writer {
   static constexpr size_t default_max_queued_bytes = 16 * 1024;
 
   explicit console_writer(size_t max_queued_bytes = default_max_queued_bytes);
-  ~console_writer();  // writes out what is queued, for at most `exit_drain_limit`
+  ~console_writer();  // writes out what is queued, for at most `exit_drain_limit`, then leaves the rest
   console_writer(const console_writer&) = delete;
   console_writer& operator=(const console_writer&) = delete;
 
@@ -31,7 +32,8 @@ class console_writer {
 
   // Queues `line` (newline included) for `fd`; never waits for the console.
   void write(int fd, std::string line);
-  // Waits until everything queued so far is written, or `limit` has passed. False if lines are still queued.
+  // Waits until everything queued so far is written, or `limit` has passed. False if lines are still queued;
+  // after that, flushes do not wait.
   bool flush(std::chrono::milliseconds limit);
   uint64_t dropped() const;
 
@@ -40,20 +42,26 @@ class console_writer {
     int fd;
     std::string text;
   };
-  void run();
-  bool write_all(int fd, const std::string& text);
+  // Shared with the thread: a thread stuck in write(2) on a console that never drains is detached, not
+  // joined, at destruction, and must not outlive what it uses.
+  struct shared {
+    explicit shared(size_t max) : max_queued_bytes(max) {}
+    const size_t max_queued_bytes;
+    std::mutex mutex;
+    std::condition_variable wake;     // the writer: work or stop
+    std::condition_variable drained;  // flush(): the queue is empty and nothing is being written
+    std::deque<pending> queue;
+    size_t queued_bytes = 0;
+    uint64_t dropped = 0;             // ever
+    uint64_t dropped_unreported = 0;  // since the last notice
+    int last_dropped_fd = -1;
+    bool writing = false;
+    bool stop = false;
+    bool gave_up = false;  // a flush timed out: the console is stuck, later flushes do not wait again
+  };
+  static void run(std::shared_ptr<shared> s);
 
-  const size_t max_queued_bytes_;
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;     // the writer: work or stop
-  std::condition_variable drained_;  // flush(): the queue is empty and nothing is being written
-  std::deque<pending> queue_;
-  size_t queued_bytes_ = 0;
-  uint64_t dropped_ = 0;            // ever
-  uint64_t dropped_unreported_ = 0;  // since the last notice
-  int last_dropped_fd_ = -1;
-  bool writing_ = false;
-  bool stop_ = false;
+  std::shared_ptr<shared> s_;
   std::thread thread_;
 };
 

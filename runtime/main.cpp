@@ -273,7 +273,10 @@ int main(int argc, char** argv) {
   }
   ::unlink(opts.paths.control_socket.c_str());
   if (stopped_everything) remove_volatile_state(opts.paths.state_dir, placement);  // nothing left to adopt
-  spdlog::info("runtime exiting");
   console_out->flush(console_writer::exit_drain_limit);  // PID 1 sees the last lines before our exit
+  if (const uint64_t dropped = console_out->dropped()) {
+    spdlog::warn("{} console line(s) were dropped: the console was slower than the runtime", dropped);
+  }
+  spdlog::info("runtime exiting");
   return exit_code;
 }

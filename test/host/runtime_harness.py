@@ -64,7 +64,7 @@ class Timeout(AssertionError):
 
 
 class Runtime:
-    def __init__(self, services, supervisors=None, under_init=False, extra_files=None):
+    def __init__(self, services, supervisors=None, under_init=False, extra_files=None, console_fd=None):
         self.dir = tempfile.mkdtemp(prefix="dynamod-it.")
         os.chmod(self.dir, 0o755)  # unprivileged clients (the permission tests) must reach the socket
         self.config = os.path.join(self.dir, "config")
@@ -83,6 +83,7 @@ class Runtime:
         self.runtime_args = []  # more dynamod-runtime options (user mode only)
         self.proc = None
         self.out_path = os.path.join(self.dir, "console.log")
+        self.console_fd = console_fd  # the runtime's stdout and stderr, instead of out_path
         self.socket = os.path.join(self.state, "control.sock")
 
     def write_service(self, name, text):
@@ -101,7 +102,8 @@ class Runtime:
             cmd = [RUNTIME, "--user", "--config-dir", self.config, "--state-dir", self.state, "--log-dir", self.logs,
                    "--log-level", "debug", *self.runtime_args]
         with open(self.out_path, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            to = self.console_fd if self.console_fd is not None else out
+            self.proc = subprocess.Popen(cmd, stdout=to, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         if wait:
             self.wait_for(lambda: os.path.exists(self.socket) and self.try_list() is not None, 15,
                           "the control socket to answer")

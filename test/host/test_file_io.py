@@ -3,6 +3,7 @@ by the file I/O actor on its own thread, never on a CAF scheduler thread. The ru
 operation by the kind of thread that did it (runtime/io/file_io_audit) and shows the counts in `dynamodctl tree`
 (the file_io node); these tests start, restart, stop and start again a few dozen services and assert that the
 count of operations done elsewhere stays zero, and that the audit is live (the I/O thread's count grows)."""
+import fcntl
 import json
 import os
 import signal
@@ -11,6 +12,7 @@ import unittest
 from runtime_harness import RuntimeTestCase, tree_nodes
 
 N = 40
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ from Python 3.10
 
 
 def sleeper(name, more=""):
@@ -120,6 +122,30 @@ class VolatileState(RuntimeTestCase):
         self.assertEqual(rt.shutdown(), 0)
         self.assertFalse(os.path.exists(target), "left behind after every service stopped")
         self.assertFalse(any(os.path.lexists(l) for l in links))
+
+
+class ConsoleOffTheScheduler(RuntimeTestCase):
+    """Status and log lines on the console must not hold an actor: a serial console takes ~3 ms a line, and a
+    console nobody reads (a full pipe here, a stopped terminal) would hold it forever."""
+
+    def test_a_console_nobody_reads_holds_up_neither_start_nor_stop(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        fcntl.fcntl(w, F_SETPIPE_SZ, 4096)  # full after a few dozen lines
+        names = [f"console-flood-{i:03d}" for i in range(150)]
+        rt = self.runtime({n: sleeper(n) for n in names}, console_fd=w)  # --log-level debug: lines for each
+        os.close(w)
+        for n in names:
+            rt.wait_state(n, "running", timeout=60)
+        for n in names[:20]:
+            rt.ctl("stop", n, check=True)
+            rt.wait_state(n, "stopped", timeout=30)
+        self.assertEqual(rt.shutdown(timeout=60), 0)
+        # What did not fit was dropped and counted; runtime.log has every line.
+        log = rt.runtime_log()
+        self.assertRegex(log, r"\d+ console line\(s\) were dropped")
+        for n in names:
+            self.assertIn(f"{n}: started /bin/sleep", log)
 
 
 if __name__ == "__main__":
