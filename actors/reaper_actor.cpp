@@ -29,11 +29,13 @@ namespace {
 // per exit. What a scan is for, orphans nobody owns, can wait that long; owned processes report through pidfds.
 // A scan reaps every zombie it meets, each found by a walk from the first child, so it also waits while pidfd
 // exits keep arriving (a mass stop): run amid them it would reap their backlog at O(children) apiece. It waits
-// at most kLongestScanWait.
-constexpr std::chrono::seconds kLongestScanWait{2};
+// at most kLongestScanWait: then it reaps the backlog, O(children) per zombie, so not every interval of a storm
+// (at 2 s, a 10,000-service stop under TCG still spent 9% of its samples in waitid).
+constexpr std::chrono::seconds kLongestScanInterval{2};
+constexpr std::chrono::seconds kLongestScanWait{10};
 std::chrono::microseconds scan_interval(size_t pidfds) {
   const auto interval = std::chrono::microseconds(20000 + 100 * static_cast<int64_t>(pidfds));
-  return std::min(interval, std::chrono::microseconds(kLongestScanWait));
+  return std::min(interval, std::chrono::microseconds(kLongestScanInterval));
 }
 
 }  // namespace
