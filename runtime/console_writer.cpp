@@ -40,8 +40,10 @@ console_writer::~console_writer() {
 }
 
 void console_writer::write(int fd, std::string line) {
+  bool was_empty;
   {
     std::lock_guard<std::mutex> guard{s_->mutex};
+    was_empty = s_->queue.empty();
     s_->queued_bytes += line.size();
     s_->queue.push_back({fd, std::move(line)});
     while (s_->queued_bytes > s_->max_queued_bytes && s_->queue.size() > 1) {
@@ -52,7 +54,8 @@ void console_writer::write(int fd, std::string line) {
       ++s_->dropped_unreported;
     }
   }
-  s_->wake.notify_one();
+  // A busy writer takes what is queued when it is done: a burst of lines is one wake-up, not one each.
+  if (was_empty) s_->wake.notify_one();
 }
 
 bool console_writer::flush(std::chrono::milliseconds limit) {
@@ -83,13 +86,21 @@ void console_writer::run(std::shared_ptr<shared> s) {
       notice_fd = s->last_dropped_fd;
       s->dropped_unreported = 0;
     }
-    pending next = std::move(s->queue.front());
-    s->queue.pop_front();
-    s->queued_bytes -= next.text.size();
+    std::deque<pending> batch;
+    batch.swap(s->queue);
+    s->queued_bytes = 0;
     s->writing = true;
     lock.unlock();
     if (notice_fd >= 0) write_all(notice_fd, notice);
-    write_all(next.fd, next.text);
+    // Consecutive lines for one descriptor go out in one write.
+    std::string run;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      run += batch[i].text;
+      if (i + 1 == batch.size() || batch[i + 1].fd != batch[i].fd) {
+        write_all(batch[i].fd, run);
+        run.clear();
+      }
+    }
     lock.lock();
     s->writing = false;
     if (s->queue.empty()) s->drained.notify_all();
