@@ -53,8 +53,13 @@ struct runtime_state {
 
 using self_ptr = caf::stateful_actor<runtime_state>*;
 
+// What PID 1 prints after a handover ("runtime reports every service stopped", "shutdown requested by the
+// runtime") follows what the runtime said before it: the console writer gets this long to catch up.
+constexpr std::chrono::milliseconds kConsoleHandover{250};
+
 void report_stopped_and_quit(self_ptr self) {
   if (std::exchange(self->state.stopped_reported, true)) return;
+  if (auto* console = self->state.context->console) console->flush(kConsoleHandover);
   if (self->state.context->pid1_link) self->send(self->state.context->pid1_link, stopped_atom_v);
   self->quit(caf::exit_reason::user_shutdown);
 }
@@ -274,6 +279,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         ctx->console->failed("The root supervisor gave up: " + why + "; " + to_string(action) + ".");
         const auto mode =
             action == give_up_action::poweroff ? protocol::power_mode::poweroff : protocol::power_mode::reboot;
+        ctx->console->flush(kConsoleHandover);
         self->send(ctx->pid1_link, shutdown_atom_v, static_cast<uint8_t>(mode));
         return;
       }

@@ -2,6 +2,7 @@
 // Shared by all actors; lines go out through the console writer, whole and in order, without waiting for it.
 #pragma once
 
+#include <chrono>
 #include <string_view>
 
 #include "runtime/console_writer.hpp"
@@ -27,6 +28,9 @@ class console_status {
   void waiting(std::string_view text);  // "[ WAIT ] ..." for starts or stops that take long
   void depend(std::string_view text);   // "[DEPEND] Dependency failed for ..."
   void info(std::string_view text);     // indented, no tag
+  // Waits (at most `limit`) until what was said is on the console: before handing over to PID 1, whose
+  // lines must follow ours.
+  void flush(std::chrono::milliseconds limit) { out_.flush(limit); }
 
  private:
   void line(std::string_view tag, std::string_view colour, std::string_view text);
