@@ -554,7 +554,7 @@ caf::behavior service_actor(self_ptr self, service_args args) {
 namespace dynamod {
 
 caf::actor spawn_service(caf::event_based_actor* supervisor, service_args args) {
-  return supervisor->spawn<caf::linked>(service::service_actor, std::move(args));
+  return supervisor->spawn(service::service_actor, std::move(args));
 }
 
 }  // namespace dynamod

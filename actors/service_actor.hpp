@@ -33,7 +33,7 @@ struct service_args {
 
 // Messages: (stop_atom) terminate (stop signal or stop-exec, SIGKILL after the stop timeout);
 // (status_atom) -> std::string JSON object describing the incarnation.
-// Spawned linked to `supervisor` (which is also args.supervisor).
+// Spawned unlinked: `supervisor` (also args.supervisor) links to it at the end of its command batch.
 caf::actor spawn_service(caf::event_based_actor* supervisor, service_args args);
 
 }  // namespace dynamod

@@ -177,6 +177,7 @@ void start_child(self_ptr self, child_record& c) {
                    child_cgroup_path(self, c.id()),
                    rolled_back_by(self, c)};
     c.incarnation = spawn_service(self, std::move(a));
+    self->state.to_link.push_back(c.incarnation);  // linked at the end of the batch (execute)
     remember_linked(self, c.incarnation, c.id());
     // An adopted one keeps what new_child_record showed (running, its pid) until its incarnation reports.
     if (!adopting) {
@@ -555,16 +556,22 @@ void restart_if_stale(self_ptr self, const std::string& id) {
   execute(self, st.logic->terminate_child(id));
 }
 
-void execute(self_ptr self, const std::vector<command>& cmds) {
-  announce_starts(self, cmds);
-  // A batch's log sinks are linked before its incarnations. CAF keeps an actor's links in a list, newest
-  // first, and an exit unlinks by walking it from the front. Children stop in reverse start order, so each
-  // exiting incarnation is at the front, unless sinks linked between incarnations are: then every exit walks
-  // past the sinks of all that stopped before it (a stop-all of N services: N²/2 steps).
-  for (const auto& cmd : cmds) {
-    if (cmd.what != command::kind::start) continue;
-    if (auto* c = find(self, cmd.child)) ensure_log_sink(self, *c);
+// The incarnations a batch spawns are linked when it is done (on every way out of execute), after their log
+// sinks (each spawned just before its incarnation). CAF keeps an actor's links in a list, newest first, and
+// finds an exited child by walking it from the front; children stop in reverse start order, so each exit is then
+// found at the front. Linked as they were spawned, every exit would walk past the sinks of all children that
+// stopped before it: N²/2 steps for a stop of N. Nothing can end us between the spawn and the link (we are
+// inside one message), and CAF sends us the exit of one that ended meanwhile as soon as we link to it.
+struct link_spawned_at_exit {
+  self_ptr self;
+  ~link_spawned_at_exit() {
+    for (const auto& incarnation : std::exchange(self->state.to_link, {})) self->link_to(incarnation);
   }
+};
+
+void execute(self_ptr self, const std::vector<command>& cmds) {
+  const link_spawned_at_exit link_batch{self};
+  announce_starts(self, cmds);
   for (const auto& cmd : cmds) {
     switch (cmd.what) {
       case command::kind::start:

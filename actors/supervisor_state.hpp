@@ -62,6 +62,8 @@ struct supervisor_state {
   // Incarnations and log sinks (linked to us) -> their child's id, so an exit finds its child in O(1). Entries
   // are checked on use (the child may have a newer one) and dropped with the exit.
   std::unordered_map<caf::actor_addr, std::string> linked_ids;
+  // Incarnations spawned by the command batch being executed, linked when it is done (execute).
+  std::vector<caf::actor> to_link;
   std::vector<caf::response_promise> stop_promises;
   clock::time_point started_at = clock::now();
   caf::actor_addr parent;
