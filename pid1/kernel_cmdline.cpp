@@ -105,10 +105,25 @@ bool parse_liveness(const char* v, size_t n, init_options& o) {
   return true;
 }
 
+// A word that is not dynamod's: the kernel's words about the root, or nothing of ours.
+void apply_other_word(const char* w, size_t n, init_options& o, cmdline_warnings& warn) {
+  const void* eq = std::memchr(w, '=', n);
+  const size_t key_len = eq ? static_cast<size_t>(static_cast<const char*>(eq) - w) : n;
+  const char* value = eq ? w + key_len + 1 : nullptr;
+  size_t value_len = eq ? n - key_len - 1 : 0;
+  // The kernel's quoting: key="value with spaces".
+  if (value_len >= 2 && value[0] == '"' && value[value_len - 1] == '"') {
+    ++value;
+    value_len -= 2;
+  }
+  bool bad = false;
+  if (apply_root_word(w, key_len, value, value_len, o.root, &bad) && bad) warn.add("bad value, default kept", w, n);
+}
+
 void apply_word(const char* w, size_t n, init_options& o, cmdline_warnings& warn) {
   static const char prefix[] = "dynamod.";
   constexpr size_t plen = sizeof prefix - 1;
-  if (n <= plen || std::memcmp(w, prefix, plen) != 0) return;
+  if (n <= plen || std::memcmp(w, prefix, plen) != 0) return apply_other_word(w, n, o, warn);
   const char* key = w + plen;
   size_t key_len = n - plen;
   const char* value = nullptr;

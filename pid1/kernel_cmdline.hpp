@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pid1/root_options.hpp"
+
 namespace dynamod::init {
 
 struct init_options {
@@ -21,6 +23,7 @@ struct init_options {
   uint32_t liveness_timeout_ms = 60000;
   bool emergency = false;  // dynamod.emergency: start the shell instead of the runtime
   bool debug = false;      // dynamod.debug: log debug lines too
+  root_options root;       // root=, rootfstype=, rootflags=, ro/rw, rootwait, rootdelay=, init= (root_options.hpp)
 };
 
 // Problems are reported, not fatal: the option keeps its default.
@@ -34,7 +37,7 @@ struct cmdline_warnings {
 
 // Parses kernel-command-line syntax: whitespace-separated words, double quotes group
 // (`dynamod.runtime="/opt/my runtime"`), and everything after a lone `--` belongs to init's argv
-// and is ignored here. Only `dynamod.*` words are interpreted.
+// and is ignored here. `dynamod.*` words and the kernel's words about the root (root_options) are interpreted.
 void parse_kernel_cmdline(const char* text, size_t length, init_options& options, cmdline_warnings& warnings);
 
 // Parses "250ms", "5s", "2m" or a bare number (times `bare_scale_ms`, seconds by default) into
