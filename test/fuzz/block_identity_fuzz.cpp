@@ -1,5 +1,5 @@
 // libFuzzer target: what PID 1 reads from a block device it does not trust (an initramfs looks at every disk to
-// find root=): superblocks and partition tables, and the kernel command line's root words. No read may leave
+// find root=): superblocks and partition tables, the kernel command line's root words, and modules.dep. No read may leave
 // the buffer, and what is found must be printable.
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +7,7 @@
 
 #include "pid1/block_identity.hpp"
 #include "pid1/kernel_cmdline.hpp"
+#include "pid1/module_deps.hpp"
 
 using namespace dynamod::init;
 
@@ -29,5 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cmdline_warnings warnings;
   parse_kernel_cmdline(reinterpret_cast<const char*>(data), size < 4096 ? size : 4096, options, warnings);
   if (std::strlen(options.root.value) >= sizeof options.root.value) __builtin_trap();
+  module_path order[8];
+  const size_t n = module_load_order(reinterpret_cast<const char*>(data), size, "ext4", order, 8);
+  for (size_t i = 0; i < n && i < 8; ++i) {
+    if (order[i].path < reinterpret_cast<const char*>(data) ||
+        order[i].path + order[i].len > reinterpret_cast<const char*>(data) + size) {
+      __builtin_trap();
+    }
+  }
   return 0;
 }

@@ -1,0 +1,20 @@
+// Which kernel modules to load, in which order, for one module: read from depmod's modules.dep, whose line for
+// a module lists every module it needs, each needing only those listed after it (modprobe loads the list from
+// its end, then the module). Pure and heap-free: the answer points into the text it was given.
+#pragma once
+
+#include <cstddef>
+
+namespace dynamod::init {
+
+struct module_path {
+  const char* path = nullptr;  // relative to /lib/modules/<release>/, e.g. "kernel/fs/ext4/ext4.ko"
+  size_t len = 0;
+};
+
+// Fills `out` with the paths to load for `module` ("virtio_blk"; '-' and '_' are the same, as for modprobe),
+// dependencies first, the module itself last. Returns how many, 0 if the module is not in the text, or
+// max + 1 if `out` is too small.
+size_t module_load_order(const char* dep_text, size_t len, const char* module, module_path* out, size_t max);
+
+}  // namespace dynamod::init
