@@ -138,33 +138,10 @@ bool matches(const root_options& root, const char* sys_class_block, const char* 
   return false;
 }
 
-// /dev/disk/by-uuid/X and friends are udev's: without udev they are read as what they name.
-root_options through_by_links(const root_options& root) {
-  struct alias {
-    const char* prefix;
-    root_kind kind;
-  };
-  static const alias aliases[] = {{"/dev/disk/by-uuid/", root_kind::uuid},
-                                  {"/dev/disk/by-label/", root_kind::label},
-                                  {"/dev/disk/by-partuuid/", root_kind::partuuid},
-                                  {"/dev/disk/by-partlabel/", root_kind::partlabel}};
-  if (root.kind != root_kind::path) return root;
-  for (const auto& a : aliases) {
-    const size_t l = std::strlen(a.prefix);
-    if (std::strncmp(root.value, a.prefix, l) != 0) continue;
-    root_options r = root;
-    r.kind = a.kind;
-    std::memmove(r.value, r.value + l, std::strlen(r.value + l) + 1);
-    return r;
-  }
-  return root;
-}
-
 }  // namespace
 
-bool find_root_device(const root_options& given, const char* sys_class_block, const char* dev_dir, root_device& out,
+bool find_root_device(const root_options& root, const char* sys_class_block, const char* dev_dir, root_device& out,
                       char* why, size_t why_len) {
-  const root_options root = through_by_links(given);
   if (root.kind == root_kind::none) {
     say(why, why_len, "no root= on the kernel command line", "");
     return false;
@@ -195,7 +172,7 @@ bool find_root_device(const root_options& given, const char* sys_class_block, co
     if (found) break;
   }
   ::close(dir);
-  if (!found) say(why, why_len, "no block device matches root=", given.value);
+  if (!found) say(why, why_len, "no block device matches root=", root.value);
   return found;
 }
 

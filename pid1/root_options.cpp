@@ -77,10 +77,15 @@ bool parse_root(const char* v, size_t n, root_options& r) {
     const char* text;
     root_kind kind;
   };
+  // udev's /dev/disk/by-* links name the same things; without udev (the initramfs) they are read as such.
   static const prefix prefixes[] = {{"UUID=", root_kind::uuid},
                                     {"PARTUUID=", root_kind::partuuid},
                                     {"LABEL=", root_kind::label},
-                                    {"PARTLABEL=", root_kind::partlabel}};
+                                    {"PARTLABEL=", root_kind::partlabel},
+                                    {"/dev/disk/by-uuid/", root_kind::uuid},
+                                    {"/dev/disk/by-partuuid/", root_kind::partuuid},
+                                    {"/dev/disk/by-label/", root_kind::label},
+                                    {"/dev/disk/by-partlabel/", root_kind::partlabel}};
   for (const auto& p : prefixes) {
     if (!starts_with(v, n, p.text)) continue;
     const size_t l = std::strlen(p.text);

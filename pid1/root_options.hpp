@@ -11,9 +11,9 @@ namespace dynamod::init {
 // How root= names the device, as the kernel (and Debian's initramfs) accept it.
 enum class root_kind : uint8_t {
   none,       // no root=: no initramfs phase, this is the real root already
-  path,       // root=/dev/vda1 (also /dev/disk/by-*/..., resolved by name under /sys/class/block)
+  path,       // root=/dev/vda1, matched by name under /sys/class/block
   devnum,     // root=fe01 (hex major/minor, the kernel's old form) or root=254:1
-  uuid,       // root=UUID=<filesystem uuid>
+  uuid,       // root=UUID=<filesystem uuid> (or /dev/disk/by-uuid/..., and so on for the three below)
   partuuid,   // root=PARTUUID=<GPT partition guid, or MBR xxxxxxxx-NN>
   label,      // root=LABEL=<filesystem label>
   partlabel,  // root=PARTLABEL=<GPT partition name>

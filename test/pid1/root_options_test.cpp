@@ -40,6 +40,12 @@ TEST(RootOptions, EachFormOfRootIsRecognised) {
   EXPECT_STREQ(o.root.value, "debian-root");
   o = parse("root=PARTLABEL=root");
   EXPECT_EQ(o.root.kind, root_kind::partlabel);
+  o = parse("root=/dev/disk/by-uuid/3e6be9de-8139-11d1-9106-a43f08d823a6");  // udev's link, read without udev
+  EXPECT_EQ(o.root.kind, root_kind::uuid);
+  EXPECT_STREQ(o.root.value, "3e6be9de-8139-11d1-9106-a43f08d823a6");
+  o = parse("root=/dev/disk/by-partlabel/root");
+  EXPECT_EQ(o.root.kind, root_kind::partlabel);
+  EXPECT_STREQ(o.root.value, "root");
   o = parse("root=254:1");
   EXPECT_EQ(o.root.kind, root_kind::devnum);
   EXPECT_EQ(o.root.major, 254u);
