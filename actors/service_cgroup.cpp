@@ -160,7 +160,7 @@ bool drain_cgroup(self_ptr self) {
   if (st.cgroup_dir.empty()) return false;
   // The usual case, an empty cgroup, costs one rmdir (no file opened): it fails with EBUSY while processes are
   // in it, or child cgroups (then the populated flag decides).
-  if (::rmdir(st.cgroup_dir.c_str()) == 0 || errno == ENOENT) return false;
+  if (const int err = remove_cgroup(st.cgroup_dir); err == 0 || err == ENOENT) return false;
   if (!cgroup_populated(st.cgroup_dir)) return false;
   const auto left = cgroup_pids(st.cgroup_dir).size();
   // Worth a warning: something escaped the main process's group (a daemon that double-forked, a stray child).
@@ -173,7 +173,7 @@ bool drain_cgroup(self_ptr self) {
 void remove_service_cgroup(self_ptr self) {
   auto& st = self->state;
   if (st.cgroup_dir.empty()) return;
-  if (::rmdir(st.cgroup_dir.c_str()) == 0 || errno != EBUSY) return;  // removed, or drain_cgroup did
+  if (remove_cgroup(st.cgroup_dir) != EBUSY) return;  // removed now, or drain_cgroup did
   if (cgroup_populated(st.cgroup_dir)) {
     spdlog::warn("{}: processes are still in {} after SIGKILL", config(self).name, st.cgroup_dir);
   }

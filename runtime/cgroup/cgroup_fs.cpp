@@ -128,6 +128,6 @@ void signal_cgroup(const std::string& dir, int signo, pid_t skip_group) {
   }
 }
 
-void remove_cgroup(const std::string& dir) { ::rmdir(dir.c_str()); }
+int remove_cgroup(const std::string& dir) { return ::rmdir(dir.c_str()) == 0 ? 0 : errno; }
 
 }  // namespace dynamod

@@ -36,7 +36,8 @@ void kill_cgroup(const std::string& dir);
 // signalled as a group).
 void signal_cgroup(const std::string& dir, int signo, pid_t skip_group);
 
-// Removes the (empty) leaf; the supervisor directories stay.
-void remove_cgroup(const std::string& dir);
+// Removes the (empty) leaf; the supervisor directories stay. 0, or the errno: EBUSY while processes or child
+// cgroups are in it, ENOENT when it is gone already.
+int remove_cgroup(const std::string& dir);
 
 }  // namespace dynamod
