@@ -33,6 +33,9 @@ constexpr size_t kChunk = 65536;                  // one peek: a default pipe's 
 constexpr size_t kMaxReadPerWakeup = 1 << 20;     // then yield to other actors
 constexpr size_t kMaxFinalDrain = 64 << 20;       // a stopping sink of a service that still writes ends anyway
 constexpr int64_t kReopenEveryMs = 5000;          // a log file that cannot be opened is tried again this often
+// Kept in memory while the file cannot be opened (the boot's first steps run before / is writable); beyond it,
+// lines are counted as lost.
+constexpr size_t kMaxPending = 64 << 10;
 
 struct stream {
   int fd = -1;
@@ -56,6 +59,8 @@ struct log_sink_state {
   int64_t next_open_ms = 0;
   std::string open_error;
   uint64_t file_size = 0;
+  block pending;               // lines waiting for the file to open (at most kMaxPending bytes)
+  bool retry_armed = false;
   uint64_t lost = 0;           // lines not written to the file since the last write that worked
   uint64_t lost_total = 0;
   std::string lost_reason;
@@ -145,13 +150,26 @@ void count_lost(log_sink_state& st, uint64_t lines, const std::string& why) {
 }
 
 void write_file(log_sink_state& st, block& b) {
-  if (b.text.empty()) return;
+  if (b.text.empty() && st.pending.text.empty()) return;
   // Opened on the first line: a thousand quiet services cost no thousand files.
   if (st.file_fd < 0 && now_ms() >= st.next_open_ms) open_file(st);
   if (st.file_fd < 0) {
-    count_lost(st, b.lines, st.open_error);
+    if (st.pending.text.size() + b.text.size() <= kMaxPending) {
+      st.pending.text += b.text;
+      st.pending.lines += b.lines;
+    } else {
+      count_lost(st, b.lines, st.open_error);
+    }
     b = block{};
     return;
+  }
+  if (!st.pending.text.empty()) {
+    // What came while the file could not be opened goes first, in order.
+    block kept = std::move(st.pending);
+    st.pending = block{};
+    kept.text += b.text;
+    kept.lines += b.lines;
+    b = std::move(kept);
   }
   if (st.lost > 0) {
     // Said where the lines are missing, once the file takes lines again.
@@ -280,11 +298,20 @@ void forward(self_ptr self, std::vector<std::string> fresh) {
   for (const auto& f : self->state.followers) self->send(f, log_line_atom_v, fresh);
 }
 
+// Lines kept in memory are written once the file opens, even if the service says nothing more.
+void arm_retry(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending.text.empty() || st.retry_armed) return;
+  st.retry_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(kReopenEveryMs), log_retry_atom_v);
+}
+
 void drain(self_ptr self, int index) {
   auto& st = self->state;
   std::vector<std::string> fresh;
   drain_stream(st, index, false, st.followers.empty() ? nullptr : &fresh);
   forward(self, std::move(fresh));
+  arm_retry(self);
   st.args.context->loop->watch(st.streams[index].fd, EPOLLIN, caf::actor_cast<caf::actor>(self),
                                static_cast<uint64_t>(index));
 }
@@ -358,6 +385,11 @@ log_sink_state::~log_sink_state() {
     ::close(streams[i].fd);
   }
   if (reading) release(*this);
+  if (!pending.text.empty()) {
+    block none;
+    write_file(*this, none);  // a last try
+    count_lost(*this, pending.lines, open_error);
+  }
   if (lost > 0) spdlog::warn("{}: {} log lines lost: {}", args.service, lost, lost_reason);
   if (file_fd >= 0) ::close(file_fd);
 }
@@ -449,6 +481,13 @@ static caf::behavior log_sink(self_ptr self, log_sink_args args) {
         return last_lines(self->state, n);
       },
       [=](log_tail_atom, uint32_t n) { return last_lines(self->state, n); },
+      [=](log_retry_atom) {
+        auto& st = self->state;
+        st.retry_armed = false;
+        block none;
+        write_file(st, none);
+        arm_retry(self);
+      },
       [=](log_remove_atom) {
         auto& st = self->state;
         if (st.args.context->pid1_link) {

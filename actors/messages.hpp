@@ -77,6 +77,7 @@ DYNAMOD_ATOM(log_sink, "log_sink")    // supervisor: std::string service -> caf:
 DYNAMOD_ATOM(log_follow, "log_follow")  // log sink: caf::actor subscriber, uint32_t n -> the last n lines;
                                         // every later line comes as log_line
 DYNAMOD_ATOM(log_remove, "log_remove")  // log sink: the service is gone; let PID 1 drop its FIFOs, then stop
+DYNAMOD_ATOM(log_retry, "log_retry")  // log sink -> itself: try the log file again for the lines kept in memory
 DYNAMOD_ATOM(log_line, "log_line")    // log sink -> subscriber: std::vector<std::string> lines (one drain)
 DYNAMOD_ATOM(child_of, "child_of")    // supervisor -> runtime: std::string service, caf::actor supervisor
 DYNAMOD_ATOM(reload, "reload")        // runtime / supervisors: apply a new configuration

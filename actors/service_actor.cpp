@@ -398,6 +398,7 @@ caf::behavior service_behavior(self_ptr self) {
         if (pid == st.stop_pid) {
           if (config(self).notify_access_mode == notify_access::exec) forget_process(self, pid);
           st.stop_pid = 0;
+          execute(self, st.lifecycle->on_stop_command_exit());
           return;
         }
         if (pid != st.pid) return;

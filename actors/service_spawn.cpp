@@ -245,7 +245,8 @@ void run_stop_command(self_ptr self) {
                                : spawn_result{-1, 0, error};
   if (!r.ok()) {
     spdlog::warn("{}: stop command failed ({}); sending {}", c.name, setup ? r.describe() : error, c.stop_signal);
-    signal_service(self, c.stop_signal);
+    if (st.lifecycle->state() == lifecycle_state::stopping && st.pid > 0 && !st.stop_pid) signal_service(self, c.stop_signal);
+    execute(self, st.lifecycle->on_stop_command_exit());  // a done oneshot has nothing else to wait for
     return;
   }
   st.stop_pid = r.pid;

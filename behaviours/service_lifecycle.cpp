@@ -151,9 +151,16 @@ actions service_lifecycle::on_stop() {
     return {cancel(action::timer::start), quit({end_reason::code::shutdown})};
   }
   switch (state_) {
+    case lifecycle_state::done:
+      if (opts_.oneshot && opts_.stop_command && opts_.stop_timeout.count() > 0) {
+        state_ = lifecycle_state::stopping;
+        undoing_oneshot_ = true;
+        return {action{action::kind::run_stop_command}, arm(action::timer::stop, opts_.stop_timeout),
+                action{action::kind::report}};
+      }
+      return {quit({end_reason::code::shutdown})};
     case lifecycle_state::waiting:
-    case lifecycle_state::blocked:
-    case lifecycle_state::done: return {quit({end_reason::code::shutdown})};
+    case lifecycle_state::blocked: return {quit({end_reason::code::shutdown})};
     case lifecycle_state::starting:
     case lifecycle_state::running: return begin_stop();
     case lifecycle_state::stopping:
@@ -206,6 +213,12 @@ actions service_lifecycle::on_exit(process_end end) {
   return a;
 }
 
+actions service_lifecycle::on_stop_command_exit() {
+  if (!undoing_oneshot_ || state_ != lifecycle_state::stopping) return {};
+  undoing_oneshot_ = false;
+  return {cancel(action::timer::stop), quit({end_reason::code::shutdown})};
+}
+
 actions service_lifecycle::on_timer(action::timer which) {
   switch (which) {
     case action::timer::start:
@@ -225,6 +238,8 @@ actions service_lifecycle::on_timer(action::timer which) {
                        "no WATCHDOG=1 within " + std::to_string(opts_.watchdog->count()) + "ms"});
     case action::timer::stop:
       if (state_ != lifecycle_state::stopping) return {};
+      // No main process to kill: the incarnation ends, and the cgroup drain ends the stop command with it.
+      if (undoing_oneshot_) return on_stop_command_exit();
       return {signal(9)};
   }
   return {};

@@ -6,6 +6,7 @@
 //      │                    │ exit/timeout        │ exit                 timeout ▶ SIGKILL
 //      ▼ dep failed         ▼                     ▼
 //   blocked            (quit: reason)       (quit: reason)          oneshot exit 0 ▶ done (stays)
+//   done ──stop, with stop-exec──▶ stopping ──stop-exec exit or stop timeout──▶ (quit: shutdown)
 #pragma once
 
 #include <chrono>
@@ -90,7 +91,10 @@ class service_lifecycle {
   actions on_main_pid_missing(const std::string& why);
   actions on_probe_failed(const std::string& why);  // the readiness check gave up (retries exhausted)
   actions on_exit(process_end end);      // the main process is gone
-  actions on_stop();                     // the supervisor terminates us
+  // The supervisor terminates us. A done oneshot with stop-exec runs it first (systemd's RemainAfterExit with
+  // ExecStop: swapoff, ifdown), bounded by the stop timeout.
+  actions on_stop();
+  actions on_stop_command_exit();        // the stop-exec helper is gone (or could not be started)
   actions on_timer(action::timer which);
   actions on_watchdog_ping();            // WATCHDOG=1
   // WATCHDOG=trigger: as systemd, act as if the watchdog expired (SIGABRT, SIGKILL after the stop timeout, exit
@@ -119,6 +123,7 @@ class service_lifecycle {
   lifecycle_state state_ = lifecycle_state::waiting;
   bool stop_requested_ = false;
   bool self_stopping_ = false;  // STOPPING=1 from the service, nothing sent by us
+  bool undoing_oneshot_ = false;  // a done oneshot's stop-exec runs; its end is the incarnation's end
   bool launcher_exited_ = false;  // forking: the process we started is gone, the daemon runs on
   std::optional<end_reason> pending_reason_;  // set when we kill the process for a reason of ours
   bool spawn_retry_pending_ = false;  // no process: the start timer spawns again (on_spawn_failed)

@@ -11,9 +11,11 @@
 
 #include "dynamodctl/control_client.hpp"
 #include "dynamodctl/render.hpp"
+#include "dynamodctl/shutdown_alias.hpp"
 #include "protocol/terminal_text.hpp"
 
 using namespace dynamod;
+using dynamod::ctl::shutdown_alias;
 using json = nlohmann::json;
 
 namespace {
@@ -179,7 +181,33 @@ bool parse(int argc, char** argv, options& o, int& exit_code) {
 
 }  // namespace
 
+// As poweroff, reboot, halt or shutdown: one request, no other options.
+std::optional<int> run_as_shutdown_alias(int argc, char** argv) {
+  std::string program = argv[0];
+  if (const auto slash = program.rfind('/'); slash != std::string::npos) program.erase(0, slash + 1);
+  const auto request = shutdown_alias(program, std::vector<std::string>(argv + 1, argv + argc));
+  if (!request) return std::nullopt;
+  if (request->help) {
+    std::cout << ctl::shutdown_alias_usage(program);
+    return 0;
+  }
+  if (!request->error.empty()) {
+    std::cerr << program << ": " << request->error << "\n" << ctl::shutdown_alias_usage(program);
+    return 2;
+  }
+  control_client client;
+  if (auto err = client.connect(default_socket())) {
+    std::cerr << program << ": " << *err << " (is dynamod the running init?)\n";
+    return 1;
+  }
+  options o;
+  return run_once(client, o, "shutdown", {request->mode}, ctl::style{});
+}
+
 int main(int argc, char** argv) {
+  if (argc > 0) {
+    if (auto code = run_as_shutdown_alias(argc, argv)) return *code;
+  }
   options o;
   int exit_code = 0;
   if (!parse(argc, argv, o, exit_code)) return exit_code;

@@ -11,6 +11,7 @@
 #include "pid1/file_limit.hpp"
 #include "pid1/heap_guard.hpp"
 #include "pid1/init_log.hpp"
+#include "pid1/initramfs_phase.hpp"
 #include "pid1/init_loop.hpp"
 #include "pid1/kernel_cmdline.hpp"
 #include "pid1/loopback.hpp"
@@ -92,6 +93,10 @@ int main(int argc, char** argv) {
     log_set_sink(kmsg, false);
     load_options(argc, argv, false, options);
     log_set_sink(kmsg, options.debug);
+    // From the initramfs to the disk: execs the real root's init, or offers a shell and tries again.
+    while (initramfs_phase_needed(options)) {
+      offer_emergency_shell(options.shell_path, enter_real_root(options, argv));
+    }
     // Ctrl-Alt-Del becomes SIGINT to us instead of an immediate reboot.
     if (::reboot(RB_DISABLE_CAD) < 0) log_warning(log_line{} << "RB_DISABLE_CAD: " << errno_text{errno});
     set_hostname_from_config();

@@ -50,7 +50,10 @@ void save_random_seed() {
     log_debug(log_line{} << "random seed not saved: /var/lib/dynamod: " << errno_text{-rc});
     return;
   }
-  if (const int rc = write_file(kRandomSeedPath, seed, static_cast<size_t>(n), 0600); rc < 0) {
+  if (const int rc = write_file(kRandomSeedPath, seed, static_cast<size_t>(n), 0600); rc == -EROFS) {
+    // Booting with / read-only until fsck has run: a boot service replaces the seed once / is writable.
+    log_notice(log_line{} << "random seed not replaced yet: / is read-only");
+  } else if (rc < 0) {
     log_warning(log_line{} << "cannot save random seed: " << errno_text{-rc});
   }
 }

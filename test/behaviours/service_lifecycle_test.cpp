@@ -151,6 +151,43 @@ TEST(ServiceLifecycle, OneshotIsDoneWhenItExitsZeroAndFailedOtherwise) {
   EXPECT_EQ(quit_code(bad.on_exit({process_end::how::exited, 2})), end_reason::code::exited);
 }
 
+TEST(ServiceLifecycle, ADoneOneshotRunsItsStopCommandWhenStopped) {
+  service_lifecycle s{{.oneshot = true, .stop_timeout = 5s, .stop_command = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  s.on_exit({process_end::how::exited, 0});
+  auto a = s.on_stop();
+  EXPECT_TRUE(has(a, action::kind::run_stop_command));
+  EXPECT_TRUE(has(a, action::kind::arm_timer));
+  EXPECT_FALSE(has(a, action::kind::quit));
+  EXPECT_EQ(s.state(), lifecycle_state::stopping);
+  EXPECT_EQ(quit_code(s.on_stop_command_exit()), end_reason::code::shutdown);
+  EXPECT_TRUE(s.on_stop_command_exit().empty());  // once
+}
+
+TEST(ServiceLifecycle, AHangingStopCommandOfADoneOneshotEndsAtTheStopTimeout) {
+  service_lifecycle s{{.oneshot = true, .stop_timeout = 5s, .stop_command = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  s.on_exit({process_end::how::exited, 0});
+  s.on_stop();
+  auto a = s.on_timer(action::timer::stop);
+  EXPECT_FALSE(has(a, action::kind::signal));  // no main process: nothing to signal by pid
+  EXPECT_EQ(quit_code(a), end_reason::code::shutdown);
+}
+
+TEST(ServiceLifecycle, ADoneOneshotWithoutStopCommandEndsAtOnce) {
+  service_lifecycle s{{.oneshot = true}};
+  s.on_dependencies_ready();
+  s.on_spawned();
+  s.on_exit({process_end::how::exited, 0});
+  EXPECT_EQ(quit_code(s.on_stop()), end_reason::code::shutdown);
+  // A stop command's exit for a running service changes nothing: the main process's exit decides.
+  auto r = running_service({.stop_command = true});
+  r.on_stop();
+  EXPECT_TRUE(r.on_stop_command_exit().empty());
+}
+
 TEST(ServiceLifecycle, WatchdogPingsRearmAndExpiryAbortsThenKills) {
   auto s = running_service({.stop_timeout = 1s, .watchdog = 2s});
   const auto ping = s.on_watchdog_ping();

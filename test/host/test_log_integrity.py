@@ -157,10 +157,39 @@ class HeldByInit(RuntimeTestCase):
 
 
 class WriteErrors(RuntimeTestCase):
+    def test_lines_written_before_the_log_file_can_be_opened_are_kept(self):
+        # The boot's first steps run while / is read-only: their few lines wait in memory for the file.
+        rt = Runtime({"early": f'[service]\nname = "early"\n'
+                               f'exec = {sh("echo first; echo second >&2; echo third; exec sleep 1000")}\n'
+                               '[log]\nfile = "@WORK@/blocked/early.log"\n'})
+        self.addCleanup(rt.cleanup)
+        blocker = os.path.join(rt.work, "blocked")
+        open(blocker, "w").close()
+        rt.start()
+        rt.wait_state("early", "running")
+        time.sleep(1)
+        shown = rt.ctl("logs", "early").stdout
+        for word in ("out| first", "err| second", "out| third"):
+            self.assertIn(word, shown, "dynamodctl logs shows them meanwhile")
+        self.assertFalse(os.path.exists(os.path.join(rt.work, "blocked", "early.log")))
+        os.unlink(blocker)
+        os.mkdir(blocker)
+        log = os.path.join(blocker, "early.log")
+        rt.wait_for(lambda: os.path.exists(log) and "third" in open(log).read(), 20,
+                    "the kept lines to reach the file once it can be opened")
+        with open(log) as f:
+            text = f.read()
+        self.assertRegex(text, r"(?s)out\| first.*out\| third", "in order")
+        self.assertIn("err| second", text)
+        self.assertNotIn("lines lost", text)
+        self.assertNotIn("early: log lines are being lost", rt.runtime_log())
+        self.assertEqual(rt.shutdown(), 0)
+
     def test_lines_that_cannot_be_written_are_counted_and_said(self):
         blocker = None
+        # Long lines, fast: the memory kept for a file that cannot be opened yet (64 KiB) fills in seconds.
         rt = Runtime({"chatty": f'[service]\nname = "chatty"\n'
-                                f'exec = {sh("i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done")}\n'
+                                f'exec = {sh("i=0; while :; do i=$((i+1)); echo $i-" + "x" * 200 + "; sleep 0.01; done")}\n'
                                 '[log]\nfile = "@WORK@/blocked/chatty.log"\n'})
         self.addCleanup(rt.cleanup)
         blocker = os.path.join(rt.work, "blocked")
