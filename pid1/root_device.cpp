@@ -172,7 +172,15 @@ bool find_root_device(const root_options& root, const char* sys_class_block, con
     if (found) break;
   }
   ::close(dir);
-  if (!found) say(why, why_len, "no block device matches root=", root.value);
+  if (!found) {
+    // As it was written: root=UUID=..., so the user sees which word of the command line to fix.
+    const char* prefix = root.kind == root_kind::uuid       ? "no block device matches root=UUID="
+                         : root.kind == root_kind::partuuid  ? "no block device matches root=PARTUUID="
+                         : root.kind == root_kind::label     ? "no block device matches root=LABEL="
+                         : root.kind == root_kind::partlabel ? "no block device matches root=PARTLABEL="
+                                                             : "no block device matches root=";
+    say(why, why_len, prefix, root.value);
+  }
   return found;
 }
 

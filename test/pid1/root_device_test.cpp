@@ -142,8 +142,11 @@ TEST_F(RootDevice, NothingMatchingSaysWhatWasLookedFor) {
   EXPECT_EQ(find("root=/dev/sda1", nullptr, &why), "");
   EXPECT_EQ(why, "no block device matches root=/dev/sda1");
   EXPECT_EQ(find("root=UUID=00000000-0000-0000-0000-000000000000", nullptr, &why), "");
+  EXPECT_EQ(why, "no block device matches root=UUID=00000000-0000-0000-0000-000000000000");
   EXPECT_EQ(find("root=LABEL=nope", nullptr, &why), "");
-  EXPECT_EQ(why, "no block device matches root=nope");
+  EXPECT_EQ(why, "no block device matches root=LABEL=nope");
+  EXPECT_EQ(find("root=PARTUUID=11111111-1111-1111-1111-000000000000", nullptr, &why), "");
+  EXPECT_EQ(why, "no block device matches root=PARTUUID=11111111-1111-1111-1111-000000000000");
   root_device d;
   char buf[160];
   EXPECT_FALSE(find_root_device(root_options{}, sys.c_str(), dev.c_str(), d, buf, sizeof buf));
