@@ -55,4 +55,33 @@ size_t module_load_order(const char* text, size_t len, const char* module, modul
   return 0;
 }
 
+bool is_filesystem_module(const char* text, size_t len, const char* path, size_t path_len) {
+  constexpr char kFs[] = "kernel/fs/";
+  constexpr size_t kFsLen = sizeof kFs - 1;
+  auto under_fs = [&](const char* p, size_t n) { return n > kFsLen && std::memcmp(p, kFs, kFsLen) == 0; };
+  if (under_fs(path, path_len)) return true;
+  bool depended_on = false, depended_on_elsewhere = false;
+  for (size_t line = 0; line < len;) {
+    size_t eol = line;
+    while (eol < len && text[eol] != '\n') ++eol;
+    size_t colon = line;
+    while (colon < eol && text[colon] != ':') ++colon;
+    if (colon < eol) {
+      const bool fs_line = under_fs(text + line, colon - line);
+      for (size_t start = colon + 1; start < eol;) {
+        while (start < eol && is_space(text[start])) ++start;
+        size_t end = start;
+        while (end < eol && !is_space(text[end])) ++end;
+        if (end - start == path_len && std::memcmp(text + start, path, path_len) == 0) {
+          (fs_line ? depended_on : depended_on_elsewhere) = true;
+        }
+        start = end;
+      }
+    }
+    line = eol + 1;
+  }
+  // Needed by a driver too (a crypto helper of a disk driver): loaded with the drivers.
+  return depended_on && !depended_on_elsewhere;
+}
+
 }  // namespace dynamod::init

@@ -17,4 +17,9 @@ struct module_path {
 // max + 1 if `out` is too small.
 size_t module_load_order(const char* dep_text, size_t len, const char* module, module_path* out, size_t max);
 
+// True if the module at `path` (as modules.dep names it) is a file system ("kernel/fs/...") or something only a
+// file system line lists as a dependency (btrfs' raid6_pq, whose load benchmarks the CPU for a while): the
+// initramfs loads those only for the root's own type, once the device is found and its superblock read.
+bool is_filesystem_module(const char* dep_text, size_t len, const char* path, size_t path_len);
+
 }  // namespace dynamod::init

@@ -46,69 +46,94 @@ int load_one(const char* dir, const module_path& m) {
   return -err;
 }
 
-}  // namespace
-
-module_load_report load_initramfs_modules(const char* modules_root) {
-  module_load_report report;
+// Reads modules.dep of the running release into g_dep_text; false (logged) without one.
+bool read_dep_file(const char* modules_root, char* dir, size_t dir_cap, size_t& len) {
   struct utsname uts {};
   if (::uname(&uts) < 0) {
     log_error(log_line{} << "uname: " << errno_text{errno});
-    return report;
+    return false;
   }
-  char dir[256];
-  char dep_path[300];
   log_line dir_line;
   dir_line << modules_root << "/" << uts.release;
-  if (dir_line.size() + 1 > sizeof dir) return report;
+  if (dir_line.size() + 1 > dir_cap) return false;
   std::memcpy(dir, dir_line.data(), dir_line.size());
   dir[dir_line.size()] = '\0';
+  char dep_path[320];
   log_line dep_line;
   dep_line << dir << "/modules.dep";
+  if (dep_line.size() + 1 > sizeof dep_path) return false;
   std::memcpy(dep_path, dep_line.data(), dep_line.size());
   dep_path[dep_line.size()] = '\0';
-
   const long n = read_file(dep_path, g_dep_text, sizeof g_dep_text);
   if (n < 0) {
-    // No modules in this initramfs: the drivers are built in, or the search below reports what is missing.
+    // No modules in this initramfs: the drivers are built in, or the search reports what is missing.
     log_debug(log_line{} << "no " << dep_path << ": " << errno_text{static_cast<int>(-n)});
-    return report;
+    return false;
   }
-  const size_t len = static_cast<size_t>(n);
+  len = static_cast<size_t>(n);
+  return true;
+}
+
+// Loads `name` after everything it needs; stops at the first module that fails (what needs it cannot load).
+void load_chain(const char* dir, size_t len, const char* name, module_load_report& report) {
+  const size_t count = module_load_order(g_dep_text, len, name, g_chain, kMaxChain);
+  if (count == 0 || count > kMaxChain) {
+    log_warning(log_line{} << "module " << name << ": not in modules.dep, or its dependencies are unreadable");
+    ++report.failed;
+    return;
+  }
+  for (size_t i = 0; i < count; ++i) {
+    const int rc = load_one(dir, g_chain[i]);
+    char what[64];
+    module_name(g_chain[i].path, g_chain[i].len, what, sizeof what);
+    if (rc == 0) {
+      ++report.loaded;
+      log_debug(log_line{} << "loaded module " << what);
+    } else if (rc == -EEXIST) {
+      ++report.present;
+    } else if (rc == -ENODEV) {
+      // Hardware-specific (crc32c-intel without SSE 4.2): not for this machine, its alternative loads too.
+      log_debug(log_line{} << "module " << what << " does not apply to this machine");
+      return;
+    } else {
+      ++report.failed;
+      log_error(log_line{} << "cannot load module " << what << ": " << errno_text{-rc});
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+module_load_report load_initramfs_modules(const char* modules_root, module_set which) {
+  module_load_report report;
+  char dir[256];
+  size_t len = 0;
+  if (!read_dep_file(modules_root, dir, sizeof dir, len)) return report;
+  // Line by line: the initramfs' modules.dep is written in load order (soft dependencies first).
   for (size_t line = 0; line < len;) {
     size_t eol = line;
     while (eol < len && g_dep_text[eol] != '\n') ++eol;
     size_t colon = line;
     while (colon < eol && g_dep_text[colon] != ':') ++colon;
     if (colon < eol) {
-      char name[64];
-      module_name(g_dep_text + line, colon - line, name, sizeof name);
-      const size_t count = module_load_order(g_dep_text, len, name, g_chain, kMaxChain);
-      if (count == 0 || count > kMaxChain) {
-        log_warning(log_line{} << "module " << name << ": dependency chain unreadable in " << dep_path);
-        ++report.failed;
-      }
-      for (size_t i = 0; i < count && i < kMaxChain; ++i) {
-        const int rc = load_one(dir, g_chain[i]);
-        char what[64];
-        module_name(g_chain[i].path, g_chain[i].len, what, sizeof what);
-        if (rc == 0) {
-          ++report.loaded;
-          log_debug(log_line{} << "loaded module " << what);
-        } else if (rc == -EEXIST) {
-          ++report.present;
-        } else if (rc == -ENODEV) {
-          // Hardware-specific (crc32c-intel without SSE 4.2): not for this machine, its alternative loads too.
-          log_debug(log_line{} << "module " << what << " does not apply to this machine");
-          break;
-        } else {
-          ++report.failed;
-          log_error(log_line{} << "cannot load module " << what << ": " << errno_text{-rc});
-          break;  // what needs it cannot load either
-        }
+      const bool filesystem = is_filesystem_module(g_dep_text, len, g_dep_text + line, colon - line);
+      if (filesystem == (which == module_set::filesystems)) {
+        char name[64];
+        module_name(g_dep_text + line, colon - line, name, sizeof name);
+        load_chain(dir, len, name, report);
       }
     }
     line = eol + 1;
   }
+  return report;
+}
+
+module_load_report load_initramfs_module(const char* modules_root, const char* name) {
+  module_load_report report;
+  char dir[256];
+  size_t len = 0;
+  if (read_dep_file(modules_root, dir, sizeof dir, len)) load_chain(dir, len, name, report);
   return report;
 }
 

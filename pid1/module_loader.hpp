@@ -14,7 +14,14 @@ struct module_load_report {
   size_t failed = 0;
 };
 
+enum class module_set {
+  drivers,      // everything but the file systems (is_filesystem_module): what finds the root device
+  filesystems,  // the file systems not loaded yet: when the root's type is not known
+};
+
 // `modules_root` is normally "/lib/modules"; the running kernel's release is appended.
-module_load_report load_initramfs_modules(const char* modules_root);
+module_load_report load_initramfs_modules(const char* modules_root, module_set which);
+// One module and what it needs ("ext4": crc16, mbcache, jbd2, ext4). `present` counts a module already there.
+module_load_report load_initramfs_module(const char* modules_root, const char* name);
 
 }  // namespace dynamod::init

@@ -56,3 +56,25 @@ TEST(ModuleDeps, UnknownModulesAndSmallBuffersAreReported) {
   const std::string junk = ":::\n\n : x\nkernel/a.ko:   \t\n";
   EXPECT_EQ(module_load_order(junk.data(), junk.size(), "a", out.data(), 4), 1u);
 }
+
+TEST(ModuleDeps, FileSystemsAndWhatOnlyTheyNeedWaitForTheRootsType) {
+  const std::string dep =
+      "kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio.ko kernel/lib/shared.ko\n"
+      "kernel/lib/shared.ko:\n"
+      "kernel/lib/raid6/raid6_pq.ko:\n"
+      "kernel/crypto/crc32c_generic.ko:\n"
+      "kernel/fs/ext4/ext4.ko: kernel/lib/crc16.ko kernel/fs/jbd2/jbd2.ko\n"
+      "kernel/fs/btrfs/btrfs.ko: kernel/lib/raid6/raid6_pq.ko kernel/lib/shared.ko\n"
+      "kernel/lib/crc16.ko:";
+  auto fs = [&](const std::string& path) {
+    return dynamod::init::is_filesystem_module(dep.data(), dep.size(), path.data(), path.size());
+  };
+  EXPECT_TRUE(fs("kernel/fs/ext4/ext4.ko"));
+  EXPECT_TRUE(fs("kernel/fs/jbd2/jbd2.ko"));
+  EXPECT_TRUE(fs("kernel/lib/raid6/raid6_pq.ko")) << "only btrfs needs it";
+  EXPECT_TRUE(fs("kernel/lib/crc16.ko")) << "the last line, without a newline, is read too";
+  EXPECT_FALSE(fs("kernel/lib/shared.ko")) << "a driver needs it as well";
+  EXPECT_FALSE(fs("kernel/drivers/block/virtio_blk.ko"));
+  EXPECT_FALSE(fs("kernel/crypto/crc32c_generic.ko")) << "nobody lists it: loaded with the drivers";
+  EXPECT_FALSE(fs("kernel/fs")) << "a prefix is not a path under it";
+}

@@ -20,7 +20,7 @@ from guest import REPO, WORK  # noqa: E402
 
 BOOT_TIMEOUT = 240  # a Debian boot under TCG takes 30-60 s; the hard limit only stops a hung guest
 RUNNING = ["udev", "getty-ttyS0", "getty-tty1", "sshd", "cron", "rsyslog", "dbus"]
-DONE = ["fsck-root", "remount-root", "mount-fstab", "swap", "udev-coldplug", "networking", "tmpfiles", "utmp",
+DONE = ["fsck-root", "remount-root", "mount-fstab", "swap", "udev-trigger", "udev-settle", "networking", "tmpfiles", "utmp",
         "user-sessions"]
 _images = {}
 
@@ -145,16 +145,24 @@ class DebianFromDisk(unittest.TestCase):
         self.assertEqual(len(root_line), 1, mountinfo)
         self.assertIn(f" - {fs} {root_source} ", root_line[0])
         self.assertNotIn("/newroot", mountinfo)
+        # ssh works before the last boot steps are done (udev-settle): wait for the boot to finish, bounded.
+        deadline = time.monotonic() + 180
+        while True:
+            services = {s["name"]: s for s in json.loads(g.ssh("dynamodctl --json list").stdout)}
+            if all(s["state"] not in ("waiting", "starting") for s in services.values()):
+                break
+            if time.monotonic() > deadline:
+                self.fail(f"the boot did not finish: {services}")
+            time.sleep(1)
+        for name in RUNNING:
+            self.assertEqual(services[name]["state"], "running", f"{name}: {services.get(name)}")
+        for name in DONE:
+            self.assertEqual(services[name]["state"], "done", f"{name}: {services.get(name)}")
         by_uuid = g.ssh("ls /dev/disk/by-uuid").stdout.split()
         self.assertIn(g.env["ROOT_UUID"], by_uuid, "udev made the by-uuid links")
         self.assertIn(g.env["DATA_UUID"], by_uuid)
         self.assertEqual(g.ssh("findmnt -n -o SOURCE /srv/data").stdout.strip(), "/dev/vda3", "the fstab mount")
         self.assertEqual(g.ssh("swapon --show=NAME --noheadings").stdout.strip(), "/dev/vda2", "the fstab swap")
-        services = {s["name"]: s for s in json.loads(g.ssh("dynamodctl --json list").stdout)}
-        for name in RUNNING:
-            self.assertEqual(services[name]["state"], "running", f"{name}: {services.get(name)}")
-        for name in DONE:
-            self.assertEqual(services[name]["state"], "done", f"{name}: {services.get(name)}")
         return services
 
     def assert_disk_clean(self, g):
