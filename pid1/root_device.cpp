@@ -165,6 +165,12 @@ bool find_root_device(const root_options& root, const char* sys_class_block, con
       if (!matches(root, sys_class_block, dev_dir, name, fstype)) continue;
       root_device r;
       if (!join(r.path, sizeof r.path, dev_dir, name)) continue;
+      if (fstype[0] == '\0') {
+        // Named by path, number or partition: its superblock says which file system (and module) it needs.
+        static uint8_t head[kIdentityBytes];
+        fs_identity fs;
+        if (identify_filesystem(head, read_head(r.path, head), fs)) std::memcpy(fstype, fs.type, sizeof fstype);
+      }
       std::memcpy(r.fstype, fstype, sizeof r.fstype);
       out = r;
       found = true;

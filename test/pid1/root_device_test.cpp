@@ -115,9 +115,13 @@ class RootDevice : public ::testing::Test {
 }  // namespace
 
 TEST_F(RootDevice, ByNameAndByNumber) {
-  EXPECT_EQ(find("root=/dev/vda1"), "/vda1");
-  EXPECT_EQ(find("root=254:2"), "/vda2");
-  EXPECT_EQ(find("root=fe10"), "/vdb") << "hex 0xfe10: major 254, minor 16";
+  std::string type;
+  EXPECT_EQ(find("root=/dev/vda1", &type), "/vda1");
+  EXPECT_EQ(type, "ext4") << "the superblock is read for the file system's module";
+  EXPECT_EQ(find("root=254:2", &type), "/vda2");
+  EXPECT_EQ(type, "btrfs");
+  EXPECT_EQ(find("root=fe10", &type), "/vdb") << "hex 0xfe10: major 254, minor 16";
+  EXPECT_EQ(type, "") << "nothing recognisable on it: every file system module is tried";
 }
 
 TEST_F(RootDevice, ByFilesystemUuidAndLabel) {

@@ -242,14 +242,39 @@ class DebianFromDisk(unittest.TestCase):
             (r"debian-dynamod login: ", "debian\n"),
             (r"Password: ", "debian\n"),
             (r"debian@debian-dynamod:~\$ ", "id; echo LOGGED-IN-$((6*7))\n"),
+            (r"LOGGED-IN-42", "exit\n"),
         ])
         self.addCleanup(g.remove_disk)
         g.wait_for(r"LOGGED-IN-42")
         self.assertRegex(g.log(), r"uid=1000\(debian\) gid=1000\(debian\)")
+        g.wait_for(r"LOGGED-IN-42(.|\n)*debian-dynamod login: ", timeout=60)  # logged out: a fresh getty
         g.wait_for_ssh()
         self.assert_system_up(g)
-        who = g.ssh("who").stdout
-        self.assertRegex(who, r"debian\s+ttyS0", "the serial login is a session in utmp")
+        self.assertRegex(g.ssh("last debian").stdout, r"debian\s+ttyS0", "the serial login was a session in wtmp")
+
+    def test_a_failing_fsck_stops_the_boot_in_an_emergency_shell_with_its_output(self):
+        # The fstab file system claims a feature no e2fsck knows: preen mode gives up (exit 8).
+        g = None
+        _, env = image("ext4")
+        disk = os.path.join(WORK, "debian-fsck-fails.img")
+        subprocess.run(["cp", "--sparse=always", os.path.join(image("ext4")[0], "disk.img"), disk], check=True)
+        superblock = mib(env["DATA_OFFSET_MIB"]) + 1024
+        with open(disk, "r+b") as f:
+            f.seek(superblock + 0x60)  # s_feature_incompat
+            value = int.from_bytes(f.read(4), "little") | 0x10000000
+            f.seek(superblock + 0x60)
+            f.write(value.to_bytes(4, "little"))
+        g = self.guest("fsck-fails", append="root=/dev/vda1", disk=disk, send_after=[
+            (r"Give root password for maintenance", "root\n"),
+            (r"root@debian-dynamod:~# ", "echo RESCUE-$((6*7)); exit\n"),
+        ])
+        self.addCleanup(g.remove_disk)
+        g.wait_for(r"RESCUE-42")
+        log = g.log()
+        self.assertIn("*** fsck of the file systems in /etc/fstab failed (exit code 8).", log)
+        self.assertTrue("The superblock could not be read" in log, "fsck's own output is on the console")
+        self.assertNotIn("Started sshd", log, "the boot stopped: nothing that needs the file systems started")
+        self.assertEqual(g.wait_exit(), 0, "leaving the shell reboots (QEMU exits with -no-reboot)")
 
     def test_btrfs_by_uuid(self):
         g = self.guest("btrfs", fs="btrfs", append=f"root=UUID={image('btrfs')[1]['ROOT_UUID']}")
