@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         order[i].path + order[i].len > reinterpret_cast<const char*>(data) + size) {
       __builtin_trap();
     }
+    (void)is_filesystem_module(reinterpret_cast<const char*>(data), size, order[i].path, order[i].len);
   }
   return 0;
 }
