@@ -160,7 +160,8 @@ const char* enter_real_root(const init_options& options, char** argv) {
                              << (root.fstype[0] ? ")" : "") << ": " << errno_text{err});
   }
   if (!move_api_mounts(kNewRoot)) {
-    ::umount2(kNewRoot, MNT_DETACH);
+    // Best effort: the shell that follows works without it, and the next try mounts the root afresh.
+    if (::umount2(kNewRoot, MNT_DETACH) < 0) log_warning(log_line{} << "umount " << kNewRoot << ": " << errno_text{errno});
     return reason(log_line{} << "cannot move /dev, /proc, /sys and /run into the new root");
   }
   // The point of no return: the initramfs is freed and the root is the disk's.
