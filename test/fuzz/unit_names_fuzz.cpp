@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "dbus/unit_names.hpp"
+#include "dbus/system_settings.hpp"
 #include "dbus/unit_state.hpp"
 
 using namespace dynamod::dbus;
@@ -34,5 +35,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)unit_pattern_matches(text.substr(0, half), text.substr(half));
   (void)summarize_exit(text, text.substr(half));
   (void)parse_dynamod_state(text);
+  // hostname1 / timedate1 / locale1: what a client sends, and the files we rewrite with it.
+  if (hostname_is_valid(text) && (text.size() > 64 || text.find('/') != std::string::npos)) __builtin_trap();
+  if (timezone_name_is_valid(text) && (text.find("..") == 0 || text.find("/../") != std::string::npos ||
+                                       text.front() == '/')) {
+    __builtin_trap();
+  }
+  (void)timezone_from_link(text);
+  (void)locale_assignment_is_valid(text);
+  (void)parse_assignments(text);
+  const std::string value = text.substr(half);
+  if (value.find('\n') == std::string::npos) {
+    const std::string updated = update_assignments(text.substr(0, half), {{"FUZZ_KEY", value}});
+    if (parse_assignments(updated)["FUZZ_KEY"] != value) __builtin_trap();  // what we write reads back
+  }
   return 0;
 }
