@@ -7,6 +7,7 @@
 
 #include "dbus/unit_names.hpp"
 #include "dbus/system_settings.hpp"
+#include "dbus/unit_properties.hpp"
 #include "dbus/unit_state.hpp"
 
 using namespace dynamod::dbus;
@@ -35,6 +36,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)unit_pattern_matches(text.substr(0, half), text.substr(half));
   (void)summarize_exit(text, text.substr(half));
   (void)parse_dynamod_state(text);
+  // A unit's properties from whatever a service reported (exit texts, STATUS=), asked for by any interface name.
+  unit_view view;
+  view.unit = text.substr(0, half);
+  view.state = parse_dynamod_state(text.substr(half));
+  view.last_exit = text;
+  view.detail = text.substr(half);
+  view.status_text = text;
+  const auto props = unit_properties(view);
+  for (const auto& p : props) {
+    if (p.name.empty() || p.interface.empty()) __builtin_trap();
+  }
+  if (auto some = properties_of(props, text.substr(half), true); some && some->size() > props.size()) __builtin_trap();
   // hostname1 / timedate1 / locale1: what a client sends, and the files we rewrite with it.
   if (hostname_is_valid(text) && (text.size() > 64 || text.find('/') != std::string::npos)) __builtin_trap();
   if (timezone_name_is_valid(text) && (text.find("..") == 0 || text.find("/../") != std::string::npos ||
