@@ -17,5 +17,7 @@ int write_all(int fd, const void* data, size_t size);
 // mkdir -p. Returns 0 or -errno.
 int make_directories(const char* path, mode_t mode);
 uint64_t monotonic_ms();
+// Sleeps `ms` milliseconds, resuming after signals.
+void sleep_ms(uint32_t ms);
 
 }  // namespace dynamod::init

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pid1/early_mounts.hpp"
+#include "pid1/dir_entries.hpp"
 #include "pid1/file_io.hpp"
 #include "pid1/heap_guard.hpp"
 #include "pid1/init_log.hpp"
@@ -25,14 +26,6 @@ namespace dynamod::init {
 using protocol::power_mode;
 
 namespace {
-
-struct linux_dirent64 {
-  ino64_t d_ino;
-  off64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
 
 void reap_all() {
   int status;
@@ -48,43 +41,31 @@ int count_processes(char* example, size_t example_capacity) {
   if (dir < 0) return 0;
   int count = 0;
   example[0] = '\0';
-  for (;;) {
-    const long n = ::syscall(SYS_getdents64, dir, dents, sizeof dents);
-    if (n <= 0) break;
-    for (long off = 0; off < n;) {
-      auto* d = reinterpret_cast<linux_dirent64*>(dents + off);
-      off += d->d_reclen;
-      const char* name = d->d_name;
-      if (name[0] < '1' || name[0] > '9') continue;
-      char path[64] = "/proc/";
-      std::strncat(path, name, 20);
-      std::strcat(path, "/stat");
-      char stat[512];
-      const long len = read_file(path, stat, sizeof stat);
-      int pid = 0, ppid = 0;
-      char comm[32];
-      if (len <= 0 || !parse_proc_stat(stat, static_cast<unsigned long>(len), pid, comm, sizeof comm, ppid)) {
-        continue;
-      }
-      if (pid == 1 || pid == ::getpid() || pid == 2 || ppid == 2) continue;
-      if (count == 0) {
-        log_line l;
-        l << comm << " (pid " << pid << ")";
-        const size_t m = l.size() < example_capacity - 1 ? l.size() : example_capacity - 1;
-        std::memcpy(example, l.data(), m);
-        example[m] = '\0';
-      }
-      ++count;
+  for_each_dir_entry(dir, dents, sizeof dents, [&](const char* name) {
+    if (name[0] < '1' || name[0] > '9') return true;
+    char path[64] = "/proc/";
+    std::strncat(path, name, 20);
+    std::strcat(path, "/stat");
+    char stat[512];
+    const long len = read_file(path, stat, sizeof stat);
+    int pid = 0, ppid = 0;
+    char comm[32];
+    if (len <= 0 || !parse_proc_stat(stat, static_cast<unsigned long>(len), pid, comm, sizeof comm, ppid)) {
+      return true;
     }
-  }
+    if (pid == 1 || pid == ::getpid() || pid == 2 || ppid == 2) return true;
+    if (count == 0) {
+      log_line l;
+      l << comm << " (pid " << pid << ")";
+      const size_t m = l.size() < example_capacity - 1 ? l.size() : example_capacity - 1;
+      std::memcpy(example, l.data(), m);
+      example[m] = '\0';
+    }
+    ++count;
+    return true;
+  });
   ::close(dir);
   return count;
-}
-
-void sleep_ms(unsigned ms) {
-  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
-  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-  }
 }
 
 // Waits until no process is left or `timeout_ms` passed, reaping as it goes. Returns the count left.

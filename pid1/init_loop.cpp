@@ -101,9 +101,7 @@ void init_loop::run() {
       bool first = false;
       const uint32_t delay = epoll_errors_.on_error(first);
       if (first) log_error(log_line{} << "epoll_wait: " << errno_text{err} << "; retrying with back-off");
-      timespec ts{static_cast<time_t>(delay / 1000), static_cast<long>(delay % 1000) * 1000000L};
-      while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-      }
+      sleep_ms(delay);
       continue;
     }
     if (const uint64_t failures = epoll_errors_.on_success(); failures > 0) {

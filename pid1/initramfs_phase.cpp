@@ -40,12 +40,6 @@ const char* reason(const log_line& l) {
   return g_reason;
 }
 
-void sleep_ms(uint32_t ms) {
-  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(ms % 1000) * 1000000L};
-  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
-  }
-}
-
 // The kernel waits forever with rootwait and not at all without it. We load the drivers ourselves and their
 // devices appear asynchronously, so we always wait, and always with a bound: an init must reach a shell.
 uint32_t wait_bound_ms(const root_options& root) { return root.wait_ms ? root.wait_ms : kDefaultRootWaitMs; }

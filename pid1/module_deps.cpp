@@ -27,32 +27,31 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r'; }
 }  // namespace
 
 size_t module_load_order(const char* text, size_t len, const char* module, module_path* out, size_t max) {
-  size_t line = 0;
-  while (line < len) {
-    size_t eol = line;
-    while (eol < len && text[eol] != '\n') ++eol;
-    size_t colon = line;
-    while (colon < eol && text[colon] != ':') ++colon;
-    if (colon < eol && names(text + line, colon - line, module)) {
-      // The dependencies, read from the end of the line: each needs only those after it.
-      size_t count = 0;
-      size_t end = eol;
-      for (;;) {
-        while (end > colon + 1 && is_space(text[end - 1])) --end;
-        if (end <= colon + 1) break;
-        size_t start = end;
-        while (start > colon + 1 && !is_space(text[start - 1])) --start;
-        if (count == max) return max + 1;
-        out[count++] = {text + start, end - start};
-        end = start;
+  size_t count = 0;
+  for_each_dep_line(text, len, [&](const char* path, size_t path_len, const char* deps, size_t deps_len) {
+    if (!names(path, path_len, module)) return true;
+    // The dependencies, read from the end of the line: each needs only those after it.
+    size_t end = deps_len;
+    for (;;) {
+      while (end > 0 && is_space(deps[end - 1])) --end;
+      if (end == 0) break;
+      size_t start = end;
+      while (start > 0 && !is_space(deps[start - 1])) --start;
+      if (count == max) {
+        count = max + 1;
+        return false;
       }
-      if (count == max) return max + 1;
-      out[count++] = {text + line, colon - line};
-      return count;
+      out[count++] = {deps + start, end - start};
+      end = start;
     }
-    line = eol + 1;
-  }
-  return 0;
+    if (count == max) {
+      count = max + 1;
+      return false;
+    }
+    out[count++] = {path, path_len};
+    return false;
+  });
+  return count;
 }
 
 bool is_filesystem_module(const char* text, size_t len, const char* path, size_t path_len) {
@@ -61,25 +60,19 @@ bool is_filesystem_module(const char* text, size_t len, const char* path, size_t
   auto under_fs = [&](const char* p, size_t n) { return n > kFsLen && std::memcmp(p, kFs, kFsLen) == 0; };
   if (under_fs(path, path_len)) return true;
   bool depended_on = false, depended_on_elsewhere = false;
-  for (size_t line = 0; line < len;) {
-    size_t eol = line;
-    while (eol < len && text[eol] != '\n') ++eol;
-    size_t colon = line;
-    while (colon < eol && text[colon] != ':') ++colon;
-    if (colon < eol) {
-      const bool fs_line = under_fs(text + line, colon - line);
-      for (size_t start = colon + 1; start < eol;) {
-        while (start < eol && is_space(text[start])) ++start;
-        size_t end = start;
-        while (end < eol && !is_space(text[end])) ++end;
-        if (end - start == path_len && std::memcmp(text + start, path, path_len) == 0) {
-          (fs_line ? depended_on : depended_on_elsewhere) = true;
-        }
-        start = end;
+  for_each_dep_line(text, len, [&](const char* line_path, size_t line_path_len, const char* deps, size_t deps_len) {
+    const bool fs_line = under_fs(line_path, line_path_len);
+    for (size_t start = 0; start < deps_len;) {
+      while (start < deps_len && is_space(deps[start])) ++start;
+      size_t end = start;
+      while (end < deps_len && !is_space(deps[end])) ++end;
+      if (end - start == path_len && std::memcmp(deps + start, path, path_len) == 0) {
+        (fs_line ? depended_on : depended_on_elsewhere) = true;
       }
+      start = end;
     }
-    line = eol + 1;
-  }
+    return true;
+  });
   // Needed by a driver too (a crypto helper of a disk driver): loaded with the drivers.
   return depended_on && !depended_on_elsewhere;
 }

@@ -12,6 +12,20 @@ struct module_path {
   size_t len = 0;
 };
 
+// Calls fn(path, path_len, deps, deps_len) for each "path: dependencies" line of modules.dep text, in order, until
+// fn returns false. Lines without a colon are skipped; the last line needs no newline.
+template <class Fn>
+void for_each_dep_line(const char* text, size_t len, Fn&& fn) {
+  for (size_t line = 0; line < len;) {
+    size_t eol = line;
+    while (eol < len && text[eol] != '\n') ++eol;
+    size_t colon = line;
+    while (colon < eol && text[colon] != ':') ++colon;
+    if (colon < eol && !fn(text + line, colon - line, text + colon + 1, eol - colon - 1)) return;
+    line = eol + 1;
+  }
+}
+
 // Fills `out` with the paths to load for `module` ("virtio_blk"; '-' and '_' are the same, as for modprobe),
 // dependencies first, the module itself last. Returns how many, 0 if the module is not in the text, or
 // max + 1 if `out` is too small.

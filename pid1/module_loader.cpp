@@ -111,21 +111,14 @@ module_load_report load_initramfs_modules(const char* modules_root, module_set w
   size_t len = 0;
   if (!read_dep_file(modules_root, dir, sizeof dir, len)) return report;
   // Line by line: the initramfs' modules.dep is written in load order (soft dependencies first).
-  for (size_t line = 0; line < len;) {
-    size_t eol = line;
-    while (eol < len && g_dep_text[eol] != '\n') ++eol;
-    size_t colon = line;
-    while (colon < eol && g_dep_text[colon] != ':') ++colon;
-    if (colon < eol) {
-      const bool filesystem = is_filesystem_module(g_dep_text, len, g_dep_text + line, colon - line);
-      if (filesystem == (which == module_set::filesystems)) {
-        char name[64];
-        module_name(g_dep_text + line, colon - line, name, sizeof name);
-        load_chain(dir, len, name, report);
-      }
+  for_each_dep_line(g_dep_text, len, [&](const char* path, size_t path_len, const char*, size_t) {
+    if (is_filesystem_module(g_dep_text, len, path, path_len) == (which == module_set::filesystems)) {
+      char name[64];
+      module_name(path, path_len, name, sizeof name);
+      load_chain(dir, len, name, report);
     }
-    line = eol + 1;
-  }
+    return true;
+  });
   return report;
 }
 

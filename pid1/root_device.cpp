@@ -9,19 +9,12 @@
 #include <unistd.h>
 
 #include "pid1/block_identity.hpp"
+#include "pid1/dir_entries.hpp"
 #include "pid1/file_io.hpp"
 
 namespace dynamod::init {
 
 namespace {
-
-struct dirent64_raw {
-  ino64_t d_ino;
-  off64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
 
 // Joins up to three parts with '/' into `out`; false if it does not fit.
 bool join(char* out, size_t cap, const char* a, const char* b, const char* c = nullptr) {
@@ -153,30 +146,23 @@ bool find_root_device(const root_options& root, const char* sys_class_block, con
     return false;
   }
   bool found = false;
-  for (;;) {
-    const long n = ::syscall(SYS_getdents64, dir, dents, sizeof dents);
-    if (n <= 0) break;
-    for (long off = 0; off < n && !found; ) {
-      auto* d = reinterpret_cast<dirent64_raw*>(dents + off);
-      off += d->d_reclen;
-      const char* name = d->d_name;
-      if (name[0] == '.') continue;
-      char fstype[8];
-      if (!matches(root, sys_class_block, dev_dir, name, fstype)) continue;
-      root_device r;
-      if (!join(r.path, sizeof r.path, dev_dir, name)) continue;
-      if (fstype[0] == '\0') {
-        // Named by path, number or partition: its superblock says which file system (and module) it needs.
-        static uint8_t head[kIdentityBytes];
-        fs_identity fs;
-        if (identify_filesystem(head, read_head(r.path, head), fs)) std::memcpy(fstype, fs.type, sizeof fstype);
-      }
-      std::memcpy(r.fstype, fstype, sizeof r.fstype);
-      out = r;
-      found = true;
+  for_each_dir_entry(dir, dents, sizeof dents, [&](const char* name) {
+    if (name[0] == '.') return true;
+    char fstype[8];
+    if (!matches(root, sys_class_block, dev_dir, name, fstype)) return true;
+    root_device r;
+    if (!join(r.path, sizeof r.path, dev_dir, name)) return true;
+    if (fstype[0] == '\0') {
+      // Named by path, number or partition: its superblock says which file system (and module) it needs.
+      static uint8_t head[kIdentityBytes];
+      fs_identity fs;
+      if (identify_filesystem(head, read_head(r.path, head), fs)) std::memcpy(fstype, fs.type, sizeof fstype);
     }
-    if (found) break;
-  }
+    std::memcpy(r.fstype, fstype, sizeof r.fstype);
+    out = r;
+    found = true;
+    return false;
+  });
   ::close(dir);
   if (!found) {
     // As it was written: root=UUID=..., so the user sees which word of the command line to fix.

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "pid1/dir_entries.hpp"
 #include "pid1/init_log.hpp"
 
 namespace dynamod::init {
@@ -18,16 +19,6 @@ namespace {
 constexpr const char* kApiMounts[] = {"/dev", "/proc", "/sys", "/run"};
 // An initramfs is shallow; deeper than this is not ours to walk (and would exhaust PID 1's stack).
 constexpr unsigned kMaxDepth = 32;
-
-struct dirent64_raw {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[];
-};
-
-bool is_dot(const char* name) { return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')); }
 
 }  // namespace
 
@@ -60,36 +51,30 @@ unsigned delete_tree_on_device(int dir_fd, unsigned long dev, uint64_t* freed, u
   if (depth > kMaxDepth) return 1;
   char dents[4096];
   unsigned left = 0;
-  for (;;) {
-    const long n = ::syscall(SYS_getdents64, dir_fd, dents, sizeof dents);
-    if (n <= 0) break;
-    for (long off = 0; off < n;) {
-      auto* d = reinterpret_cast<dirent64_raw*>(dents + off);
-      off += d->d_reclen;
-      if (is_dot(d->d_name)) continue;
-      struct stat st {};
-      if (::fstatat(dir_fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        ++left;
-        continue;
-      }
-      if (st.st_dev != dev) continue;  // another file system (the new root itself): not ours to delete
-      if (S_ISDIR(st.st_mode)) {
-        const int sub = ::openat(dir_fd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) {
-          ++left;
-          continue;
-        }
-        left += delete_tree_on_device(sub, dev, freed, depth + 1);
-        ::close(sub);
-        // A directory holding a mount point stays (EBUSY or ENOTEMPTY): it is counted, not an error.
-        if (::unlinkat(dir_fd, d->d_name, AT_REMOVEDIR) < 0) ++left;
-      } else if (::unlinkat(dir_fd, d->d_name, 0) < 0) {
-        ++left;
-      } else if (st.st_nlink <= 1) {
-        *freed += static_cast<uint64_t>(st.st_blocks) * 512;
-      }
+  for_each_dir_entry(dir_fd, dents, sizeof dents, [&](const char* name) {
+    struct stat st {};
+    if (::fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+      ++left;
+      return true;
     }
-  }
+    if (st.st_dev != dev) return true;  // another file system (the new root itself): not ours to delete
+    if (S_ISDIR(st.st_mode)) {
+      const int sub = ::openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (sub < 0) {
+        ++left;
+        return true;
+      }
+      left += delete_tree_on_device(sub, dev, freed, depth + 1);
+      ::close(sub);
+      // A directory holding a mount point stays (EBUSY or ENOTEMPTY): it is counted, not an error.
+      if (::unlinkat(dir_fd, name, AT_REMOVEDIR) < 0) ++left;
+    } else if (::unlinkat(dir_fd, name, 0) < 0) {
+      ++left;
+    } else if (st.st_nlink <= 1) {
+      *freed += static_cast<uint64_t>(st.st_blocks) * 512;
+    }
+    return true;
+  });
   return left;
 }
 
