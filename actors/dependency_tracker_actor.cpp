@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <set>
@@ -59,6 +60,8 @@ struct tracker_state {
   std::map<std::string, caf::actor_addr> reporter;
   std::map<caf::actor_addr, std::vector<std::string>> reported_by;  // reverse of `reporter` (may hold stale names)
   std::set<caf::actor_addr> monitored;
+  // Who wants every change of a service's state (the D-Bus connections: PropertiesChanged), monitored.
+  std::vector<caf::actor> state_watchers;
   runtime_context_ptr context;
   static inline const char* name = "dependency_tracker";
 };
@@ -113,7 +116,10 @@ void watch_incarnation(self_ptr self, const caf::actor_addr& a) {
 void apply_report(self_ptr self, const service_report& r) {
   auto& st = self->state;
   auto& view = st.views[r.name];
-  if (view.state != r.state) view.since = clock::now();
+  if (view.state != r.state) {
+    view.since = clock::now();
+    for (const auto& w : st.state_watchers) self->send(w, unit_event_atom_v, r.name, r.state);
+  }
   view.state = r.state;
   view.detail = r.detail;
   const auto before = state_of(st, r.name);
@@ -141,6 +147,11 @@ void apply_report(self_ptr self, const service_report& r) {
 // state follows its exit reason; a subscription it left is dropped.
 void on_incarnation_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
+  auto& watchers = st.state_watchers;
+  const auto before = watchers.size();
+  watchers.erase(std::remove_if(watchers.begin(), watchers.end(), [&](const caf::actor& w) { return w.address() == msg.source; }),
+                 watchers.end());
+  if (watchers.size() != before) return;
   st.monitored.erase(msg.source);
   for (auto it = st.waiting.begin(); it != st.waiting.end();) {
     it = it->second.incarnation.address() == msg.source ? st.waiting.erase(it) : std::next(it);
@@ -271,6 +282,11 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
           watch_incarnation(self, from);
         }
         apply_report(self, r);
+      },
+      [=](subscribe_atom, const caf::actor& watcher) {
+        if (!watcher) return;
+        self->monitor(watcher);
+        self->state.state_watchers.push_back(watcher);
       },
       [=](tick_atom) {
         say_what_is_slow(self);

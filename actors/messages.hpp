@@ -92,6 +92,18 @@ DYNAMOD_ATOM(history_save, "hist_save")
 DYNAMOD_ATOM(history_clear, "hist_clear")
 DYNAMOD_ATOM(adopt_scan, "adopt_scan")
 
+// D-Bus (dbus/: see dbus/bus_actor.hpp)
+DYNAMOD_ATOM(bus_pump, "bus_pump")      // bus actor -> itself: go on dispatching (it yields after a batch)
+DYNAMOD_ATOM(bus_timer, "bus_timer")    // bus actor -> itself: uint64_t generation; sd-bus' own timeout is due
+DYNAMOD_ATOM(job_start, "job_start")    // -> job runner: std::string unit, std::string type -> uint32_t id
+DYNAMOD_ATOM(job_event, "job_event")    // job runner -> bus actors: bool removed, uint32_t id, std::string unit,
+                                        // std::string type or result
+DYNAMOD_ATOM(job_list, "job_list")      // -> job runner: std::vector<std::string> (id, unit, type, ... flat)
+DYNAMOD_ATOM(job_cancel, "job_cancel")  // -> job runner: uint32_t id -> bool
+DYNAMOD_ATOM(subscribe, "subscribe")    // bus actor -> job runner: caf::actor (monitored) gets every job_event
+DYNAMOD_ATOM(unit_event, "unit_event")  // job runner -> bus actors: std::string unit whose state changed
+DYNAMOD_ATOM(peer, "peer")              // private listener -> supervisor: int fd, uint32_t uid of a new client
+
 #undef DYNAMOD_ATOM
 
 // KEY=VALUE pairs of one sd_notify datagram, in order.

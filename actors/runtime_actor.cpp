@@ -18,6 +18,7 @@
 #include "actors/exit_reasons.hpp"
 #include "actors/file_io_actor.hpp"
 #include "actors/json_text.hpp"
+#include "dbus/bus_supervisor_actor.hpp"
 #include "actors/log_sink_actor.hpp"
 #include "actors/messages.hpp"
 #include "actors/notify_socket_actor.hpp"
@@ -227,6 +228,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->nsinit = args.nsinit;
   ctx->inaccessible_file = args.inaccessible_file;
   ctx->log_group = args.log_group;
+  ctx->dbus = args.dbus;
   ctx->loop = args.loop;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);
@@ -249,7 +251,9 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   self->state.plan = args.plan;
   self->state.root = spawn_supervisor(self, supervisor_args{std::move(args.plan), ctx, true, {}});
   caf::actor listener = args.control_fd >= 0 ? spawn_control_listener(self, args.control_fd, ctx) : caf::actor{};
-  for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, ctx->file_io, listener}) {
+  // The D-Bus face starts with the services: its actors wait for the system bus themselves.
+  caf::actor dbus_face = ctx->dbus.enabled ? dbus::spawn_bus_supervisor(self, ctx, ctx->dbus) : caf::actor{};
+  for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, ctx->file_io, listener, dbus_face}) {
     if (a) self->state.system_actors.push_back(a);
   }
   if (ctx->pid1_link) self->send(ctx->pid1_link, ready_atom_v);

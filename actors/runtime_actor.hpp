@@ -38,6 +38,7 @@ struct runtime_args {
   std::string nsinit;
   std::string inaccessible_file;
   long log_group = -1;                          // see runtime_context
+  dbus_settings dbus;                           // see runtime_context
   plan_node plan;                               // the supervision tree to build
   std::map<std::string, std::string> disabled;  // services that will not run, and why
   orphan_scan orphans;                          // found by main before the actors run

@@ -25,12 +25,21 @@ inline const std::string& volatile_state(const runtime_paths& p) { return p.vola
 // The adoption records' directory (runtime/state/adoption_record: adoption_store).
 inline std::string records_dir(const runtime_paths& p) { return volatile_state(p) + "/services"; }
 
+// Where the D-Bus face lives (dbus/: runtime options; the defaults are systemd's).
+struct dbus_settings {
+  bool enabled = false;
+  std::string system_bus = "unix:path=/run/dbus/system_bus_socket";
+  std::string systemd_dir = "/run/systemd";  // the private socket, the system/ gate
+  std::string settings_root = "/";           // where hostname1, timedate1 and locale1 find etc/
+};
+
 struct runtime_context {
   runtime_paths paths;
   bool user_mode = false;
   std::string cgroup_base;        // /sys/fs/cgroup/dynamod; empty: no cgroup v2 here, services share ours
   std::string nsinit;             // dynamod-nsinit, PID 1 of services' own pid namespaces
   std::string inaccessible_file;  // a mode-000 file, bound over inaccessible-paths that are files
+  dbus_settings dbus;
   long log_group = -1;            // members of this gid may read services' logs (--log-group); -1: admins only
   event_loop* loop = nullptr;         // outlives every actor
   console_status* console = nullptr;  // boot status lines

@@ -66,7 +66,7 @@ std::vector<property> unit_properties(const unit_view& view) {
   if (view.supervisor) return out;
 
   const exit_summary exit = summarize_exit(view.last_exit, view.detail);
-  add(out, kServiceInterface, "Type", std::string("simple"));
+  add(out, kServiceInterface, "Type", view.service_type.empty() ? std::string("simple") : view.service_type);
   add(out, kServiceInterface, "Result", exit.result);
   add(out, kServiceInterface, "MainPID", view.main_pid);
   add(out, kServiceInterface, "ControlPID", uint32_t{0});

@@ -46,6 +46,8 @@ struct unit_view {
   std::string last_exit;  // as the control protocol reports it
   std::string detail;
   std::string status_text;
+  std::string service_type;  // simple, oneshot, forking, notify (systemd's names too)
+  std::vector<std::string> log;  // the last lines of its log, newest last
   std::string control_group;  // "/dynamod/system/sshd", or empty
   std::optional<uint64_t> memory_current, memory_max, tasks_current, tasks_max, cpu_usage_nsec;
   timestamps active_enter, active_exit, inactive_enter, inactive_exit, exec_main_start, exec_main_exit;

@@ -238,6 +238,7 @@ int main(int argc, char** argv) {
   rargs.nsinit = beside_this_executable("dynamod-nsinit");
   rargs.inaccessible_file = make_inaccessible_file(opts.paths.state_dir);
   rargs.log_group = resolve_log_group(opts.log_group);
+  rargs.dbus = opts.dbus;
   rargs.disabled = std::move(tree.disabled);
   rargs.plan = make_supervision_plan(std::move(tree));
   rargs.orphans = stop_orphaned_services(rargs.paths, rargs.plan, rargs.disabled);

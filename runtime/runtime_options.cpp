@@ -19,6 +19,10 @@ const char* const kRuntimeUsage =
     "  --log-group G     members of group G may read services' logs (logs, status); default adm if it exists,\n"
     "                    none: only root (and, with --user, the runtime's own user)\n"
     "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
+    "  --dbus, --no-dbus serve org.freedesktop.systemd1, hostname1, timedate1, locale1 (default: on, off with --user)\n"
+    "  --system-bus A    the system bus' address (unix:path=/run/dbus/system_bus_socket)\n"
+    "  --systemd-dir DIR systemctl's private socket and the system/ gate (/run/systemd)\n"
+    "  --settings-root D where hostname1, timedate1 and locale1 keep etc/ (/)\n"
     "\n"
     "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n"
     "DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, default 4 MiB, 0: never) rotates <state-dir>/runtime.log.\n";
@@ -34,6 +38,7 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
                                                  const std::map<std::string, std::string>& env, unsigned uid,
                                                  runtime_options& out) {
   std::string config_dir, state_dir, log_dir;
+  std::optional<bool> dbus;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     auto value = [&](std::string& target) -> bool {
@@ -57,6 +62,14 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
       if (!value(out.log_group)) return "--log-group needs a group name (or none)";
     } else if (a == "--check") {
       if (!value(out.check_dir)) return "--check needs a directory";
+    } else if (a == "--dbus" || a == "--no-dbus") {
+      dbus = a == "--dbus";
+    } else if (a == "--system-bus") {
+      if (!value(out.dbus.system_bus)) return "--system-bus needs a D-Bus address";
+    } else if (a == "--systemd-dir") {
+      if (!value(out.dbus.systemd_dir)) return "--systemd-dir needs a directory";
+    } else if (a == "--settings-root") {
+      if (!value(out.dbus.settings_root)) return "--settings-root needs a directory";
     } else if (a == "--log-level") {
       if (!value(out.log_level)) return "--log-level needs a level";
       static const char* levels[] = {"trace", "debug", "info", "warn", "error"};
@@ -67,6 +80,9 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
       return "unknown argument '" + a + "'";
     }
   }
+
+  // The D-Bus face is the system's: on by default for a system runtime, asked for with --dbus in user mode.
+  out.dbus.enabled = dbus.value_or(!out.user_mode);
 
   const std::string fd = get(env, "DYNAMOD_INIT_FD");
   if (!fd.empty() && !out.user_mode) {

@@ -23,6 +23,7 @@ struct runtime_options {
   uint64_t runtime_log_max_size = 4 << 20;  // DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, 0: never rotate)
   int runtime_log_keep = 3;                 // runtime.log.1 ... .3, like a service log
   runtime_paths paths;
+  dbus_settings dbus;
 };
 
 // `env` holds the variables the runtime cares about (HOME, XDG_*, DYNAMOD_INIT_FD); uid is for defaults.

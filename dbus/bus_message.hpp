@@ -1,0 +1,38 @@
+// sd-bus (libsystemd) helpers: owned references and the marshalling of unit properties.
+//
+// Why sd-bus and not sdbus-c++: Debian 12's sdbus-c++ 1.2 has no server connections (systemctl's peer-to-peer
+// /run/systemd/private), no fallback objects (a unit object must answer for any valid unit name) and no replies
+// after the handler returned without its threads; it wraps sd-bus, which has all three and is what systemd's own
+// daemons use, so the clients see exactly the introspection, Properties and error behaviour they are built for.
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dbus/unit_properties.hpp"
+
+namespace dynamod::dbus {
+
+// A message kept for a reply that comes later (a handler returned 1 and answers from a CAF continuation).
+using message_ref = std::shared_ptr<sd_bus_message>;
+inline message_ref keep(sd_bus_message* m) { return message_ref(sd_bus_message_ref(m), sd_bus_message_unref); }
+
+// Appends `v` as a variant.
+int append_variant(sd_bus_message* m, const property_value& v);
+// Appends a{sv}.
+int append_property_dict(sd_bus_message* m, const std::vector<property>& props);
+
+// Replies to Properties.Get / GetAll with values from `props`.
+int reply_property(sd_bus_message* call, const property& p);
+int reply_properties(sd_bus_message* call, const std::vector<property>& props);
+// Emits org.freedesktop.DBus.Properties.PropertiesChanged for `interface` with `props` as changed values.
+int emit_properties_changed(sd_bus* bus, const std::string& path, const std::string& interface,
+                            const std::vector<property>& props);
+
+// Replies with the error `name` and `message`.
+int reply_error(sd_bus_message* call, const char* name, const std::string& message);
+
+}  // namespace dynamod::dbus
