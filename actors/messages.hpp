@@ -35,6 +35,7 @@ DYNAMOD_ATOM(start, "start")
 DYNAMOD_ATOM(stop, "stop")
 DYNAMOD_ATOM(release, "release")  // supervisor -> service: reload moved it; leave, the process runs on (adopted)
 DYNAMOD_ATOM(restart, "restart")
+DYNAMOD_ATOM(reset_failed, "reset_fail")  // std::string service: a failed one becomes stopped (systemctl reset-failed)
 DYNAMOD_ATOM(ready, "ready")             // readiness probe -> service; runtime -> pid1 link
 DYNAMOD_ATOM(probe_fail, "probe_fail")   // readiness probe -> service: std::string why
 DYNAMOD_ATOM(check_pid, "check_pid")     // readiness probe -> service: int pid of the exec check now running

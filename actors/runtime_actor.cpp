@@ -360,6 +360,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       [=](stop_atom, const std::string& name, bool wait) { return to_owner(self, name, stop_atom_v, name, wait); },
       [=](restart_atom, const std::string& name, bool wait) { return to_owner(self, name, restart_atom_v, name, wait); },
       [=](log_sink_atom, const std::string& name) { return to_owner(self, name, log_sink_atom_v, name); },
+      [=](reset_failed_atom, const std::string& name) { return to_owner(self, name, reset_failed_atom_v, name); },
       [=](tree_atom) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
         live_tree(self, rp);

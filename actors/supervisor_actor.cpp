@@ -528,6 +528,7 @@ behaviours::child_spec spec_for(const plan_node& n) {
     s.restart = c.restart == restart_policy::transient   ? behaviours::restart_type::transient
                 : c.restart == restart_policy::temporary ? behaviours::restart_type::temporary
                                                          : behaviours::restart_type::permanent;
+    s.autostart = c.start_at_boot;
     s.own_limit = behaviours::intensity_limit{
         c.max_restarts, static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(c.max_restart_window).count())};
   }
@@ -682,7 +683,25 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
     }
     restore_history(self, found.history);
     register_services(self);
+    // A service started only when asked but running now (a previous runtime started it) is adopted as usual.
+    std::vector<std::string> adopted_manual;
+    for (size_t i = 0; i < st.args.node.children.size() && i < found.decisions.size(); ++i) {
+      const auto& n = st.args.node.children[i];
+      if (n.service && !n.service->start_at_boot && found.decisions[i] &&
+          found.decisions[i]->what == adoption_decision::verdict::adopt) {
+        adopted_manual.push_back(n.name);
+        st.logic->set_autostart(n.name, true);
+      }
+    }
     execute(self, st.logic->start());
+    for (const auto& name : adopted_manual) st.logic->set_autostart(name, false);
+    // Not started at boot (systemctl disable): stopped, not waiting, so that nothing waits on it for nothing.
+    for (auto& c : st.children) {
+      if (c.is_service() && st.logic->state(c.id()) == behaviours::child_state::stopped && c.last.state == "waiting") {
+        c.last = service_report{c.id(), "stopped", 0, "not started at boot (disabled)", {}};
+        if (context(self).tracker) self->send(context(self).tracker, c.last);
+      }
+    }
     for (const auto& n : st.args.node.children) restart_if_stale(self, n.name);
   };
   if (st.args.adopt) {
@@ -730,6 +749,19 @@ static caf::behavior supervisor_actor(self_ptr self, supervisor_args args) {
       [=](stop_atom, const std::string& name, bool wait) { return operate(self, pending_request::kind::stop, name, wait); },
       [=](restart_atom, const std::string& name, bool wait) {
         return operate(self, pending_request::kind::restart, name, wait);
+      },
+      [=](reset_failed_atom, const std::string& name) -> caf::result<bool> {
+        child_record* c = find(self, name);
+        if (!c || !c->is_service()) return caf::make_error(caf::sec::invalid_argument, "unknown service '" + name + "'");
+        if (!self->state.logic->reset_failed(name)) return false;
+        c->consecutive_failures = 0;
+        c->delay_next = false;
+        c->last = service_report{name, "stopped", 0, "reset after failing: " + c->last.detail, {}};
+        c->last_exit.clear();  // systemd: reset-failed forgets the Result
+        self->send(context(self).tracker, c->last);
+        save_history(self);
+        spdlog::info("{}: failed state reset; it stays stopped until started", name);
+        return true;
       },
       [=](list_atom) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();

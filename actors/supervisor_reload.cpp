@@ -79,7 +79,8 @@ void apply_reload(self_ptr self, plan_node fresh, std::vector<std::string> moved
       // Adopting: it may still run from before its file broke (kept across a runtime restart).
       st.children.push_back(new_child_record(n, read_adoption(self, n)));
       st.logic->add_child(spec_for(n));
-      execute(self, st.logic->start_child(n.name));
+      // One started only when asked is not started by being added, unless it runs already (adopted).
+      if (spec_for(n).autostart || st.children.back().adopt) execute(self, st.logic->start_child(n.name));
       restart_if_stale(self, n.name);
       continue;
     }
@@ -89,6 +90,8 @@ void apply_reload(self_ptr self, plan_node fresh, std::vector<std::string> moved
         (*diff)["unchanged"].push_back(n.name);
         c->node.needs = n.needs;
         c->node.waits = n.waits;
+        c->node.service = n.service;  // the same definition; its enable state may differ
+        st.logic->set_autostart(n.name, n.service->start_at_boot);
       } else if (c->incarnation) {
         forward.emplace_back(c->incarnation, n);
       } else {

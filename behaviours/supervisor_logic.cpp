@@ -98,12 +98,16 @@ bool supervisor_logic::in_sequence(const std::string& id) const {
 std::vector<command> supervisor_logic::start() {
   std::vector<command> out;
   for (auto& c : children_) {
-    if (c.state == child_state::stopped) {
+    if (c.state == child_state::stopped && c.spec.autostart) {
       c.state = child_state::running;
       out.push_back({command::kind::start, c.spec.id, {}});
     }
   }
   return out;
+}
+
+void supervisor_logic::set_autostart(const std::string& id, bool autostart) {
+  if (child* c = find(id)) c->spec.autostart = autostart;
 }
 
 std::vector<command> supervisor_logic::on_exit(const std::string& id, exit_kind kind, int64_t now_seconds) {
@@ -180,9 +184,11 @@ std::vector<command> supervisor_logic::handle_exit(child& c, exit_kind kind, int
       for (auto& id : running_in_reverse(first)) s.to_terminate.push_back(id);
       for (size_t i = first; i < children_.size(); ++i) {
         const auto& other = children_[i];
-        // A failed child (degrade) stays down until an operator starts it.
+        // A failed child (degrade) stays down until an operator starts it; so does one started only when asked
+        // (no autostart) that was not running.
+        const bool manual_and_down = !other.spec.autostart && other.state == child_state::stopped;
         if (other.state != child_state::removed && other.state != child_state::failed &&
-            other.spec.restart != restart_type::temporary) {
+            other.spec.restart != restart_type::temporary && !manual_and_down) {
           s.to_start.push_back(other.spec.id);
         }
       }
@@ -246,6 +252,14 @@ std::vector<command> supervisor_logic::start_child(const std::string& id) {
   if (c->state == child_state::failed) c->own = restart_intensity{c->own.limit()};
   c->state = child_state::running;
   return {{command::kind::start, id, {}}};
+}
+
+bool supervisor_logic::reset_failed(const std::string& id) {
+  child* c = find(id);
+  if (!c || c->state != child_state::failed) return false;
+  c->own = restart_intensity{c->own.limit()};
+  c->state = child_state::stopped;
+  return true;
 }
 
 bool supervisor_logic::add_child(child_spec spec) {

@@ -63,6 +63,9 @@ struct child_spec {
   restart_type restart = restart_type::permanent;
   std::optional<intensity_limit> own_limit;  // dynamod: the service's own max-restarts / window
   std::vector<std::string> depends_on{};     // siblings it needs (by_dependencies termination)
+  // dynamod: false for a service started only when asked (systemctl disable): start() and a group restart leave
+  // it stopped unless it ran.
+  bool autostart = true;
 };
 
 struct command {
@@ -85,8 +88,10 @@ class supervisor_logic {
   supervisor_logic(strategy s, intensity_limit limit, std::vector<child_spec> children,
                    termination_order order = termination_order::strict, give_up_mode mode = give_up_mode::escalate);
 
-  // Starts every child, left to right.
+  // Starts every child, left to right (those without autostart stay stopped).
   std::vector<command> start();
+  // The enable state changed (reload), or a child not started at boot runs already (adopted).
+  void set_autostart(const std::string& id, bool autostart);
   // A child exited without being asked to (a crash, a clean exit, or a failed start).
   std::vector<command> on_exit(const std::string& id, exit_kind kind, int64_t now_seconds);
   // A child we told to terminate is gone.
@@ -97,6 +102,8 @@ class supervisor_logic {
   std::vector<command> terminate_child(const std::string& id);
   // A stopped or failed child; a failed one starts with a fresh history of its own limit.
   std::vector<command> start_child(const std::string& id);
+  // systemd's reset-failed: a failed child becomes stopped with a fresh history of its own limit (it stays down).
+  bool reset_failed(const std::string& id);
   // Configuration changes (reload). OTP: a child added later goes to the end of the start order; a child can
   // only be deleted once stopped. Returns false if the request does not apply.
   bool add_child(child_spec spec);

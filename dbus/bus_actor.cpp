@@ -186,9 +186,13 @@ const char* bus_name_of(bus_role role) {
 }
 
 void pump(bus_state& st) {
-  if (!st.bus) return;
+  // A handler inside sd_bus_process (a reply callback finishing a method) may call this: the outer pump goes on
+  // dispatching and re-arms when it is done (sd-bus refuses a nested sd_bus_process with EBUSY).
+  if (!st.bus || st.dispatching) return;
   for (int i = 0; i < kDispatchBatch; ++i) {
+    st.dispatching = true;
     const int r = sd_bus_process(st.bus, nullptr);
+    st.dispatching = false;
     if (r < 0) {
       lost(st, r);
       return;

@@ -55,6 +55,7 @@ struct bus_state {
   std::map<std::string, std::string> service_states;
   uint64_t refused = 0;   // mutating calls refused (not root)
   bool pump_queued = false;
+  bool dispatching = false;  // inside sd_bus_process
 };
 
 // Dispatches what sd-bus has, then re-arms the fd watch and sd-bus' timer. Ends the actor when the connection is

@@ -108,7 +108,7 @@ int method_set_hostname(sd_bus_message* m, void* ud, sd_bus_error* error) {
   int r = read_value(m, name);
   if (r < 0) return r;
   if (name.empty()) name = static_hostname(ud).empty() ? "localhost" : static_hostname(ud);
-  if (!hostname_is_valid(name)) return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid hostname '%s'", name.c_str());
+  if (!hostname_is_valid(name)) return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid hostname '%.255s'", name.c_str());
   const bool real_system = root(ud) == "/";
   change_setting(state_of(ud), m, name != transient_hostname(), [name, real_system]() -> std::string {
     if (!real_system) return "the transient hostname is the kernel's: not set outside the real root";
@@ -123,7 +123,7 @@ int method_set_static_hostname(sd_bus_message* m, void* ud, sd_bus_error* error)
   int r = read_value(m, name);
   if (r < 0) return r;
   if (!name.empty() && !hostname_is_valid(name)) {
-    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid static hostname '%s'", name.c_str());
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid static hostname '%.255s'", name.c_str());
   }
   const std::string settings = root(ud);
   const bool real_system = settings == "/";

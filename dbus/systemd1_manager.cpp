@@ -11,6 +11,7 @@
 
 #include "actors/messages.hpp"
 #include "dbus/bus_state.hpp"
+#include "dbus/systemd1_unit_files.hpp"
 #include "dbus/unit_names.hpp"
 #include "dbus/unit_view_json.hpp"
 #include "protocol/init_messages.hpp"
@@ -40,7 +41,9 @@ int read_strings(sd_bus_message* m, std::vector<std::string>& out) {
 // systemd's answer to an invalid name, before anything else is looked at.
 bool check_unit_name(sd_bus_message* m, const char* name, sd_bus_error* error) {
   if (parse_unit_name(name)) return true;
-  sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit name %s is not valid.", name);
+  // A hostile name can be long: it is not sent back whole (at most its first 255 bytes).
+  sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unit name %.255s%s is not valid.", name,
+                    strlen(name) > 255 ? "..." : "");
   (void)m;
   return false;
 }
@@ -226,7 +229,7 @@ int unit_job(sd_bus_message* m, void* ud, sd_bus_error* error, const char* type)
   if (r < 0) return r;
   if (!check_unit_name(m, name, error)) return -EINVAL;
   if (!valid_job_mode(mode)) {
-    sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Job mode %s invalid.", mode);
+    sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Job mode %.64s invalid.", mode);
     return -EINVAL;
   }
   bus_state* s = &state_of(ud);
@@ -293,7 +296,7 @@ int method_kill_unit(sd_bus_message* m, void* ud, sd_bus_error* error) {
   if (!check_unit_name(m, name, error)) return -EINVAL;
   const std::string who = whom;
   if (who != "" && who != "all" && who != "main" && who != "control") {
-    sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid who argument: %s", whom);
+    sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid who argument: %.64s", whom);
     return -EINVAL;
   }
   if (signo <= 0 || signo >= _NSIG) {
@@ -617,6 +620,15 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD("GetUnitFileState", "s", "s", method_get_unit_file_state, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("ListUnitFiles", "", "a(ss)", method_list_unit_files, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("GetDefaultTarget", "", "s", method_get_default_target, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("EnableUnitFiles", "asbb", "ba(sss)", method_enable_unit_files, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ReenableUnitFiles", "asbb", "ba(sss)", method_enable_unit_files, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("EnableUnitFilesWithFlags", "ast", "ba(sss)", method_enable_unit_files_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("DisableUnitFiles", "asb", "a(sss)", method_disable_unit_files, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("DisableUnitFilesWithFlags", "ast", "a(sss)", method_disable_unit_files_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("DisableUnitFilesWithFlagsAndInstallInfo", "ast", "ba(sss)", method_disable_unit_files_with_info,
+                  SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ResetFailedUnit", "s", "", method_reset_failed_unit, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ResetFailed", "", "", method_reset_failed, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL("UnitNew", "so", 0),
     SD_BUS_SIGNAL("UnitRemoved", "so", 0),
     SD_BUS_SIGNAL("JobNew", "uos", 0),

@@ -172,7 +172,7 @@ int on_unit_message(sd_bus_message* m, void* userdata, sd_bus_error* error) {
     return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_PROPERTY_READ_ONLY, "Unit properties are read-only.");
   }
   (void)error;
-  return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method %s.%s on a unit object.",
+  return sd_bus_reply_method_errorf(m, SD_BUS_ERROR_UNKNOWN_METHOD, "Unknown method %.255s.%.255s on a unit object.",
                                     iface.c_str(), member.c_str());
 }
 

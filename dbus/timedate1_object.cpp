@@ -73,7 +73,7 @@ int method_set_timezone(sd_bus_message* m, void* ud, sd_bus_error* error) {
   const std::string settings = root(ud);
   struct stat sb{};
   if (!timezone_name_is_valid(zone) || ::stat((zone_dir(settings) + zone).c_str(), &sb) < 0 || !S_ISREG(sb.st_mode)) {
-    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid or not installed time zone '%s'", zone);
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Invalid or not installed time zone '%.255s'", zone);
   }
   const std::string z = zone;
   change_setting(state_of(ud), m, z != current_zone(ud), [settings, z]() -> std::string {

@@ -68,7 +68,9 @@ exit_summary summarize_exit(const std::string& last_exit, const std::string& det
     const bool dumped = last_exit.find("(core dumped)") != std::string::npos;
     s.code = dumped ? 3 : 2;  // CLD_DUMPED, CLD_KILLED
     s.status = signal_number(word_after(last_exit, "killed by "));
-    result(dumped ? "core-dump" : "signal");
+    // systemd counts the signals a service is stopped with as a clean end (SuccessExitStatus' defaults).
+    const bool clean = !dumped && (s.status == SIGTERM || s.status == SIGINT || s.status == SIGHUP || s.status == SIGPIPE);
+    if (!clean) result(dumped ? "core-dump" : "signal");
   } else if (last_exit == "oom") {
     s.code = 2;
     s.status = SIGKILL;

@@ -58,6 +58,7 @@ unit_view service_view(const nlohmann::json& service, clock_now now) {
   v.state = parse_dynamod_state(text(service, "state"));
   v.description = "dynamod service " + name;
   v.fragment_path = text(service, "file");
+  if (auto e = service.find("enabled"); e != service.end() && e->is_boolean()) v.enabled = e->get<bool>();
   v.service_type = text(service, "type");
   v.main_pid = static_cast<uint32_t>(number(service, "pid"));
   v.restarts = static_cast<uint32_t>(number(service, "restarts"));

@@ -257,6 +257,23 @@ std::string tree_label(const json& n, const style& st) {
             " ready, " + std::to_string(num(n, "waiting")) + " waiting";
   } else if (kind == "control_listener") {
     label = "control listener " + str(n, "name") + ": " + std::to_string(num(n, "sessions")) + " session(s)";
+  } else if (kind == "dbus_supervisor") {
+    label = "supervisor " + st.bold("dbus") + " [" + st.state(str(n, "state")) + "] " + str(n, "strategy") +
+            " (the D-Bus actors)";
+  } else if (kind == "dbus_jobs") {
+    label = "systemd1 jobs: " + std::to_string(num(n, "jobs")) + " running, " + std::to_string(num(n, "started")) +
+            " started";
+  } else if (kind == "dbus_connection") {
+    std::string names;
+    for (const auto& b : member(n, "bus_names")) names += (names.empty() ? "" : ", ") + text(b, true);
+    label = "D-Bus " + st.bold(str(n, "name")) + " [" + str(n, "state") + "]";
+    label += names.empty() ? " owns no name" : " owns " + names;
+    if (!str(n, "address").empty()) label += " on " + str(n, "address");
+    if (num(n, "refused") > 0) label += ", " + std::to_string(num(n, "refused")) + " refused";
+    if (num(n, "restarts") > 0) label += ", restarted " + std::to_string(num(n, "restarts")) + "x";
+  } else if (kind == "dbus_listener") {
+    label = "D-Bus listener " + str(n, "address") + ": " + std::to_string(num(n, "accepted")) + " accepted";
+    if (num(n, "turned_away") > 0) label += ", " + std::to_string(num(n, "turned_away")) + " turned away";
   } else {
     label = kind + " " + str(n, "name") + " [" + str(n, "state") + "]";
   }

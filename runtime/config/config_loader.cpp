@@ -320,6 +320,15 @@ config_tree load_config_texts(const std::vector<config_text>& supervisor_files,
   return check_config_tree(std::move(services), std::move(sups), std::move(errors), std::move(disabled));
 }
 
+std::string manual_start_marker(const std::string& config_dir, const std::string& service) {
+  return config_dir + "/manual/" + service;
+}
+
+bool manual_start_marked(const std::string& config_dir, const std::string& service) {
+  struct stat st {};
+  return ::lstat(manual_start_marker(config_dir, service).c_str(), &st) == 0;
+}
+
 config_tree load_config_tree(const std::string& dir) {
   config_errors errors;
   std::map<std::string, std::string> disabled;
@@ -344,7 +353,9 @@ config_tree load_config_tree(const std::string& dir) {
   };
   auto sups = read_all("supervisors");
   auto services = read_all("services");
-  return load_config_texts(sups, services, std::move(errors), std::move(disabled));
+  config_tree tree = load_config_texts(sups, services, std::move(errors), std::move(disabled));
+  for (auto& s : tree.services) s.start_at_boot = !manual_start_marked(dir, s.name);
+  return tree;
 }
 
 }  // namespace dynamod

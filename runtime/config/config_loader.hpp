@@ -22,7 +22,13 @@ struct config_tree {
 // Reads <dir>/supervisors/*.toml and <dir>/services/*.toml. A file or directory that cannot be read (missing
 // permission, a dangling symlink, a directory named x.toml, ...) is an error naming the path and the reason;
 // so is a `dir` that does not exist. Missing subdirectories are empty.
+// Services marked <dir>/manual/<name> (any file or symlink; `systemctl disable` makes a link to /dev/null) get
+// start_at_boot = false.
 config_tree load_config_tree(const std::string& dir);
+
+// The enable state of a service, kept in the configuration directory as systemd keeps its own in /etc.
+std::string manual_start_marker(const std::string& config_dir, const std::string& service);
+bool manual_start_marked(const std::string& config_dir, const std::string& service);
 
 // The same on files already read (for the fuzzer and tests): `path` is used in messages and for the stem.
 struct config_text {

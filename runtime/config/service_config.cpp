@@ -61,6 +61,7 @@ const char* to_string(give_up_action a) {
 bool same_definition(service_config a, service_config b) {
   a.file.clear();
   b.file.clear();
+  a.start_at_boot = b.start_at_boot;
   a.positions.clear();
   b.positions.clear();
   return a == b;

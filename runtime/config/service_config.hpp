@@ -49,6 +49,9 @@ struct service_config {
   // [service]
   std::string name;
   std::string file;  // where it was read from
+  // false: <config dir>/manual/<name> exists (`systemctl disable`): started only when asked, never at boot or
+  // by a reload that adds it. Not part of the definition (changing it restarts nothing).
+  bool start_at_boot = true;
   std::string supervisor = "root";
   std::vector<std::string> exec;
   std::string workdir;

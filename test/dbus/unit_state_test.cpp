@@ -44,6 +44,12 @@ TEST(UnitState, ExitsBecomeResultAndExecMain) {
   EXPECT_EQ(d.result, "core-dump");
   EXPECT_EQ(d.code, 3);
   EXPECT_EQ(d.status, 11);
+  // A plain SIGTERM (systemctl kill, a stop) ends a service cleanly, as systemd counts it.
+  auto t = summarize_exit("killed by SIGTERM", "");
+  EXPECT_EQ(t.result, "success");
+  EXPECT_EQ(t.code, 2);
+  EXPECT_EQ(t.status, 15);
+  EXPECT_EQ(summarize_exit("killed by SIGHUP", "").result, "success");
   EXPECT_EQ(summarize_exit("exited with status 0", "").result, "success");
   EXPECT_EQ(summarize_exit("oom", "").result, "oom-kill");
   EXPECT_EQ(summarize_exit("readiness timeout: not ready after 30000ms", "").result, "timeout");

@@ -225,10 +225,12 @@ TEST(DefinitionFingerprint, FollowsSameDefinition) {
   EXPECT_TRUE(differs([](service_config& c) { c.umask = 077u; }));
   EXPECT_TRUE(differs([](service_config& c) { c.log_keep = 9; }));
   EXPECT_FALSE(differs([](service_config& c) { c.supervisor = "mid"; })) << "its place in the tree, not its process";
+  EXPECT_FALSE(differs([](service_config& c) { c.start_at_boot = false; })) << "enabling or disabling restarts nothing";
 }
 
 TEST(DefinitionFingerprint, CoversEveryFieldOfServiceConfig) {
-  // A new field changes the size: add it to definition_fingerprint(), then update this number.
-  EXPECT_EQ(sizeof(service_config), 1240u)
+  // A new field changes the size: add it to definition_fingerprint(), then update this number. (start_at_boot,
+  // the enable state, is deliberately not part of the definition.)
+  EXPECT_EQ(sizeof(service_config), 1248u)
       << "service_config changed: add the new field to definition_fingerprint()";
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "runtime/config/config_parser.hpp"
 #include "test/runtime/config_builders.hpp"
@@ -127,6 +128,27 @@ TEST(ConfigTree, ReadsADirectoryAndSkipsOnlyTheBrokenFile) {
   ASSERT_EQ(t.errors.size(), 1u);
   EXPECT_NE(t.errors[0].describe().find("bad.toml:1:1: service.exec: required key is missing"), std::string::npos);
   EXPECT_EQ(t.disabled.at("needs-bad").rfind("requires 'bad', which is disabled", 0), 0u);
+}
+
+TEST(ConfigTree, AServiceMarkedManualIsNotStartedAtBoot) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("dynamod-manual-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "services");
+  fs::create_directories(dir / "manual");
+  for (const char* name : {"a", "b", "c"}) {
+    std::ofstream(dir / "services" / (std::string(name) + ".toml"))
+        << "[service]\nname = \"" << name << "\"\nexec = [\"/bin/true\"]\n";
+  }
+  fs::create_symlink("/dev/null", dir / "manual" / "b");  // systemctl disable b
+  std::ofstream(dir / "manual" / "c");                     // any file does
+  fs::create_symlink("/nonexistent", dir / "manual" / "nosuch");
+  auto t = load_config_tree(dir.string());
+  fs::remove_all(dir);
+  ASSERT_EQ(t.services.size(), 3u);
+  EXPECT_TRUE(t.errors.empty());
+  std::map<std::string, bool> at_boot;
+  for (const auto& s : t.services) at_boot[s.name] = s.start_at_boot;
+  EXPECT_EQ(at_boot, (std::map<std::string, bool>{{"a", true}, {"b", false}, {"c", false}}));
 }
 
 TEST(ConfigTree, TheShippedDemoConfigurationIsValid) {
