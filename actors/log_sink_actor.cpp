@@ -21,6 +21,7 @@
 #include "actors/file_io_actor.hpp"
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
+#include "runtime/io/journal_forwarder.hpp"
 #include "runtime/io/event_loop.hpp"
 #include "runtime/io/log_files.hpp"
 
@@ -202,6 +203,9 @@ void flush_if_full(log_sink_state& st, block& b) {
 
 void take_line(log_sink_state& st, bool err, const std::string& text, block& b, int64_t ts,
                std::vector<std::string>* fresh) {
+  if (auto* journal = st.args.context ? st.args.context->journal : nullptr) {
+    journal->send(st.args.service + ".service", st.args.service, err, text);
+  }
   std::string line = format_log_line(ts, err, text);
   b.text += line;
   b.text += '\n';

@@ -230,6 +230,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   ctx->log_group = args.log_group;
   ctx->dbus = args.dbus;
   ctx->loop = args.loop;
+  ctx->journal = args.journal;
   ctx->console = args.console;
   ctx->runtime = caf::actor_cast<caf::actor>(self);
   ctx->file_io = spawn_file_io(self, records_dir(args.paths));

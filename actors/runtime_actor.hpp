@@ -33,6 +33,7 @@ struct runtime_args {
   int control_fd = -1;  // listening control socket, or -1
   int notify_fd = -1;   // bound sd_notify socket, or -1
   event_loop* loop = nullptr;
+  journal_forwarder* journal = nullptr;
   console_status* console = nullptr;
   std::string cgroup_base;                      // see runtime_context
   std::string nsinit;

@@ -9,6 +9,7 @@
 namespace dynamod {
 
 class event_loop;
+class journal_forwarder;
 class console_status;
 
 struct runtime_paths {
@@ -42,6 +43,7 @@ struct runtime_context {
   dbus_settings dbus;
   long log_group = -1;            // members of this gid may read services' logs (--log-group); -1: admins only
   event_loop* loop = nullptr;         // outlives every actor
+  journal_forwarder* journal = nullptr;  // copies services' lines to journald (with the D-Bus face); may be null
   console_status* console = nullptr;  // boot status lines
   // Handles are set by the runtime actor while it starts, before any service exists; read-only after.
   caf::actor reaper;                  // process exits

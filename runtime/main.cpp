@@ -33,6 +33,7 @@
 #include "runtime/process/spawn.hpp"
 #include "runtime/io/file_io_audit.hpp"
 #include "runtime/state/volatile_dir.hpp"
+#include "runtime/io/journal_forwarder.hpp"
 #include "runtime/runtime_options.hpp"
 
 extern char** environ;
@@ -247,6 +248,9 @@ int main(int argc, char** argv) {
 
   int exit_code = 0;
   event_loop loop;
+  // With the D-Bus face, services' lines also go to journald if one runs (systemctl status shows them).
+  std::unique_ptr<journal_forwarder> journal;
+  if (opts.dbus.enabled) journal = std::make_unique<journal_forwarder>(opts.dbus.systemd_dir + "/journal/socket");
   {
     caf::actor_system_config sys_cfg;
     sys_cfg.set("scheduler.max-threads", 2);
@@ -256,6 +260,7 @@ int main(int argc, char** argv) {
     sys_cfg.add_error_category(service_exit_category(), render_service_exit);
     caf::actor_system sys{sys_cfg};
     rargs.loop = &loop;
+    rargs.journal = journal.get();
     rargs.console = &console;
     auto runtime = spawn_runtime(sys, std::move(rargs));
     if (!loop.start(signals, runtime)) {

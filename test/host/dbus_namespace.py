@@ -8,6 +8,11 @@ test sends on its stdin (one JSON object a line), answering each on its stdout:
     {"op": "run", "argv": [...], "env": {...}, "user": 65534, "timeout": 30}  -> {"rc": 0, "out": "", "err": ""}
     {"op": "kill_bus"}   -> {"pid": <the killed dbus-daemon's pid>}
     {"op": "start_bus"}  -> {"pid": <the new one's pid>}
+    {"op": "spawn", "argv": [...], "out": PATH, "err": PATH, "env": {...}, "user": 0}  -> {"pid": <its pid>}
+    {"op": "finish", "pid": N}  -> {"rc": N}   (SIGINT, then SIGKILL after 5 s)
+
+`spawn` starts a client in the background (a bus monitor), writing its output to files the test reads directly
+(they are on the host's /tmp, which the namespace shares); `finish` ends it.
 
 When its stdin closes (or the test dies) the agent exits; the namespace ends with its PID 1, and the kernel kills
 everything left in it: the runtime, its services, dbus-daemon.
@@ -20,6 +25,7 @@ import json
 import os
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -37,6 +43,7 @@ class Agent:
         self.out_path = out_path
         self.bus = None
         self.runtime = None
+        self.spawned = {}  # pid -> Popen, the background clients
 
     def start_bus(self):
         # --nofork: the pid is ours to kill; --print-address: one line once it listens.
@@ -67,6 +74,26 @@ class Agent:
         return {"rc": rc, "out": out.decode(errors="replace"), "err": err.decode(errors="replace"),
                 "seconds": round(time.monotonic() - started, 3)}
 
+    def spawn(self, argv, out, err, env=None, user=None):
+        if user is not None:
+            argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+        with open(out, "wb") as o, open(err, "wb") as e:
+            p = subprocess.Popen(argv, env=dict(CLIENT_ENV, **(env or {})), stdout=o, stderr=e,
+                                 stdin=subprocess.DEVNULL)
+        self.spawned[p.pid] = p
+        return {"pid": p.pid}
+
+    def finish(self, pid):
+        p = self.spawned.pop(pid)
+        if p.poll() is None:
+            p.send_signal(signal.SIGINT)
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        return {"rc": p.returncode}
+
     def main(self):
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/run"], check=True)
         os.makedirs("/run/dbus", exist_ok=True)
@@ -85,6 +112,10 @@ class Agent:
                     answer = self.kill_bus()
                 elif op == "start_bus":
                     answer = self.start_bus()
+                elif op == "spawn":
+                    answer = self.spawn(**request)
+                elif op == "finish":
+                    answer = self.finish(**request)
                 else:
                     answer = {"error": f"unknown op {op}"}
             except Exception as e:  # reported to the test, which fails with it
@@ -172,6 +203,14 @@ if __name__ != "__main__":
 
         def start_bus(self):
             return self._request(15, op="start_bus")["pid"]
+
+        def spawn(self, *argv, out, err, user=None, env=None):
+            """Starts a client inside the namespace in the background; its output goes to the files `out`, `err`."""
+            return self._request(15, op="spawn", argv=list(argv), out=out, err=err, user=user, env=env)["pid"]
+
+        def finish(self, pid):
+            """Ends a client `spawn` started (SIGINT) and answers its exit status."""
+            return self._request(15, op="finish", pid=pid)["rc"]
 
         def tree(self):
             r = self.ctl("--json", "tree")

@@ -9,6 +9,7 @@ Expected texts and exit codes are systemd 252's (shared/spec/dbus.md §7).
 import os
 import re
 import shlex
+import tempfile
 import textwrap
 import time
 import unittest
@@ -53,6 +54,12 @@ def unit_row(output, unit):
     return m.groups() if m else None
 
 
+def unit_object_path(unit):
+    """systemd's escaping (spec §2): bytes outside [A-Za-z0-9] (and a leading digit) become _xx."""
+    return "/org/freedesktop/systemd1/unit/" + "".join(
+        c if c.isascii() and (c.isalpha() or (c.isdigit() and i > 0)) else f"_{ord(c):02x}" for i, c in enumerate(unit))
+
+
 def env_file_value(path, key):
     """The value of KEY= in an env-style file (quotes removed), or None."""
     with open(path) as f:
@@ -62,14 +69,106 @@ def env_file_value(path, key):
     return None
 
 
+class SignalMonitor:
+    """A subscriber on the namespace's system bus: `gdbus monitor --system --dest org.freedesktop.systemd1`, which
+    adds match rules for the signals of the name's owner (AddMatch, as a desktop client does), not an eavesdropper
+    (busctl/dbus-monitor become monitors and would also see messages never delivered to a subscriber). python3-dbus
+    is no choice here: receiving signals needs a GLib main loop, and python3-gi is not installed.
+
+    gdbus prints one line a signal, e.g.
+        /org/freedesktop/systemd1: org.freedesktop.systemd1.Manager.JobNew (uint32 1, objectpath '/org/.../job/1', 'x.service')
+    """
+    LINE = re.compile(r"^(/\S*): ([\w.]+)\.(\w+) \((.*)\)$")
+    JOB_NEW = re.compile(r"^uint32 (\d+), objectpath '([^']*)', '([^']*)'$")
+    JOB_REMOVED = re.compile(r"^uint32 (\d+), objectpath '([^']*)', '([^']*)', '([^']*)'$")
+    CHANGED = re.compile(r"^'([^']*)', \{(.*)\}, (?:@as \[\]|\[.*\])$")
+
+    def __init__(self, case):
+        self.case = case
+        self.rt = case.rt
+        fd, self.out = tempfile.mkstemp(prefix="monitor.", suffix=".out", dir=self.rt.dir)
+        os.close(fd)
+        self.err = self.out[:-len(".out")] + ".err"
+        os.chmod(self.out, 0o644)
+        self.pid = self.rt.spawn("gdbus", "monitor", "--system", "--dest", "org.freedesktop.systemd1",
+                                 out=self.out, err=self.err)
+        case.addCleanup(self.stop)
+        # Printed once the owner is known, i.e. after the bus daemon has handled the match rules sent before.
+        self.wait(lambda: "The name org.freedesktop.systemd1 is owned by" in self.text(), "the monitor to subscribe")
+
+    def stop(self):
+        if self.pid is not None:
+            pid, self.pid = self.pid, None
+            self.rt.finish(pid)
+
+    def text(self):
+        with open(self.out, errors="replace") as f:
+            return f.read()
+
+    def signals(self):
+        """(path, interface, member, arguments as gdbus prints them), in the order received."""
+        found = []
+        for line in self.text().splitlines():
+            m = self.LINE.match(line)
+            if m:
+                found.append(m.groups())
+        return found
+
+    def jobs_new(self):
+        return [(int(m[1]), m[2], m[3]) for path, iface, member, args in self.signals()
+                if (path, iface, member) == ("/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "JobNew")
+                for m in [self.JOB_NEW.match(args)] if m]
+
+    def jobs_removed(self):
+        return [(int(m[1]), m[2], m[3], m[4]) for path, iface, member, args in self.signals()
+                if (path, iface, member) == ("/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager",
+                                             "JobRemoved")
+                for m in [self.JOB_REMOVED.match(args)] if m]
+
+    def unit_changes(self, unit):
+        """[(interface, {property: string value})] of PropertiesChanged on `unit`'s object, in order."""
+        path = unit_object_path(unit)
+        changes = []
+        for p, iface, member, args in self.signals():
+            if (p, iface, member) != (path, "org.freedesktop.DBus.Properties", "PropertiesChanged"):
+                continue
+            m = self.CHANGED.match(args)
+            self.case.assertIsNotNone(m, f"unparsed PropertiesChanged: {args}")
+            changes.append((m[1], dict(re.findall(r"'(\w+)': <'([^']*)'>", m[2]))))
+        return changes
+
+    def active_states(self, unit):
+        return [props["ActiveState"] for iface, props in self.unit_changes(unit)
+                if iface == "org.freedesktop.systemd1.Unit" and "ActiveState" in props]
+
+    def wait(self, predicate, what, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                with open(self.err, errors="replace") as f:
+                    err = f.read()
+                self.case.fail(f"timed out after {timeout}s waiting for {what}\n--- monitor ---\n{self.text()}"
+                               f"--- monitor stderr ---\n{err}--- runtime ---\n{self.rt.console()[-2500:]}")
+            time.sleep(0.05)
+
+    def wait_job_removed(self, unit):
+        """The JobRemoved of `unit` (the first), once it came."""
+        self.wait(lambda: any(r[2] == unit for r in self.jobs_removed()), f"JobRemoved for {unit}")
+        return next(r for r in self.jobs_removed() if r[2] == unit)
+
+
 class DbusTestCase(unittest.TestCase):
     SERVICES = {}
     SETTINGS_FILES = {}
+    MANUAL = ()  # services marked disabled (<config>/manual/NAME -> /dev/null) before the runtime starts
 
     @classmethod
     def setUpClass(cls):
         cls.rt = DbusRuntime(cls.SERVICES, settings_files=cls.SETTINGS_FILES)
         cls.addClassCleanup(cls.rt.cleanup)
+        for name in cls.MANUAL:
+            os.makedirs(os.path.join(cls.rt.config, "manual"), exist_ok=True)
+            os.symlink("/dev/null", os.path.join(cls.rt.config, "manual", name))
         cls.rt.start()
 
     def setUp(self):
@@ -632,6 +731,363 @@ class Introspection(DbusTestCase):
         self.hostile("busctl", "get-property", "org.freedesktop.systemd1",
                      "/org/freedesktop/systemd1/unit/sleeper_2eservice", "org.freedesktop.systemd1.Unit",
                      "NoSuchProperty", expect="Failed to get property")
+
+
+# Exits 3 at once, restarted once after 100 ms, then given up: "failed" (start-limit-hit).
+def giveup(name):
+    return (f'[service]\nname = "{name}"\nexec = ["/bin/sh", "-c", "exit 3"]\n'
+            '[restart]\ndelay = "100ms"\nmax-restarts = 1\n')
+
+
+# How long a test watches a service that must stay down (its restart delay is 100 ms).
+STAYS_DOWN = 0.5
+
+
+class EnableState(DbusTestCase):
+    """enable/disable: the service's <config>/manual/NAME marker; a disabled service is not started at boot."""
+    SERVICES = {
+        "sleeper": sleeper("sleeper"),
+        "other": sleeper("other"),
+        "offboot": sleeper("offboot"),
+        "needsoff": sleeper("needsoff", '[dependencies]\nrequires = ["offboot"]\n'),
+    }
+    MANUAL = ("offboot",)
+
+    def marker(self, name):
+        return os.path.join(self.rt.config, "manual", name)
+
+    def unit_file_state(self, output, unit):
+        m = re.search(r"^" + re.escape(unit) + r"\s+(\S+)", output, re.M)
+        return m.group(1) if m else None
+
+    def test_disable_and_enable_a_running_service(self):
+        pid = self.running("sleeper")
+        r = self.client("systemctl", "disable", "sleeper")
+        self.assertExit(r, 0)
+        self.assertEqual(r.err, f"Created symlink {self.marker('sleeper')} → /dev/null.\n", r)
+        self.assertTrue(os.path.islink(self.marker("sleeper")))
+        self.assertEqual(os.readlink(self.marker("sleeper")), "/dev/null")
+        r = self.client("systemctl", "is-enabled", "sleeper")
+        self.assertExit(r, 1)
+        self.assertEqual(r.out, "disabled\n")
+        r = self.client("systemctl", "list-unit-files")
+        self.assertExit(r, 0)
+        self.assertEqual(self.unit_file_state(r.out, "sleeper.service"), "disabled", r)
+        self.assertEqual(self.unit_file_state(r.out, "other.service"), "enabled", r)
+        # Disabling does not stop it (nor does the Reload systemctl sends after it restart it).
+        s = self.rt.service("sleeper")
+        self.assertEqual((s["state"], s["pid"]), ("running", pid))
+        self.assertTrue(self.alive(pid))
+
+        r = self.client("systemctl", "enable", "sleeper")
+        self.assertExit(r, 0)
+        self.assertEqual(r.err, f'Removed "{self.marker("sleeper")}".\n', r)
+        self.assertFalse(os.path.lexists(self.marker("sleeper")))
+        r = self.client("systemctl", "is-enabled", "sleeper")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "enabled\n")
+        self.assertEqual(self.unit_file_state(self.client("systemctl", "list-unit-files").out, "sleeper.service"),
+                         "enabled")
+        s = self.rt.service("sleeper")
+        self.assertEqual((s["state"], s["pid"]), ("running", pid))
+
+    def test_a_service_disabled_before_boot_is_not_started_until_asked(self):
+        self.running("sleeper")  # the boot got that far
+        s = self.rt.service("offboot")
+        self.assertEqual((s["state"], s["pid"]), ("stopped", 0), s)  # stopped, not waiting for anything
+        self.assertFalse(s["enabled"], s)
+        r = self.client("systemctl", "is-active", "offboot")
+        self.assertExit(r, 3)
+        self.assertEqual(r.out, "inactive\n")
+        r = self.client("systemctl", "is-enabled", "offboot")
+        self.assertExit(r, 1)
+        self.assertEqual(r.out, "disabled\n")
+        self.assertEqual(self.unit_file_state(self.client("systemctl", "list-unit-files").out, "offboot.service"),
+                         "disabled")
+        # A service requiring it does not run either (dynamodctl calls it failed: "dependency failed: offboot: not
+        # started at boot (disabled)"; that label is not asserted here).
+        s = self.rt.service("needsoff")
+        self.assertEqual(s["pid"], 0, s)
+        self.assertNotEqual(s["state"], "running", s)
+        r = self.client("systemctl", "is-active", "needsoff")
+        self.assertNotEqual(r.out, "active\n", r)
+        # Asked, it starts; it stays disabled, and what requires it follows.
+        r = self.client("systemctl", "start", "offboot")
+        self.assertExit(r, 0)
+        s = self.rt.service("offboot")
+        self.assertEqual(s["state"], "running", "start must return once it runs")
+        self.assertTrue(self.alive(s["pid"]))
+        r = self.client("systemctl", "is-active", "offboot")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "active\n")
+        r = self.client("systemctl", "is-enabled", "offboot")
+        self.assertExit(r, 1)
+        self.assertEqual(r.out, "disabled\n")
+        self.assertTrue(os.path.islink(self.marker("offboot")))
+        self.rt.wait_state("needsoff", "running", timeout=10)
+        self.assertExit(self.client("systemctl", "is-active", "needsoff"), 0)
+
+    def test_enable_and_disable_of_a_missing_unit(self):
+        for verb in ("enable", "disable"):
+            r = self.client("systemctl", verb, "nosuch")
+            self.assertExit(r, 1)
+            self.assertEqual(r.err, f"Failed to {verb} unit: Unit file nosuch.service does not exist.\n", r)
+        self.assertFalse(os.path.lexists(self.marker("nosuch")))
+
+    def test_unprivileged_enable_and_disable_are_denied(self):
+        pid = self.running("other")
+        r = self.client("systemctl", "disable", "other", user=NOBODY)
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, "Failed to disable unit: Access denied\n", r)
+        self.assertFalse(os.path.lexists(self.marker("other")))
+        r = self.client("systemctl", "enable", "offboot", user=NOBODY)
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, "Failed to enable unit: Access denied\n", r)
+        self.assertTrue(os.path.islink(self.marker("offboot")))
+        r = self.client("systemctl", "is-enabled", "other", user=NOBODY)  # reading is anybody's
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "enabled\n")
+        s = self.rt.service("other")
+        self.assertEqual((s["state"], s["pid"]), ("running", pid))
+
+
+class ResetFailed(DbusTestCase):
+    """reset-failed turns a service that gave up stopped, with a fresh history; it is not started again."""
+    SERVICES = {"giveup": giveup("giveup")}
+
+    def test_reset_failed_of_a_service_that_gave_up(self):
+        self.rt.wait_state("giveup", "failed")
+        restarts = self.rt.service("giveup")["restarts"]
+        r = self.client("systemctl", "is-failed", "giveup")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "failed\n")
+        r = self.client("systemctl", "--state=failed")
+        self.assertExit(r, 0)
+        self.assertEqual(unit_row(r.out, "giveup.service"), ("loaded", "failed", "failed"), r)
+        r = self.client("systemctl", "show", "-p", "Result", "giveup")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "Result=start-limit-hit\n")
+
+        r = self.client("systemctl", "reset-failed", "giveup", user=NOBODY)
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, "Failed to reset failed state of unit giveup.service: Access denied\n", r)
+        self.assertEqual(self.rt.service("giveup")["state"], "failed")
+        self.assertExit(self.client("systemctl", "is-failed", "giveup"), 0)
+
+        r = self.client("systemctl", "reset-failed", "giveup")
+        self.assertExit(r, 0)
+        self.assertEqual(r.text, "")
+        r = self.client("systemctl", "is-failed", "giveup")
+        self.assertExit(r, 1)
+        self.assertEqual(r.out, "inactive\n")
+        r = self.client("systemctl", "show", "-p", "Result", "giveup")
+        self.assertEqual(r.out, "Result=success\n", r)
+        self.assertIsNone(unit_row(self.client("systemctl", "--state=failed").out, "giveup.service"))
+        self.assertEqual(self.rt.service("giveup")["state"], "stopped")
+        time.sleep(STAYS_DOWN)  # five restart delays: it must not come back by itself
+        s = self.rt.service("giveup")
+        self.assertEqual((s["state"], s["pid"], s["restarts"]), ("stopped", 0, restarts), s)
+        self.assertEqual(self.client("systemctl", "is-active", "giveup").out, "inactive\n")
+
+    def test_reset_failed_of_a_missing_unit(self):
+        r = self.client("systemctl", "reset-failed", "nosuch")
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, "Failed to reset failed state of unit nosuch.service: Unit nosuch.service not loaded.\n")
+
+
+class ResetFailedAll(DbusTestCase):
+    """reset-failed without a unit resets every failed service."""
+    SERVICES = {"giveupa": giveup("giveupa"), "giveupb": giveup("giveupb"), "sleeper": sleeper("sleeper")}
+
+    def test_reset_failed_of_all(self):
+        pid = self.running("sleeper")
+        for name in ("giveupa", "giveupb"):
+            self.rt.wait_state(name, "failed")
+        r = self.client("systemctl", "reset-failed", user=NOBODY)
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, "Failed to execute operation: Access denied\n", r)
+        r = self.client("systemctl", "--state=failed")
+        self.assertEqual(unit_row(r.out, "giveupa.service"), ("loaded", "failed", "failed"), r)
+        self.assertEqual(unit_row(r.out, "giveupb.service"), ("loaded", "failed", "failed"), r)
+
+        r = self.client("systemctl", "reset-failed")
+        self.assertExit(r, 0)
+        r = self.client("systemctl", "--state=failed")
+        self.assertExit(r, 0)
+        self.assertIn("0 loaded units listed.", r.out)
+        for name in ("giveupa", "giveupb"):
+            r = self.client("systemctl", "is-failed", name)
+            self.assertExit(r, 1)
+            self.assertEqual(r.out, "inactive\n")
+        time.sleep(STAYS_DOWN)
+        for name in ("giveupa", "giveupb"):
+            s = self.rt.service(name)
+            self.assertEqual((s["state"], s["pid"]), ("stopped", 0), s)
+        self.assert_runtime_unharmed(pid)
+
+
+class Signals(DbusTestCase):
+    """JobNew/JobRemoved and PropertiesChanged as a subscriber on the system bus receives them; list-jobs, cancel."""
+    SERVICES = {
+        "sleeper": sleeper("sleeper"),
+        "crashy": sleeper("crashy", '[restart]\ndelay = "300ms"\n'),
+        # Disabled, so that nothing ran it before: a start is tried at once (no restart delay of an earlier failure).
+        "noexec": '[service]\nname = "noexec"\nexec = ["/nonexistent"]\n[restart]\npolicy = "temporary"\n',
+        # Ready 3 s after it starts; disabled, so that it is stopped until a test starts it.
+        "slowready": """
+            [service]
+            name = "slowready"
+            type = "notify"
+            exec = ["/bin/sh", "-c", "sleep 3; systemd-notify --ready; exec sleep 1000"]
+            [readiness]
+            notify-access = "all"
+            """,
+    }
+    MANUAL = ("noexec", "slowready")
+
+    def assert_job_pair(self, monitor, unit, result):
+        """JobNew(id, path, unit) and then JobRemoved(id, path, unit, result), once each; answers the id."""
+        removed = monitor.wait_job_removed(unit)
+        new = [j for j in monitor.jobs_new() if j[2] == unit]
+        self.assertEqual(len(new), 1, monitor.text())
+        job_id, path, _ = new[0]
+        self.assertEqual(path, f"/org/freedesktop/systemd1/job/{job_id}")
+        self.assertEqual(removed, (job_id, path, unit, result), monitor.text())
+        self.assertEqual(len([r for r in monitor.jobs_removed() if r[0] == job_id]), 1, monitor.text())
+        sigs = monitor.signals()
+        first_new = next(i for i, s in enumerate(sigs) if s[2] == "JobNew" and f"'{unit}'" in s[3])
+        first_removed = next(i for i, s in enumerate(sigs) if s[2] == "JobRemoved" and f"'{unit}'" in s[3])
+        self.assertLess(first_new, first_removed, monitor.text())
+        return job_id
+
+    def test_stop_sends_job_signals_and_property_changes(self):
+        pid = self.running("sleeper")
+        monitor = SignalMonitor(self)
+        r = self.client("systemctl", "stop", "sleeper")  # root: the private socket; the signals go to the bus too
+        self.assertExit(r, 0)
+        self.assert_job_pair(monitor, "sleeper.service", "done")
+        monitor.wait(lambda: "inactive" in monitor.active_states("sleeper.service"), "sleeper to become inactive")
+        changes = monitor.unit_changes("sleeper.service")
+        self.assertTrue(all(iface == "org.freedesktop.systemd1.Unit" for iface, _ in changes), changes)
+        states = monitor.active_states("sleeper.service")
+        self.assertEqual(states[-1], "inactive", states)
+        self.assertTrue(set(states) <= {"deactivating", "inactive"}, states)
+        self.assertFalse(self.alive(pid))
+        self.assertExit(self.client("systemctl", "start", "sleeper"), 0)
+
+    def test_a_crash_sends_properties_changed_without_a_job(self):
+        old = self.running("crashy")
+        monitor = SignalMonitor(self)
+        self.assertExit(self.client("kill", "-9", str(old)), 0)  # not through systemctl
+        new = self.rt.wait_pid_change("crashy", old)
+        monitor.wait(lambda: monitor.active_states("crashy.service")[-1:] == ["active"], "crashy to be active again")
+        states = monitor.active_states("crashy.service")
+        self.assertGreaterEqual(len(states), 2, monitor.text())
+        self.assertIn(states[0], ("failed", "inactive", "activating"), states)  # down first, whichever way it says
+        self.assertEqual(states[-1], "active", states)
+        self.assertEqual([j for j in monitor.jobs_new() if j[2] == "crashy.service"], [], monitor.text())
+        self.assertTrue(self.alive(new))
+
+    def test_a_start_that_cannot_run_the_process_ends_its_job_failed(self):
+        self.assertEqual(self.rt.service("noexec")["state"], "stopped")
+        monitor = SignalMonitor(self)
+        r = self.client("systemctl", "start", "noexec")
+        self.assertExit(r, 1)
+        self.assertEqual(r.err.splitlines()[0], "Job for noexec.service failed because of unavailable resources or "
+                         "another system error.", r)
+        self.assertLess(r.seconds, 1.0, r)
+        self.assert_job_pair(monitor, "noexec.service", "failed")
+        monitor.wait(lambda: "failed" in monitor.active_states("noexec.service"), "noexec to become failed")
+        r = self.client("systemctl", "show", "-p", "Result", "noexec")
+        self.assertEqual(r.out, "Result=resources\n", r)
+
+    def test_list_jobs_shows_a_pending_start_and_cancel_ends_it(self):
+        self.assertEqual(self.rt.service("slowready")["state"], "stopped")
+        monitor = SignalMonitor(self)
+        r = self.client("systemctl", "--no-block", "start", "slowready")
+        self.assertExit(r, 0)
+        monitor.wait(lambda: any(j[2] == "slowready.service" for j in monitor.jobs_new()), "JobNew for slowready")
+        job_id = next(j[0] for j in monitor.jobs_new() if j[2] == "slowready.service")
+        r = self.client("systemctl", "list-jobs")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, rf"(?m)^{job_id}\s+slowready\.service\s+start\s+running$")
+        self.assertIn("1 jobs listed.", r.out)
+        self.assertNotEqual(self.rt.service("slowready")["state"], "running", "too early to be ready")
+
+        r = self.client("systemctl", "cancel", str(job_id))
+        self.assertExit(r, 0)
+        self.assertEqual(monitor.wait_job_removed("slowready.service"),
+                         (job_id, f"/org/freedesktop/systemd1/job/{job_id}", "slowready.service", "canceled"))
+        r = self.client("systemctl", "list-jobs")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, "No jobs running.\n")
+        r = self.client("systemctl", "cancel", str(job_id))
+        self.assertExit(r, 1)
+        self.assertEqual(r.err, f"Failed to cancel job {job_id}: Job {job_id} does not exist.\n", r)
+        # The start itself goes on (the runtime carries it out); its job ended once, as canceled.
+        self.rt.wait_state("slowready", "running", timeout=10)
+        self.assertEqual([x for x in monitor.jobs_removed() if x[0] == job_id],
+                         [(job_id, f"/org/freedesktop/systemd1/job/{job_id}", "slowready.service", "canceled")])
+
+
+class SettingsErrors(DbusTestCase):
+    """A settings file that cannot be written: the client gets an error that says why; nothing else happens."""
+    SERVICES = {"sleeper": sleeper("sleeper")}
+
+    def etc(self, rel=""):
+        return os.path.join(self.rt.root, "etc", rel)
+
+    def assert_bus_still_works(self, pid):
+        self.assert_runtime_unharmed(pid)
+        self.rt.wait_dbus_ready(timeout=5)
+        r = self.client("hostnamectl")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"Static hostname: ")
+
+    def test_static_hostname_on_a_read_only_etc(self):
+        pid = self.running("sleeper")
+        etc = self.etc().rstrip("/")
+        # A read-only bind mount inside the namespace (its mounts are private: the host does not see it).
+        self.assertExit(self.client("mount", "--bind", etc, etc), 0)
+        self.addCleanup(self.client, "umount", etc)
+        self.assertExit(self.client("mount", "-o", "remount,ro,bind", etc), 0)
+        with open("/proc/self/mountinfo") as f:
+            self.assertNotIn(etc, f.read(), "the bind mount must stay inside the namespace")
+        r = self.client("hostnamectl", "set-hostname", "--static", "rohost")
+        self.assertExit(r, 1)
+        self.assertTrue(r.err.startswith("Could not set static hostname: "), r)
+        self.assertIn(f"{etc}/hostname", r.err)
+        self.assertIn("Read-only file system", r.err)
+        self.assertFalse(os.path.exists(self.etc("hostname")))
+        self.assert_bus_still_works(pid)
+        # Writable again, the same connection writes it.
+        self.assertExit(self.client("umount", etc), 0)
+        self.assertExit(self.client("hostnamectl", "set-hostname", "--static", "rwhost"), 0)
+        with open(self.etc("hostname")) as f:
+            self.assertEqual(f.read(), "rwhost\n")
+
+    def test_settings_whose_directory_is_missing(self):
+        pid = self.running("sleeper")
+        # etc/default missing: locale1 cannot write etc/default/locale.
+        os.rename(self.etc("default"), self.etc("default.away"))
+        self.addCleanup(os.rename, self.etc("default.away"), self.etc("default"))
+        r = self.client("localectl", "set-locale", "LANG=de_DE.UTF-8")
+        self.assertExit(r, 1)
+        self.assertTrue(r.err.startswith("Failed to issue method call: "), r)
+        self.assertIn(f"{self.etc('default/locale')}", r.err)
+        self.assertIn("No such file or directory", r.err)
+        self.assertFalse(os.path.exists(self.etc("default")))
+        # No etc at all: hostname1 cannot write etc/hostname.
+        etc = self.etc().rstrip("/")
+        os.rename(etc, etc + ".away")
+        self.addCleanup(os.rename, etc + ".away", etc)
+        r = self.client("hostnamectl", "set-hostname", "--static", "nohost")
+        self.assertExit(r, 1)
+        self.assertTrue(r.err.startswith("Could not set static hostname: "), r)
+        self.assertIn(f"{etc}/hostname", r.err)
+        self.assertIn("No such file or directory", r.err)
+        self.assertFalse(os.path.exists(etc))
+        self.assert_bus_still_works(pid)
 
 
 class BusRestart(DbusTestCase):

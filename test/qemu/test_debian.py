@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from guest import REPO, WORK  # noqa: E402
 
 BOOT_TIMEOUT = 240  # a Debian boot under TCG takes 30-60 s; the hard limit only stops a hung guest
-RUNNING = ["udev", "getty-ttyS0", "getty-tty1", "sshd", "cron", "rsyslog", "dbus"]
+RUNNING = ["udev", "getty-ttyS0", "getty-tty1", "sshd", "cron", "rsyslog", "dbus", "journald"]
 DONE = ["fsck-root", "remount-root", "mount-fstab", "swap", "udev-trigger", "udev-settle", "networking", "tmpfiles", "utmp",
         "user-sessions"]
 _images = {}

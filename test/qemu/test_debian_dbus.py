@@ -105,10 +105,16 @@ class DebianDBus(unittest.TestCase):
         self.check(g, "systemctl list-unit-files", 0, r"cron\.service\s+enabled")
 
         # daemon-reload after a config change: a new service appears and runs.
-        self.check(g, "printf '[service]\\nname = \"extra\"\\nexec = [\"/bin/sleep\", \"3600\"]\\n' "
+        self.check(g, "printf '[service]\\nname = \"extra\"\\nexec = [\"/bin/sh\", \"-c\", "
+                      "\"echo hello-from-extra; exec sleep 3600\"]\\n' "
                       "> /etc/dynamod/services/extra.toml && systemctl daemon-reload", 0)
         self.check(g, "systemctl list-units --all 'extra*'", 0, r"extra\.service\s+loaded")
         self.wait_state(g, "extra", "running")
+        # Its output, copied to journald, is what `systemctl status` shows under the unit (as with systemd).
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and "hello-from-extra" not in self.run_in(g, "systemctl status extra")[1]:
+            time.sleep(1)
+        self.check(g, "systemctl status extra", 0, r"extra\[\d+\]: hello-from-extra")
 
         # --- the system bus: the same calls through dbus-daemon, and busctl / dbus-send ---------------------
         self.check(g, "SYSTEMCTL_FORCE_BUS=1 systemctl status sshd", 0, rf"Main PID: {sshd_pid}")
