@@ -398,8 +398,10 @@ caf::result<std::string> operate(self_ptr self, pending_request::kind what, cons
     return json_text(nlohmann::json{{"service", name}, {"result", result}, {"state", c->last.state}, {"pid", c->last.pid}});
   };
   if (state == behaviours::child_state::removed && what != pending_request::kind::stop) {
-    // A temporary service that ended left the tree (OTP drops its spec); starting it puts it back.
+    // A temporary service that ended left the tree (OTP drops its spec); starting it puts it back, at once (an
+    // operator's start waits no restart delay).
     st.logic->add_child(spec_for(c->node));
+    c->delay_next = false;
     what = pending_request::kind::start;
   }
   if (state == behaviours::child_state::failed && what != pending_request::kind::stop) {

@@ -37,7 +37,7 @@ nlohmann::json service_summary(self_ptr self, const child_record& c) {
           {"status_text", c.last.status_text},
           {"type", to_string(cfg.type)},
           {"readiness", to_string(cfg.readiness)},
-          {"enabled", cfg.start_at_boot},
+          {"enabled", cfg.enabled},
           {"uptime_ms", up ? uptime_ms(c.started_at) : 0},
           {"since_ms", uptime_ms(c.state_since)}};
 }

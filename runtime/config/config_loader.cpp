@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "runtime/config/config_parser.hpp"
@@ -320,6 +321,27 @@ config_tree load_config_texts(const std::vector<config_text>& supervisor_files,
   return check_config_tree(std::move(services), std::move(sups), std::move(errors), std::move(disabled));
 }
 
+void pull_in_requirements(std::vector<service_config>& services) {
+  std::map<std::string, service_config*> by_name;
+  for (auto& s : services) by_name[s.name] = &s;
+  std::vector<service_config*> todo;
+  for (auto& s : services) {
+    if (s.start_at_boot) todo.push_back(&s);
+  }
+  while (!todo.empty()) {  // each service is pushed at most once more (when it is pulled in): linear
+    service_config* s = todo.back();
+    todo.pop_back();
+    for (const auto* list : {&s->requires_, &s->wants}) {
+      for (const auto& name : *list) {
+        auto it = by_name.find(name);
+        if (it == by_name.end() || it->second->start_at_boot) continue;
+        it->second->start_at_boot = true;
+        todo.push_back(it->second);
+      }
+    }
+  }
+}
+
 std::string manual_start_marker(const std::string& config_dir, const std::string& service) {
   return config_dir + "/manual/" + service;
 }
@@ -354,7 +376,8 @@ config_tree load_config_tree(const std::string& dir) {
   auto sups = read_all("supervisors");
   auto services = read_all("services");
   config_tree tree = load_config_texts(sups, services, std::move(errors), std::move(disabled));
-  for (auto& s : tree.services) s.start_at_boot = !manual_start_marked(dir, s.name);
+  for (auto& s : tree.services) s.enabled = s.start_at_boot = !manual_start_marked(dir, s.name);
+  pull_in_requirements(tree.services);
   return tree;
 }
 

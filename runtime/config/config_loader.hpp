@@ -26,6 +26,10 @@ struct config_tree {
 // start_at_boot = false.
 config_tree load_config_tree(const std::string& dir);
 
+// A disabled service (start_at_boot false) that a service starting at boot requires or wants, directly or through
+// others, starts at boot too (systemd's Requires=/Wants= pull a disabled unit in).
+void pull_in_requirements(std::vector<service_config>& services);
+
 // The enable state of a service, kept in the configuration directory as systemd keeps its own in /etc.
 std::string manual_start_marker(const std::string& config_dir, const std::string& service);
 bool manual_start_marked(const std::string& config_dir, const std::string& service);

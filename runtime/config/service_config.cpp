@@ -62,6 +62,7 @@ bool same_definition(service_config a, service_config b) {
   a.file.clear();
   b.file.clear();
   a.start_at_boot = b.start_at_boot;
+  a.enabled = b.enabled;
   a.positions.clear();
   b.positions.clear();
   return a == b;

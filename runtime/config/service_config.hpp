@@ -49,8 +49,11 @@ struct service_config {
   // [service]
   std::string name;
   std::string file;  // where it was read from
-  // false: <config dir>/manual/<name> exists (`systemctl disable`): started only when asked, never at boot or
-  // by a reload that adds it. Not part of the definition (changing it restarts nothing).
+  // The enable state (not part of the definition: changing it restarts nothing). `enabled` is false when
+  // <config dir>/manual/<name> exists (`systemctl disable`). `start_at_boot` is what the supervisor does with it:
+  // a disabled service is started only when asked (never at boot or by a reload that adds it), unless a service
+  // that starts requires or wants it, which pulls it in as systemd's Requires=/Wants= do.
+  bool enabled = true;
   bool start_at_boot = true;
   std::string supervisor = "root";
   std::vector<std::string> exec;

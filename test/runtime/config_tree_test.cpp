@@ -142,13 +142,23 @@ TEST(ConfigTree, AServiceMarkedManualIsNotStartedAtBoot) {
   fs::create_symlink("/dev/null", dir / "manual" / "b");  // systemctl disable b
   std::ofstream(dir / "manual" / "c");                     // any file does
   fs::create_symlink("/nonexistent", dir / "manual" / "nosuch");
+  // d starts at boot and wants e, which requires c: both disabled ones are pulled in (systemd's Wants=/Requires=).
+  std::ofstream(dir / "services" / "d.toml") << "[service]\nname = \"d\"\nexec = [\"/bin/true\"]\n"
+                                             << "[dependencies]\nwants = [\"e\"]\n";
+  std::ofstream(dir / "services" / "e.toml") << "[service]\nname = \"e\"\nexec = [\"/bin/true\"]\n"
+                                             << "[dependencies]\nrequires = [\"c\"]\n";
+  fs::create_symlink("/dev/null", dir / "manual" / "e");
   auto t = load_config_tree(dir.string());
   fs::remove_all(dir);
-  ASSERT_EQ(t.services.size(), 3u);
+  ASSERT_EQ(t.services.size(), 5u);
   EXPECT_TRUE(t.errors.empty());
-  std::map<std::string, bool> at_boot;
-  for (const auto& s : t.services) at_boot[s.name] = s.start_at_boot;
-  EXPECT_EQ(at_boot, (std::map<std::string, bool>{{"a", true}, {"b", false}, {"c", false}}));
+  std::map<std::string, bool> at_boot, enabled;
+  for (const auto& s : t.services) {
+    at_boot[s.name] = s.start_at_boot;
+    enabled[s.name] = s.enabled;
+  }
+  EXPECT_EQ(at_boot, (std::map<std::string, bool>{{"a", true}, {"b", false}, {"c", true}, {"d", true}, {"e", true}}));
+  EXPECT_EQ(enabled, (std::map<std::string, bool>{{"a", true}, {"b", false}, {"c", false}, {"d", true}, {"e", false}}));
 }
 
 TEST(ConfigTree, TheShippedDemoConfigurationIsValid) {
