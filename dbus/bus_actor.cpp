@@ -79,7 +79,8 @@ int add_objects(bus_state& st) {
     case bus_role::systemd1:
     case bus_role::private_systemd1: {
       int r = add_systemd1_manager(st);
-      return r < 0 ? r : add_systemd1_units(st);
+      if (r >= 0) r = add_systemd1_units(st);
+      return r < 0 ? r : add_systemd1_jobs(st);
     }
     case bus_role::hostname1: return add_hostname1(st);
     case bus_role::timedate1: return add_timedate1(st);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,6 +47,7 @@ struct bus_state {
   sd_bus* bus = nullptr;
   int fd = -1;
   std::vector<sd_bus_slot*> slots;
+  std::vector<std::shared_ptr<void>> keep_alive;  // what the slots' handlers point at
   std::string connection = "connecting";  // connecting, authenticating, connected, ready (its name owned)
   std::vector<std::string> names;         // well-known names owned
   uint64_t timer_generation = 0;
@@ -78,6 +80,7 @@ void change_setting(bus_state& st, sd_bus_message* m, bool differs, std::functio
 // Each adds its objects to the connection; a negative errno on failure.
 int add_systemd1_manager(bus_state& st);
 int add_systemd1_units(bus_state& st);
+int add_systemd1_jobs(bus_state& st);
 int add_hostname1(bus_state& st);
 int add_timedate1(bus_state& st);
 int add_locale1(bus_state& st);

@@ -6,6 +6,7 @@
 
 #include "actors/json_text.hpp"
 #include "dbus/bus_state.hpp"
+#include "dbus/lenient_properties.hpp"
 #include "dbus/settings_files.hpp"
 #include "dbus/system_settings.hpp"
 
@@ -228,7 +229,7 @@ int add_hostname1(bus_state& st) {
   const int r = sd_bus_add_object_vtable(st.bus, &slot, kPath, kInterface, kVtable, &st);
   if (r < 0) return r;
   st.slots.push_back(slot);
-  return 0;
+  return add_lenient_get(st, kPath, kInterface, kVtable);
 }
 
 }  // namespace dynamod::dbus

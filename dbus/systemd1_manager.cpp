@@ -11,6 +11,7 @@
 
 #include "actors/messages.hpp"
 #include "dbus/bus_state.hpp"
+#include "dbus/lenient_properties.hpp"
 #include "dbus/systemd1_unit_files.hpp"
 #include "dbus/unit_names.hpp"
 #include "dbus/unit_view_json.hpp"
@@ -646,7 +647,7 @@ int add_systemd1_manager(bus_state& st) {
                                          kManagerVtable, &st);
   if (r < 0) return r;
   st.slots.push_back(slot);
-  return 0;
+  return add_lenient_get(st, kManagerPath, "org.freedesktop.systemd1.Manager", kManagerVtable);
 }
 
 }  // namespace dynamod::dbus

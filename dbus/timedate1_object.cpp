@@ -9,6 +9,7 @@
 #include <set>
 
 #include "dbus/bus_state.hpp"
+#include "dbus/lenient_properties.hpp"
 #include "dbus/settings_files.hpp"
 #include "dbus/system_settings.hpp"
 
@@ -174,7 +175,7 @@ int add_timedate1(bus_state& st) {
   const int r = sd_bus_add_object_vtable(st.bus, &slot, kPath, kInterface, kVtable, &st);
   if (r < 0) return r;
   st.slots.push_back(slot);
-  return 0;
+  return add_lenient_get(st, kPath, kInterface, kVtable);
 }
 
 }  // namespace dynamod::dbus

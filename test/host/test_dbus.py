@@ -1016,6 +1016,19 @@ class Signals(DbusTestCase):
         self.assertRegex(r.out, rf"(?m)^{job_id}\s+slowready\.service\s+start\s+running$")
         self.assertIn("1 jobs listed.", r.out)
         self.assertNotEqual(self.rt.service("slowready")["state"], "running", "too early to be ready")
+        # The job is an object while it runs: introspectable, in the tree, with its properties.
+        path = f"/org/freedesktop/systemd1/job/{job_id}"
+        r = self.client("busctl", "introspect", "org.freedesktop.systemd1", path)
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r'\.JobType\s+property\s+s\s+"start"')
+        self.assertRegex(r.out, r'\.Unit\s+property\s+\(so\)')
+        self.assertRegex(r.out, rf"\.Id\s+property\s+u\s+{job_id}\b")
+        r = self.client("busctl", "get-property", "org.freedesktop.systemd1", path, "org.freedesktop.systemd1.Job", "Unit")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out, '(so) "slowready.service" "/org/freedesktop/systemd1/unit/slowready_2eservice"\n')
+        r = self.client("busctl", "tree", "org.freedesktop.systemd1")
+        self.assertExit(r, 0)
+        self.assertIn(path, r.out)
 
         r = self.client("systemctl", "cancel", str(job_id))
         self.assertExit(r, 0)
@@ -1028,6 +1041,8 @@ class Signals(DbusTestCase):
         self.assertExit(r, 1)
         self.assertEqual(r.err, f"Failed to cancel job {job_id}: Job {job_id} does not exist.\n", r)
         # The start itself goes on (the runtime carries it out); its job ended once, as canceled.
+        r = self.client("busctl", "introspect", "org.freedesktop.systemd1", path)
+        self.assertNotEqual(r.rc, 0, "an ended job is no object")
         self.rt.wait_state("slowready", "running", timeout=10)
         self.assertEqual([x for x in monitor.jobs_removed() if x[0] == job_id],
                          [(job_id, f"/org/freedesktop/systemd1/job/{job_id}", "slowready.service", "canceled")])

@@ -129,8 +129,24 @@ class DebianDBus(unittest.TestCase):
             self.check(g, f"busctl introspect org.freedesktop.{name} /org/freedesktop/{name}", 0,
                        rf"org\.freedesktop\.{name}\s+interface")
             self.check(g, f"busctl tree org.freedesktop.{name}", 0, rf"/org/freedesktop/{name}")
-        # The calls the original dynamod's D-Bus smoke test makes.
+        # The calls the original dynamod's D-Bus smoke test (test/alpine/scripts/dbus-smoketest.sh there) makes
+        # against systemd1, hostname1, timedate1 and locale1, with its arguments as it forms them: its property
+        # reads pass "<interface>.<Property>" as the interface name.
         send = "dbus-send --system --print-reply "
+        names = self.check(g, send + "--dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.ListNames", 0)
+        for name in ("systemd1", "hostname1", "timedate1", "locale1"):
+            self.assertIn(f'string "org.freedesktop.{name}"', names)
+        for dest, path, dotted, expected in (
+                ("systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager.Version", "dynamod"),
+                ("systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager.SystemState", "running"),
+                ("hostname1", "/org/freedesktop/hostname1", "org.freedesktop.hostname1.StaticHostname", "dynamod"),
+                ("hostname1", "/org/freedesktop/hostname1", "org.freedesktop.hostname1.KernelName", "Linux"),
+                ("timedate1", "/org/freedesktop/timedate1", "org.freedesktop.timedate1.Timezone", "string")):
+            interface = ".".join(dotted.split(".")[:5])
+            prop = dotted.split(".")[-1]
+            self.check(g, send + f"--dest=org.freedesktop.{dest} {path} org.freedesktop.DBus.Properties.Get "
+                       f"string:{interface} string:{prop}", 0, expected)
+        self.check(g, "test $(wc -c < /etc/machine-id) -ge 32", 0)
         self.check(g, send + "--dest=org.freedesktop.systemd1 /org/freedesktop/systemd1 "
                    "org.freedesktop.systemd1.Manager.ListUnits", 0, r'string "sshd\.service"')
         self.check(g, send + "--dest=org.freedesktop.systemd1 /org/freedesktop/systemd1 "
