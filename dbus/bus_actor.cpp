@@ -74,6 +74,15 @@ int on_name_acquired(sd_bus_message* reply, void* userdata, sd_bus_error*) {
   return 1;
 }
 
+// Before any object sees a call: a sender with too many calls still waiting for the runtime is told so.
+int refuse_over_limit(sd_bus_message* m, void* userdata, sd_bus_error*) {
+  auto& st = *static_cast<bus_state*>(userdata);
+  if (!sd_bus_message_is_method_call(m, nullptr, nullptr) || !call_over_limit(m)) return 0;
+  ++st.refused;
+  reply_error(m, "org.freedesktop.DBus.Error.LimitsExceeded", "Too many calls waiting; try again later.");
+  return 1;
+}
+
 int add_objects(bus_state& st) {
   switch (st.args.role) {
     case bus_role::systemd1:
@@ -114,6 +123,10 @@ int open_connection(bus_state& st) {
   }
   st.bus = bus;
   st.fd = sd_bus_get_fd(bus);
+  sd_bus_slot* filter = nullptr;
+  r = sd_bus_add_filter(bus, &filter, refuse_over_limit, &st);
+  if (r < 0) return r;
+  st.slots.push_back(filter);
   r = add_objects(st);
   if (r < 0) return r;
   if (!peer) {

@@ -1,5 +1,9 @@
 #include "dbus/bus_message.hpp"
 
+#include <map>
+#include <mutex>
+#include <utility>
+
 namespace dynamod::dbus {
 
 namespace {
@@ -9,7 +13,52 @@ struct message_unref {
 };
 using owned_message = std::unique_ptr<sd_bus_message, message_unref>;
 
+struct waiting_calls {
+  std::mutex mutex;
+  std::map<std::pair<const void*, std::string>, int> by_sender;  // (connection, sender)
+  int total = 0;
+};
+
+waiting_calls& waiting() {
+  static waiting_calls w;
+  return w;
+}
+
+std::pair<const void*, std::string> sender_key(sd_bus_message* m) {
+  const char* sender = sd_bus_message_get_sender(m);
+  return {sd_bus_message_get_bus(m), sender ? sender : ""};
+}
+
 }  // namespace
+
+message_ref keep(sd_bus_message* m) {
+  auto key = sender_key(m);
+  {
+    auto& w = waiting();
+    std::lock_guard<std::mutex> lock(w.mutex);
+    ++w.by_sender[key];
+    ++w.total;
+  }
+  return message_ref(sd_bus_message_ref(m), [key](sd_bus_message* x) {
+    {
+      auto& w = waiting();
+      std::lock_guard<std::mutex> lock(w.mutex);
+      auto it = w.by_sender.find(key);
+      if (it != w.by_sender.end() && --it->second <= 0) w.by_sender.erase(it);
+      --w.total;
+    }
+    sd_bus_message_unref(x);
+  });
+}
+
+bool call_over_limit(sd_bus_message* m) {
+  auto key = sender_key(m);
+  auto& w = waiting();
+  std::lock_guard<std::mutex> lock(w.mutex);
+  if (w.total >= kMaxCallsWaiting) return true;
+  auto it = w.by_sender.find(key);
+  return it != w.by_sender.end() && it->second >= kMaxCallsPerSender;
+}
 
 int append_variant(sd_bus_message* m, const property_value& v) {
   const char* sig = dbus_signature(v);

@@ -16,9 +16,17 @@
 
 namespace dynamod::dbus {
 
-// A message kept for a reply that comes later (a handler returned 1 and answers from a CAF continuation).
+// A message kept for a reply that comes later (a handler returned 1 and answers from a CAF continuation). Every
+// kept call counts against its sender until the reference is gone (see call_over_limit).
 using message_ref = std::shared_ptr<sd_bus_message>;
-inline message_ref keep(sd_bus_message* m) { return message_ref(sd_bus_message_ref(m), sd_bus_message_unref); }
+message_ref keep(sd_bus_message* m);
+
+// Whether a new call from this message's sender (on this connection) must be refused: one sender may have at most
+// kMaxCallsPerSender calls waiting for the runtime, all of them together kMaxCallsWaiting. A local user flooding
+// the bus with GetAll or ListUnits gets org.freedesktop.DBus.Error.LimitsExceeded instead of the runtime's time.
+inline constexpr int kMaxCallsPerSender = 64;
+inline constexpr int kMaxCallsWaiting = 2048;
+bool call_over_limit(sd_bus_message* m);
 
 // Appends `v` as a variant.
 int append_variant(sd_bus_message* m, const property_value& v);
