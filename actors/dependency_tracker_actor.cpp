@@ -251,7 +251,10 @@ static caf::behavior dependency_tracker(self_ptr self, std::vector<std::shared_p
           st.reporter.erase(name);  // the previous incarnation's end, if still to come, is not the new one's
           st.states[name] = dependency_state::pending;
           auto& view = st.views[name];
-          if (view.state != "waiting") view.since = clock::now();
+          if (view.state != "waiting") {
+            view.since = clock::now();
+            for (const auto& w : st.state_watchers) self->send(w, unit_event_atom_v, name, std::string("waiting"));
+          }
           view.state = "waiting";
           view.detail.clear();
           for (const auto* index : {&st.dependents, &st.requirers}) {
