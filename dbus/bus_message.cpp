@@ -128,6 +128,23 @@ int emit_properties_changed(sd_bus* bus, const std::string& path, const std::str
   return sd_bus_send(bus, raw, nullptr);
 }
 
+int read_string_array(sd_bus_message* m, std::vector<std::string>& out, sd_bus_error* error, size_t max) {
+  char** strv = nullptr;
+  const int r = sd_bus_message_read_strv(m, &strv);
+  if (r < 0) return r;
+  size_t n = 0;
+  for (char** s = strv; s && *s; ++s, ++n) {
+    if (n < max) out.emplace_back(*s);
+    free(*s);
+  }
+  free(strv);
+  if (n > max) {
+    out.clear();
+    return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Too many strings: %zu, at most %zu.", n, max);
+  }
+  return 0;
+}
+
 int reply_error(sd_bus_message* call, const char* name, const std::string& message) {
   sd_bus_error error = SD_BUS_ERROR_MAKE_CONST(name, message.c_str());
   return sd_bus_reply_method_error(call, &error);

@@ -40,6 +40,12 @@ int reply_properties(sd_bus_message* call, const std::vector<property>& props);
 int emit_properties_changed(sd_bus* bus, const std::string& path, const std::string& interface,
                             const std::vector<property>& props);
 
+// Reads an array of strings (as) of at most `max` elements; more is InvalidArgs in `error` (a client could
+// otherwise make every call walk a million names).
+inline constexpr size_t kMaxStringsPerCall = 1024;
+int read_string_array(sd_bus_message* m, std::vector<std::string>& out, sd_bus_error* error,
+                      size_t max = kMaxStringsPerCall);
+
 // Replies with the error `name` and `message`.
 int reply_error(sd_bus_message* call, const char* name, const std::string& message);
 

@@ -60,15 +60,9 @@ int get_keyboard(sd_bus*, const char*, const char*, const char* property, sd_bus
 }
 
 int method_set_locale(sd_bus_message* m, void* ud, sd_bus_error* error) {
-  char** strv = nullptr;
-  int r = sd_bus_message_read_strv(m, &strv);
-  if (r < 0) return r;
   std::vector<std::string> wanted;
-  for (char** s = strv; s && *s; ++s) {
-    wanted.emplace_back(*s);
-    free(*s);
-  }
-  free(strv);
+  int r = read_string_array(m, wanted, error, locale_keys().size());
+  if (r < 0) return r;
   int interactive = 0;
   r = sd_bus_message_read(m, "b", &interactive);
   if (r < 0) return r;
@@ -76,7 +70,7 @@ int method_set_locale(sd_bus_message* m, void* ud, sd_bus_error* error) {
   for (const auto& key : locale_keys()) change[key] = std::nullopt;  // what is not given is unset
   for (const auto& a : wanted) {
     std::string key, value;
-    if (wanted.size() > locale_keys().size() || !locale_assignment_is_valid(a, &key, &value)) {
+    if (!locale_assignment_is_valid(a, &key, &value)) {
       return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Locale data is invalid: %.255s", a.c_str());
     }
     change[key] = value;

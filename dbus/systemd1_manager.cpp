@@ -27,18 +27,6 @@ constexpr auto kRuntimeTimeout = std::chrono::seconds(10);
 
 bus_state& state_of(void* userdata) { return *static_cast<bus_state*>(userdata); }
 
-int read_strings(sd_bus_message* m, std::vector<std::string>& out) {
-  char** strv = nullptr;
-  const int r = sd_bus_message_read_strv(m, &strv);
-  if (r < 0) return r;
-  for (char** s = strv; s && *s; ++s) {
-    out.emplace_back(*s);
-    free(*s);
-  }
-  free(strv);
-  return 0;
-}
-
 // systemd's answer to an invalid name, before anything else is looked at.
 bool check_unit_name(sd_bus_message* m, const char* name, sd_bus_error* error) {
   if (parse_unit_name(name)) return true;
@@ -129,26 +117,26 @@ int method_list_units(sd_bus_message* m, void* ud, sd_bus_error*) {
   return 1;
 }
 
-int method_list_units_filtered(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_list_units_filtered(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> states;
-  int r = read_strings(m, states);
+  int r = read_string_array(m, states, error);
   if (r < 0) return r;
   list_units(state_of(ud), m, std::move(states), {}, {});
   return 1;
 }
 
-int method_list_units_by_patterns(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_list_units_by_patterns(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> states, patterns;
-  int r = read_strings(m, states);
-  if (r >= 0) r = read_strings(m, patterns);
+  int r = read_string_array(m, states, error);
+  if (r >= 0) r = read_string_array(m, patterns, error);
   if (r < 0) return r;
   list_units(state_of(ud), m, std::move(states), std::move(patterns), {});
   return 1;
 }
 
-int method_list_units_by_names(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_list_units_by_names(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
-  int r = read_strings(m, names);
+  int r = read_string_array(m, names, error);
   if (r < 0) return r;
   list_units(state_of(ud), m, {}, {}, std::move(names));
   return 1;

@@ -27,18 +27,6 @@ struct file_change {
 
 enum class reply_shape { with_install_info, changes_only };
 
-int read_names(sd_bus_message* m, std::vector<std::string>& out) {
-  char** strv = nullptr;
-  const int r = sd_bus_message_read_strv(m, &strv);
-  if (r < 0) return r;
-  for (char** s = strv; s && *s; ++s) {
-    out.emplace_back(*s);
-    free(*s);
-  }
-  free(strv);
-  return 0;
-}
-
 void reply_changes(sd_bus_message* call, const std::vector<file_change>& changes, reply_shape shape) {
   sd_bus_message* reply = nullptr;
   int r = sd_bus_message_new_method_return(call, &reply);
@@ -106,50 +94,50 @@ bus_state& state_of(void* ud) { return *static_cast<bus_state*>(ud); }
 
 }  // namespace
 
-int method_enable_unit_files(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_enable_unit_files(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
   int runtime = 0, force = 0;
-  int r = read_names(m, names);
+  int r = read_string_array(m, names, error);
   if (r >= 0) r = sd_bus_message_read(m, "bb", &runtime, &force);
   if (r < 0) return r;
   change_unit_files(state_of(ud), m, std::move(names), true, reply_shape::with_install_info);
   return 1;
 }
 
-int method_enable_unit_files_with_flags(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_enable_unit_files_with_flags(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
   uint64_t flags = 0;
-  int r = read_names(m, names);
+  int r = read_string_array(m, names, error);
   if (r >= 0) r = sd_bus_message_read(m, "t", &flags);
   if (r < 0) return r;
   change_unit_files(state_of(ud), m, std::move(names), true, reply_shape::with_install_info);
   return 1;
 }
 
-int method_disable_unit_files(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_disable_unit_files(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
   int runtime = 0;
-  int r = read_names(m, names);
+  int r = read_string_array(m, names, error);
   if (r >= 0) r = sd_bus_message_read(m, "b", &runtime);
   if (r < 0) return r;
   change_unit_files(state_of(ud), m, std::move(names), false, reply_shape::changes_only);
   return 1;
 }
 
-int method_disable_unit_files_with_flags(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_disable_unit_files_with_flags(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
   uint64_t flags = 0;
-  int r = read_names(m, names);
+  int r = read_string_array(m, names, error);
   if (r >= 0) r = sd_bus_message_read(m, "t", &flags);
   if (r < 0) return r;
   change_unit_files(state_of(ud), m, std::move(names), false, reply_shape::changes_only);
   return 1;
 }
 
-int method_disable_unit_files_with_info(sd_bus_message* m, void* ud, sd_bus_error*) {
+int method_disable_unit_files_with_info(sd_bus_message* m, void* ud, sd_bus_error* error) {
   std::vector<std::string> names;
   uint64_t flags = 0;
-  int r = read_names(m, names);
+  int r = read_string_array(m, names, error);
   if (r >= 0) r = sd_bus_message_read(m, "t", &flags);
   if (r < 0) return r;
   change_unit_files(state_of(ud), m, std::move(names), false, reply_shape::with_install_info);

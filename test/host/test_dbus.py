@@ -714,6 +714,21 @@ class Introspection(DbusTestCase):
         self.hostile("busctl", "call", *self.MANAGER, "StartUnit", "ss", "x" * (100 * 1024) + ".service", "replace",
                      expect="Call failed")
 
+    def test_huge_arrays_are_refused_before_any_work(self):
+        names = [f"u{i}.service" for i in range(2000)]
+        self.hostile("busctl", "call", *self.MANAGER, "ListUnitsByNames", "as", str(len(names)), *names,
+                     expect="Too many strings: 2000, at most 1024.")
+        self.hostile("busctl", "call", *self.MANAGER, "ListUnitsByPatterns", "asas", "0", str(len(names)), *names,
+                     expect="Too many strings")
+        self.hostile("busctl", "call", *self.MANAGER, "DisableUnitFiles", "asb", str(len(names)), *names, "false",
+                     expect="Too many strings")
+        self.hostile("busctl", "call", "org.freedesktop.locale1", "/org/freedesktop/locale1",
+                     "org.freedesktop.locale1", "SetLocale", "asb", "20", *[f"LANG=C{i}" for i in range(20)], "false",
+                     expect="Too many strings")
+        r = self.client("busctl", "call", *self.MANAGER, "ListUnitsByNames", "as", "2", "sleeper.service", "nosuch.service")
+        self.assertExit(r, 0)
+        self.assertIn('"sleeper.service"', r.out)
+
     def test_an_invalid_job_mode(self):
         self.hostile("busctl", "call", *self.MANAGER, "StartUnit", "ss", "other.service", "no-such-mode",
                      expect="Call failed")
