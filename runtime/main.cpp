@@ -42,6 +42,12 @@ using namespace dynamod;
 
 namespace {
 
+// The initial pid namespace always has this inode (PROC_PID_INIT_INO); a container's has another.
+bool in_initial_pid_namespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == 0xEFFFFFFCu;
+}
+
 std::map<std::string, std::string> environment() {
   std::map<std::string, std::string> env;
   for (char** e = environ; *e; ++e) {
@@ -165,6 +171,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!opts.check_dir.empty()) return check_config(opts.check_dir);
+  opts.dbus.enabled = dbus_wanted(opts, in_initial_pid_namespace());
   if (opts.private_state_dir) {
     if (auto wrong = check_private_dir(opts.paths.state_dir, ::getuid())) {
       std::cerr << "dynamod-runtime: refusing to start: " << terminal_safe(*wrong) << "\n";

@@ -19,7 +19,8 @@ const char* const kRuntimeUsage =
     "  --log-group G     members of group G may read services' logs (logs, status); default adm if it exists,\n"
     "                    none: only root (and, with --user, the runtime's own user)\n"
     "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
-    "  --dbus, --no-dbus serve org.freedesktop.systemd1, hostname1, timedate1, locale1 (default: on, off with --user)\n"
+    "  --dbus, --no-dbus serve org.freedesktop.systemd1, hostname1, timedate1, locale1 (default: on as the\n"
+    "                    machine's init; off with --user and in a pid namespace of its own)\n"
     "  --system-bus A    the system bus' address (unix:path=/run/dbus/system_bus_socket)\n"
     "  --systemd-dir DIR systemctl's private socket and the system/ gate (/run/systemd)\n"
     "  --settings-root D where hostname1, timedate1 and locale1 keep etc/ (/)\n"
@@ -81,8 +82,7 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
     }
   }
 
-  // The D-Bus face is the system's: on by default for a system runtime, asked for with --dbus in user mode.
-  out.dbus.enabled = dbus.value_or(!out.user_mode);
+  out.dbus_requested = dbus;
 
   const std::string fd = get(env, "DYNAMOD_INIT_FD");
   if (!fd.empty() && !out.user_mode) {
@@ -122,6 +122,10 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
   out.paths.log_dir = !log_dir.empty() ? log_dir : out.user_mode ? out.paths.state_dir + "/log" : "/var/log/dynamod";
   out.paths.control_socket = out.paths.state_dir + "/control.sock";
   return std::nullopt;
+}
+
+bool dbus_wanted(const runtime_options& opts, bool initial_pid_namespace) {
+  return opts.dbus_requested.value_or(!opts.user_mode && initial_pid_namespace);
 }
 
 std::optional<std::string> check_private_dir(const std::string& path, unsigned uid) {

@@ -23,8 +23,13 @@ struct runtime_options {
   uint64_t runtime_log_max_size = 4 << 20;  // DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, 0: never rotate)
   int runtime_log_keep = 3;                 // runtime.log.1 ... .3, like a service log
   runtime_paths paths;
-  dbus_settings dbus;
+  dbus_settings dbus;                // `enabled` is decided by dbus_wanted()
+  std::optional<bool> dbus_requested;  // --dbus / --no-dbus
 };
+
+// The D-Bus face is the system's: on by default for a system runtime in the initial pid namespace (the machine's
+// init), off in user mode and in a container (whose /run and bus may be the host's); --dbus / --no-dbus decide.
+bool dbus_wanted(const runtime_options& opts, bool initial_pid_namespace);
 
 // `env` holds the variables the runtime cares about (HOME, XDG_*, DYNAMOD_INIT_FD); uid is for defaults.
 // Returns an error message on bad usage.

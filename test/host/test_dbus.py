@@ -7,6 +7,7 @@ run inside that namespace; dynamodctl and the settings files under --settings-ro
 Signals are watched by a subscriber on that bus (SignalMonitor: gdbus monitor, started in the background there).
 Expected texts and exit codes are systemd 252's (shared/spec/dbus.md §7).
 """
+import json
 import os
 import re
 import shlex
@@ -16,7 +17,7 @@ import time
 import unittest
 
 from dbus_namespace import DbusRuntime
-from runtime_harness import tree_nodes
+from runtime_harness import Runtime, tree_nodes
 
 NOBODY = 65534
 FORCE_BUS = {"SYSTEMCTL_FORCE_BUS": "1"}
@@ -1159,6 +1160,35 @@ class BusRestart(DbusTestCase):
         self.assertEqual(self.rt.service("sleeper")["restarts"], 0)
         for cmd in (("timedatectl",), ("localectl",)):
             self.assertExit(self.client(*cmd), 0)
+
+
+class NotInAContainer(unittest.TestCase):
+    """A system runtime in a pid namespace of its own (dynamod-init in container mode, as the other host suites
+    run it) serves no D-Bus: its /run and bus are the host's, so it must not create /run/systemd/system or
+    /run/systemd/private there, nor take systemd's names on a bus it finds."""
+
+    def test_the_d_bus_face_stays_off_under_a_container_init(self):
+        watched = ["/run/systemd/system", "/run/systemd/private"]
+
+        def identity(path):
+            try:
+                st = os.lstat(path)
+                return (st.st_dev, st.st_ino, st.st_mtime_ns)
+            except FileNotFoundError:
+                return None
+
+        before = {p: identity(p) for p in watched}
+        rt = Runtime({"sleeper": '[service]\nname = "sleeper"\nexec = ["/bin/sleep", "600"]\n'}, under_init=True)
+        try:
+            rt.start()
+            rt.wait_state("sleeper", "running", timeout=20)
+            tree = json.loads(rt.ctl("--json", "tree", check=True).stdout)
+            kinds = {n.get("kind") for n in tree_nodes(tree)}
+            self.assertNotIn("dbus_supervisor", kinds, kinds)
+            self.assertEqual({p: identity(p) for p in watched}, before, "the host's /run/systemd was touched")
+        finally:
+            rt.shutdown()
+            rt.cleanup()
 
 
 if __name__ == "__main__":

@@ -17,6 +17,22 @@ TEST(RuntimeOptions, LogGroupIsAnOptionWithAValue) {
   EXPECT_TRUE(parse_runtime_options({"--log-group"}, {}, 0, missing));
 }
 
+TEST(RuntimeOptions, TheDBusFaceIsTheMachinesInitsOnly) {
+  runtime_options system, user, forced, refused;
+  ASSERT_FALSE(parse_runtime_options({}, {}, 0, system));
+  ASSERT_FALSE(parse_runtime_options({"--user"}, {}, 1000, user));
+  ASSERT_FALSE(parse_runtime_options({"--user", "--dbus", "--settings-root", "/tmp/r"}, {}, 1000, forced));
+  ASSERT_FALSE(parse_runtime_options({"--no-dbus"}, {}, 0, refused));
+  EXPECT_TRUE(dbus_wanted(system, true));
+  EXPECT_FALSE(dbus_wanted(system, false)) << "a container's /run and bus may be its host's";
+  EXPECT_FALSE(dbus_wanted(user, true));
+  EXPECT_TRUE(dbus_wanted(forced, false));
+  EXPECT_EQ(forced.dbus.settings_root, "/tmp/r");
+  EXPECT_FALSE(dbus_wanted(refused, true));
+  runtime_options bad;
+  EXPECT_TRUE(parse_runtime_options({"--system-bus"}, {}, 0, bad));
+}
+
 TEST(RuntimeOptions, OnlyTheDefaultUserModeStateDirMustBePrivate) {
   runtime_options user;
   ASSERT_FALSE(parse_runtime_options({"--user"}, {}, 1000, user));
