@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <malloc.h>
 #include <filesystem>
@@ -44,6 +45,7 @@ struct runtime_state {
   std::map<std::string, caf::actor> directory;  // service -> the supervisor that owns it
   plan_node plan;                                // what runs now: reload keeps what a broken file would lose
   std::vector<caf::actor> system_actors;        // shown in the live tree
+  caf::actor dbus_face;                         // the D-Bus supervisor, if the D-Bus face is on
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
   bool stopped_reported = false;
@@ -57,6 +59,7 @@ using self_ptr = caf::stateful_actor<runtime_state>*;
 // What PID 1 prints after a handover ("runtime reports every service stopped", "shutdown requested by the
 // runtime") follows what the runtime said before it: the console writer gets this long to catch up.
 constexpr std::chrono::milliseconds kConsoleHandover{250};
+constexpr std::chrono::seconds kDbusRestartDelay{5};
 
 void report_stopped_and_quit(self_ptr self) {
   if (std::exchange(self->state.stopped_reported, true)) return;
@@ -254,6 +257,7 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
   caf::actor listener = args.control_fd >= 0 ? spawn_control_listener(self, args.control_fd, ctx) : caf::actor{};
   // The D-Bus face starts with the services: its actors wait for the system bus themselves.
   caf::actor dbus_face = ctx->dbus.enabled ? dbus::spawn_bus_supervisor(self, ctx, ctx->dbus) : caf::actor{};
+  self->state.dbus_face = dbus_face;
   for (const auto& a : {ctx->pid1_link, ctx->reaper, ctx->notify, ctx->tracker, ctx->file_io, listener, dbus_face}) {
     if (a) self->state.system_actors.push_back(a);
   }
@@ -300,6 +304,17 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       self->quit(msg.reason);
       return;
     }
+    if (st.dbus_face && msg.source == st.dbus_face.address()) {
+      // The D-Bus face is not what the services need to run: a failure there (a bug) ends only it, and a new one
+      // starts a little later.
+      spdlog::error("the D-Bus actors failed: {}; starting them again in {}s", describe_exit(msg.reason),
+                    kDbusRestartDelay.count());
+      auto& parts = st.system_actors;
+      parts.erase(std::remove(parts.begin(), parts.end(), st.dbus_face), parts.end());
+      st.dbus_face = caf::actor{};
+      if (!st.stopping) self->delayed_send(self, kDbusRestartDelay, start_atom_v);
+      return;
+    }
     if (!msg.reason) return;
     spdlog::error("system actor failed: {}", caf::to_string(msg.reason));
     self->quit(msg.reason);
@@ -324,6 +339,12 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
         }
       },
       [=](tick_atom) { ::malloc_trim(0); },
+      [=](start_atom) {  // the D-Bus face again, after it failed
+        auto& st = self->state;
+        if (st.dbus_face || st.stopping || !st.context->dbus.enabled) return;
+        st.dbus_face = dbus::spawn_bus_supervisor(self, st.context, st.context->dbus);
+        st.system_actors.push_back(st.dbus_face);
+      },
       [=](timeout_atom, const std::string& name, int32_t pid, uint64_t start_time) {
         if (self->state.directory.count(name)) return;  // configured again meanwhile (reload): adopted, not ours
         kill_orphan_if_alive(*self->state.context, name, pid, start_time);
