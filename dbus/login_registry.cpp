@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "dbus/system_settings.hpp"
+
 namespace dynamod::dbus::login {
 
 namespace {
@@ -119,6 +121,63 @@ std::optional<login_registry::ended> login_registry::remove(const std::string& i
     }
   }
   return out;
+}
+
+bool login_registry::restore(const std::string& id, const std::string& file_text, uint32_t gid) {
+  if (!session_id_is_valid(id) || sessions_.count(id)) return false;
+  const auto v = parse_assignments(file_text);
+  auto get = [&](const char* key) {
+    auto it = v.find(key);
+    return it == v.end() ? std::string() : it->second;
+  };
+  auto number = [&](const char* key) -> std::optional<uint64_t> {
+    const std::string t = get(key);
+    if (t.empty() || t.size() > 20 || t.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(t);
+  };
+  const auto uid = number("UID");
+  const auto leader = number("LEADER");
+  if (!uid || *uid > UINT32_MAX || !leader || *leader == 0 || *leader > UINT32_MAX) return false;
+  session_request r;
+  r.uid = static_cast<uint32_t>(*uid);
+  r.leader = static_cast<uint32_t>(*leader);
+  r.service = get("SERVICE");
+  r.type = get("TYPE");
+  r.session_class = get("CLASS");
+  r.desktop = get("DESKTOP");
+  r.seat = get("SEAT");
+  r.vtnr = static_cast<uint32_t>(number("VTNR").value_or(0));
+  r.tty = get("TTY");
+  r.display = get("DISPLAY");
+  r.remote = get("REMOTE") == "1";
+  r.remote_user = get("REMOTE_USER");
+  r.remote_host = get("REMOTE_HOST");
+  if (check(r)) return false;  // what CreateSession would refuse is not taken from a file either
+  session s;
+  s.id = id;
+  s.from = r;
+  if (s.from.type.empty()) s.from.type = "unspecified";
+  if (s.from.session_class.empty()) s.from.session_class = "user";
+  s.user_name = get("USER");
+  s.since_us = number("REALTIME").value_or(0);
+  s.active = get("ACTIVE") == "1";
+  s.closing = get("STATE") == "closing";
+  s.controller = get("CONTROLLER");
+  auto [it, inserted] = users_.try_emplace(r.uid);
+  if (inserted) {
+    it->second.uid = r.uid;
+    it->second.gid = gid;
+    it->second.name = s.user_name;
+    it->second.since_us = s.since_us;
+  }
+  it->second.sessions.push_back(id);
+  sessions_.emplace(id, std::move(s));
+  order_.push_back(id);
+  // A counter id ("c7") continues after the highest restored one.
+  if (id.size() > 1 && id[0] == 'c' && id.find_first_not_of("0123456789", 1) == std::string::npos && id.size() < 20) {
+    counter_ = std::max<uint64_t>(counter_, std::stoull(id.substr(1)));
+  }
+  return true;
 }
 
 std::vector<std::string> login_registry::switch_to_vt(uint32_t vtnr) {

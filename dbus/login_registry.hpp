@@ -80,6 +80,11 @@ class login_registry {
   // ReleaseSession / TerminateSession / the leader's exit: the session is gone (its files removed).
   std::optional<ended> remove(const std::string& id);
 
+  // A session as a previous login1 left it in /run/systemd/sessions/<id> (the actor restarts, as logind does, with
+  // the sessions that still exist); false for a file that does not describe one (bad id, no UID or LEADER, a
+  // type or class login1 would refuse) or an id already known.
+  bool restore(const std::string& id, const std::string& file_text, uint32_t gid);
+
   // The VT on the console changed (or Activate/SwitchTo): the session on `vtnr` becomes the seat's active one.
   // Returns the sessions whose Active changed.
   std::vector<std::string> switch_to_vt(uint32_t vtnr);

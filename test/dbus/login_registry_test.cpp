@@ -153,3 +153,35 @@ TEST(LoginRegistry, SessionIdsAreAlphanumeric) {
   EXPECT_FALSE(session_id_is_valid("../1"));
   EXPECT_FALSE(session_id_is_valid(std::string(256, '1')));
 }
+
+TEST(LoginRegistry, ARestartRestoresTheSessionsFromTheirFiles) {
+  login_registry before;
+  before.set_seat_graphical(true);
+  auto tty = before.create(tty_login(1000, 300, 1), "debian", 1000, 2u, 1, 1'700'000'000'000'000);
+  auto ssh = before.create(ssh_login(0, 400), "root", 0, std::nullopt, 1, 1'700'000'000'000'001);
+  before.find(tty.id)->controller = ":1.42";
+
+  login_registry after;
+  after.set_seat_graphical(true);
+  EXPECT_TRUE(after.restore(tty.id, before.session_file(*before.find(tty.id)), 1000));
+  EXPECT_TRUE(after.restore(ssh.id, before.session_file(*before.find(ssh.id)), 0));
+  for (const auto& id : {tty.id, ssh.id}) {
+    EXPECT_EQ(after.session_file(*after.find(id)), before.session_file(*before.find(id))) << id;
+  }
+  EXPECT_EQ(after.user_file(*after.find_user(1000)), before.user_file(*before.find_user(1000)));
+  EXPECT_EQ(after.seat_file(kSeat0), before.seat_file(kSeat0));
+  EXPECT_EQ(after.create(ssh_login(0, 500), "root", 0, std::nullopt, 1, 0).id, "c2") << "counter ids go on after c1";
+}
+
+TEST(LoginRegistry, AFileThatDescribesNoSessionIsNotRestored) {
+  login_registry reg;
+  EXPECT_FALSE(reg.restore("3", "UID=1000\n", 1000)) << "no leader";
+  EXPECT_FALSE(reg.restore("3", "UID=x\nLEADER=5\n", 1000));
+  EXPECT_FALSE(reg.restore("3", "UID=1000\nLEADER=5\nTYPE=vnc\n", 1000)) << "what CreateSession refuses";
+  EXPECT_FALSE(reg.restore("3", "UID=1000\nLEADER=5\nSEAT=seat9\n", 1000));
+  EXPECT_FALSE(reg.restore("../3", "UID=1000\nLEADER=5\n", 1000));
+  EXPECT_FALSE(reg.restore("3", "UID=99999999999999999999999\nLEADER=5\n", 1000));
+  EXPECT_TRUE(reg.restore("3", "UID=1000\nLEADER=5\n", 1000));
+  EXPECT_FALSE(reg.restore("3", "UID=1000\nLEADER=6\n", 1000)) << "an id already known";
+  EXPECT_EQ(reg.find("3")->from.type, "unspecified");
+}
