@@ -60,6 +60,12 @@ bool call_over_limit(sd_bus_message* m) {
   return it != w.by_sender.end() && it->second >= kMaxCallsPerSender;
 }
 
+int append_strings(sd_bus_message* m, const std::vector<std::string>& strings) {
+  int r = sd_bus_message_open_container(m, 'a', "s");
+  for (size_t k = 0; r >= 0 && k < strings.size(); ++k) r = sd_bus_message_append(m, "s", strings[k].c_str());
+  return r < 0 ? r : sd_bus_message_close_container(m);
+}
+
 int append_variant(sd_bus_message* m, const property_value& v) {
   const char* sig = dbus_signature(v);
   int r = sd_bus_message_open_container(m, 'v', sig);
@@ -75,9 +81,7 @@ int append_variant(sd_bus_message* m, const property_value& v) {
   } else if (const auto* s = std::get_if<std::string>(&v)) {
     r = sd_bus_message_append(m, "s", s->c_str());
   } else if (const auto* as = std::get_if<std::vector<std::string>>(&v)) {
-    r = sd_bus_message_open_container(m, 'a', "s");
-    for (size_t k = 0; r >= 0 && k < as->size(); ++k) r = sd_bus_message_append(m, "s", (*as)[k].c_str());
-    if (r >= 0) r = sd_bus_message_close_container(m);
+    r = append_strings(m, *as);
   }
   if (r < 0) return r;
   return sd_bus_message_close_container(m);

@@ -28,6 +28,8 @@ inline constexpr int kMaxCallsPerSender = 64;
 inline constexpr int kMaxCallsWaiting = 2048;
 bool call_over_limit(sd_bus_message* m);
 
+// Appends `strings` as an array of strings (as).
+int append_strings(sd_bus_message* m, const std::vector<std::string>& strings);
 // Appends `v` as a variant.
 int append_variant(sd_bus_message* m, const property_value& v);
 // Appends a{sv}.

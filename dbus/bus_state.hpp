@@ -77,6 +77,10 @@ void require_root(bus_state& st, sd_bus_message* m, std::function<void()> then);
 void change_setting(bus_state& st, sd_bus_message* m, bool differs, std::function<std::string()> apply,
                     const char* path, const char* interface, std::vector<std::string> changed);
 
+// An object of one interface served by an sd-bus vtable (the Manager, hostname1, timedate1, locale1), with the
+// tolerant Properties.Get of dbus/lenient_properties.
+int add_vtable_object(bus_state& st, const char* path, const char* interface, const sd_bus_vtable* vtable);
+
 // Each adds its objects to the connection; a negative errno on failure.
 int add_systemd1_manager(bus_state& st);
 int add_systemd1_units(bus_state& st);

@@ -6,7 +6,6 @@
 
 #include "actors/json_text.hpp"
 #include "dbus/bus_state.hpp"
-#include "dbus/lenient_properties.hpp"
 #include "dbus/settings_files.hpp"
 #include "dbus/system_settings.hpp"
 
@@ -224,12 +223,6 @@ const sd_bus_vtable kVtable[] = {
 
 }  // namespace
 
-int add_hostname1(bus_state& st) {
-  sd_bus_slot* slot = nullptr;
-  const int r = sd_bus_add_object_vtable(st.bus, &slot, kPath, kInterface, kVtable, &st);
-  if (r < 0) return r;
-  st.slots.push_back(slot);
-  return add_lenient_get(st, kPath, kInterface, kVtable);
-}
+int add_hostname1(bus_state& st) { return add_vtable_object(st, kPath, kInterface, kVtable); }
 
 }  // namespace dynamod::dbus

@@ -50,6 +50,14 @@ int on_get(sd_bus_message* m, void* userdata, sd_bus_error* error) {
 
 }  // namespace
 
+int add_vtable_object(bus_state& st, const char* path, const char* interface, const sd_bus_vtable* vtable) {
+  sd_bus_slot* slot = nullptr;
+  const int r = sd_bus_add_object_vtable(st.bus, &slot, path, interface, vtable, &st);
+  if (r < 0) return r;
+  st.slots.push_back(slot);
+  return add_lenient_get(st, path, interface, vtable);
+}
+
 int add_lenient_get(bus_state& st, const char* path, const char* interface, const sd_bus_vtable* vtable) {
   auto target = std::make_shared<lenient_target>(lenient_target{&st, interface, vtable});
   sd_bus_slot* slot = nullptr;

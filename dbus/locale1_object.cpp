@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include "dbus/bus_state.hpp"
-#include "dbus/lenient_properties.hpp"
 #include "dbus/settings_files.hpp"
 #include "dbus/system_settings.hpp"
 
@@ -41,10 +40,7 @@ std::string value_in(void* ud, const char* file, const char* key) {
 }
 
 int get_locale(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void* ud, sd_bus_error*) {
-  const auto locale = current_locale(ud);
-  int r = sd_bus_message_open_container(reply, 'a', "s");
-  for (size_t i = 0; r >= 0 && i < locale.size(); ++i) r = sd_bus_message_append(reply, "s", locale[i].c_str());
-  return r < 0 ? r : sd_bus_message_close_container(reply);
+  return append_strings(reply, current_locale(ud));
 }
 
 int get_keyboard(sd_bus*, const char*, const char*, const char* property, sd_bus_message* reply, void* ud, sd_bus_error*) {
@@ -156,12 +152,6 @@ const sd_bus_vtable kVtable[] = {
 
 }  // namespace
 
-int add_locale1(bus_state& st) {
-  sd_bus_slot* slot = nullptr;
-  const int r = sd_bus_add_object_vtable(st.bus, &slot, kPath, kInterface, kVtable, &st);
-  if (r < 0) return r;
-  st.slots.push_back(slot);
-  return add_lenient_get(st, kPath, kInterface, kVtable);
-}
+int add_locale1(bus_state& st) { return add_vtable_object(st, kPath, kInterface, kVtable); }
 
 }  // namespace dynamod::dbus

@@ -11,7 +11,6 @@
 
 #include "actors/messages.hpp"
 #include "dbus/bus_state.hpp"
-#include "dbus/lenient_properties.hpp"
 #include "dbus/systemd1_unit_files.hpp"
 #include "dbus/unit_names.hpp"
 #include "dbus/unit_view_json.hpp"
@@ -630,12 +629,7 @@ const sd_bus_vtable kManagerVtable[] = {
 }  // namespace
 
 int add_systemd1_manager(bus_state& st) {
-  sd_bus_slot* slot = nullptr;
-  const int r = sd_bus_add_object_vtable(st.bus, &slot, kManagerPath, "org.freedesktop.systemd1.Manager",
-                                         kManagerVtable, &st);
-  if (r < 0) return r;
-  st.slots.push_back(slot);
-  return add_lenient_get(st, kManagerPath, "org.freedesktop.systemd1.Manager", kManagerVtable);
+  return add_vtable_object(st, kManagerPath, "org.freedesktop.systemd1.Manager", kManagerVtable);
 }
 
 }  // namespace dynamod::dbus

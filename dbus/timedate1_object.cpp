@@ -9,7 +9,6 @@
 #include <set>
 
 #include "dbus/bus_state.hpp"
-#include "dbus/lenient_properties.hpp"
 #include "dbus/settings_files.hpp"
 #include "dbus/system_settings.hpp"
 
@@ -140,9 +139,7 @@ int method_list_timezones(sd_bus_message* m, void* ud, sd_bus_error*) {
   }
   sd_bus_message* reply = nullptr;
   int r = sd_bus_message_new_method_return(m, &reply);
-  if (r >= 0) r = sd_bus_message_open_container(reply, 'a', "s");
-  for (auto it = zones.begin(); r >= 0 && it != zones.end(); ++it) r = sd_bus_message_append(reply, "s", it->c_str());
-  if (r >= 0) r = sd_bus_message_close_container(reply);
+  if (r >= 0) r = append_strings(reply, std::vector<std::string>(zones.begin(), zones.end()));
   if (r >= 0) r = sd_bus_send(nullptr, reply, nullptr);
   sd_bus_message_unref(reply);
   return r;
@@ -170,12 +167,6 @@ const sd_bus_vtable kVtable[] = {
 
 }  // namespace
 
-int add_timedate1(bus_state& st) {
-  sd_bus_slot* slot = nullptr;
-  const int r = sd_bus_add_object_vtable(st.bus, &slot, kPath, kInterface, kVtable, &st);
-  if (r < 0) return r;
-  st.slots.push_back(slot);
-  return add_lenient_get(st, kPath, kInterface, kVtable);
-}
+int add_timedate1(bus_state& st) { return add_vtable_object(st, kPath, kInterface, kVtable); }
 
 }  // namespace dynamod::dbus
