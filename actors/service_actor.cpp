@@ -118,6 +118,27 @@ namespace {
 
 constexpr uint64_t kPidfdTag = 1, kReadyFdTag = 2;
 
+// How the exit of an adopted process will be known; false if it has ended already. Our child reports through
+// the reaper, PID 1's through PID 1; any other (the previous runtime's orphan, inherited by an ancestor) only
+// through a pidfd, opened before its identity is checked again: between the decision to adopt and now, it may
+// have ended and been reaped by its new parent (the pid then names nothing, or a newer process).
+bool watch_adopted_exit(self_ptr self, const adoption_record& a) {
+  auto& st = self->state;
+  auto proc = read_proc_status(a.pid);
+  if (proc && (proc->parent == ::getpid() || (context(self).pid1_link && proc->parent == 1))) return true;
+  st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
+  if (st.pidfd < 0) return false;
+  proc = read_proc_status(a.pid);
+  if (!proc || proc->start_time != a.start_time) {
+    ::close(st.pidfd);
+    st.pidfd = -1;
+    return false;
+  }
+  // A zombie's pidfd is readable at once: its exit comes through the watch like any other.
+  context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), kPidfdTag);
+  return true;
+}
+
 void stop_ready_watch(self_ptr self) {
   auto& st = self->state;
   if (st.ready_watch < 0) return;
@@ -529,16 +550,15 @@ caf::behavior service_actor(self_ptr self, service_args args) {
     st.status_text = a.status_text;
     st.ready = a.ready;
     watch_process(self, a.pid, false);
-    auto proc = read_proc_status(a.pid);
-    if (proc && proc->parent != ::getpid() && !(context(self).pid1_link && proc->parent == 1)) {
-      // Neither our child nor PID 1's (which forwards its exit): a MAINPID= grandchild, say; only a pidfd tells.
-      st.pidfd = static_cast<int>(::syscall(SYS_pidfd_open, a.pid, 0));
-      if (st.pidfd >= 0) context(self).loop->watch(st.pidfd, EPOLLIN, caf::actor_cast<caf::actor>(self), kPidfdTag);
-    }
+    const bool ended = !watch_adopted_exit(self, a);
     watch_cgroup(self);
     spdlog::info("{}: adopted pid {} from the previous runtime", config(self).name, a.pid);
     st.last_state = a.ready ? "running" : "";
     execute(self, st.lifecycle->on_adopted(a.ready));
+    if (ended) {
+      spdlog::info("{}: pid {} ended before it was adopted", config(self).name, a.pid);
+      execute(self, st.lifecycle->on_exit(process_end{process_end::how::unknown, 0}));
+    }
   } else if (st.args.start_delay.count() > 0) {
     st.detail = "restart delay";
     report(self);

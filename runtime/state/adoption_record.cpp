@@ -86,9 +86,11 @@ adoption_decision decide_adoption(const adoption_record& r, const std::optional<
     return d;
   }
   if (r.intent) {
-    // Killed between writing the intent and the pid: the oldest process with its marker is the main process.
+    // Killed between writing the intent and the pid: the main process is the oldest with its marker that leads
+    // its own session. Its descendants carry the marker too, and outlive it (a shell's `sleep`): one of them is
+    // not the service, however old.
     for (const auto& m : marked) {
-      if (m.pid <= 1) continue;
+      if (m.pid <= 1 || !m.leads_session) continue;
       d.what = adoption_decision::verdict::adopt;
       d.record.pid = m.pid;
       d.record.start_time = m.start_time;
@@ -125,11 +127,12 @@ std::optional<proc_status> parse_proc_stat_line(const std::string& text) {
   std::istringstream in(text.substr(close + 1));
   std::string field;
   proc_status st;
-  // Fields after the comm: 3 state, 4 ppid, ..., 22 starttime.
+  // Fields after the comm: 3 state, 4 ppid, 5 pgrp, 6 session, ..., 22 starttime.
   for (int index = 3; index <= 22; ++index) {
     if (!(in >> field)) return std::nullopt;
     if (index == 3) st.zombie = field == "Z" || field == "X";
     if (index == 4) st.parent = static_cast<pid_t>(std::stol(field));
+    if (index == 6) st.session = static_cast<pid_t>(std::stol(field));
     if (index == 22) st.start_time = std::stoull(field);
   }
   return st;
@@ -197,7 +200,7 @@ std::vector<marked_process> find_marked_processes(const std::string& id, const s
     if (!environment_has_invocation(env, id)) continue;
     auto st = read_proc_status(pid);
     if (!st || st->zombie) continue;
-    found.push_back({pid, st->start_time});
+    found.push_back({pid, st->start_time, st->session == pid});
   }
   std::sort(found.begin(), found.end(), [](const marked_process& a, const marked_process& b) {
     return a.start_time != b.start_time ? a.start_time < b.start_time : a.pid < b.pid;

@@ -23,6 +23,7 @@ struct proc_status {
   uint64_t start_time = 0;
   bool zombie = false;
   pid_t parent = 0;
+  pid_t session = 0;  // its session id: a service's main process leads its own (spawned with setsid)
 };
 
 struct adoption_record {
@@ -44,6 +45,7 @@ std::optional<adoption_record> parse_adoption_record(const std::string& text);
 struct marked_process {
   pid_t pid = 0;
   uint64_t start_time = 0;
+  bool leads_session = false;
 };
 
 // What a new runtime does with a record its predecessor left (pure: the caller looks at /proc).
@@ -58,7 +60,8 @@ struct adoption_decision {
   bool stale = false;
 };
 // `recorded`: /proc for the record's pid (nothing if it is gone); `marked`: for an intent, the live processes
-// carrying its invocation id, oldest first (the oldest is the main process, the others its descendants);
+// carrying its invocation id, oldest first (the main process is the oldest that leads its session; the others
+// are its descendants, or strays left by a main process that ended);
 // `fingerprint`: the current definition's.
 adoption_decision decide_adoption(const adoption_record& r, const std::optional<proc_status>& recorded,
                                   const std::vector<marked_process>& marked, const std::string& fingerprint);

@@ -10,7 +10,7 @@ import subprocess
 import time
 import unittest
 
-from runtime_harness import CTL, RuntimeTestCase, parent_of
+from runtime_harness import CTL, RuntimeTestCase, parent_of, processes_started_for
 
 
 def looping(marker, more=""):
@@ -167,6 +167,37 @@ class KilledAroundAReload(RuntimeTestCase):
         # Nothing is left for a reload to do: what runs is what is on disk.
         diff = json.loads(rt.ctl("--json", "reload", check=True).stdout)
         self.assertEqual(diff["changed"], [], diff)
+        self.assertEqual(rt.shutdown(), 0)
+
+
+class KilledBeforeItRecordedThePid(RuntimeTestCase):
+    """A runtime killed between the intent record and the pid leaves only the invocation id; the next one finds the
+    main process by it. The main process's descendants carry that id too and may outlive it."""
+
+    def test_a_descendant_that_outlived_the_main_process_is_not_taken_for_the_service(self):
+        rt = self.runtime({"lead": '[service]\nname = "lead"\n'
+                                   'exec = ["/bin/sh", "-c", "while :; do sleep 60; done", "rti-lead"]\n'})
+        rt.wait_state("lead", "running")
+        shell = rt.service("lead")["pid"]
+        rt.wait_for(lambda: [p for p in processes_started_for(rt.dir) if parent_of(p) == shell], 10, "its sleep")
+        stray = [p for p in processes_started_for(rt.dir) if parent_of(p) == shell][0]
+        kill_runtime(rt)
+        # What a runtime killed just before writing the pid leaves: the intent, with the invocation id alone.
+        record = os.path.join(rt.state, "services", "lead.state")
+        with open(record) as f:
+            lines = [line for line in f.read().splitlines() if not line.startswith(("pid=", "start_time="))]
+        with open(record, "w") as f:
+            f.write("\n".join(["pid=0", "start_time=0", *lines, "intent=1"]) + "\n")
+        os.kill(shell, signal.SIGKILL)  # the main process ends while no runtime runs; its sleep goes on
+        rt.wait_for(lambda: copies("rti-lead") == [], 10, "the shell to end")
+        self.assertIsNotNone(parent_of(stray), "the stray outlived its shell")
+        rt.start()
+
+        def started_anew():
+            s = rt.service("lead")
+            return s["state"] == "running" and copies("rti-lead") == [s["pid"]]
+        rt.wait_for(started_anew, 20, "a new main process (the stray is not the service)")
+        self.assertNotEqual(rt.service("lead")["pid"], stray)
         self.assertEqual(rt.shutdown(), 0)
 
 

@@ -78,7 +78,7 @@ TEST(AdoptionDecision, TheRecordedProcessIsAdoptedOnlyIfItIsStillTheSameOne) {
 
 TEST(AdoptionDecision, AnIntentAdoptsTheOldestProcessCarryingItsMarker) {
   using v = adoption_decision::verdict;
-  auto d = decide_adoption(intent(), std::nullopt, {{300, 10}, {301, 11}}, "aaaa");
+  auto d = decide_adoption(intent(), std::nullopt, {{300, 10, true}, {301, 11, false}}, "aaaa");
   EXPECT_EQ(d.what, v::adopt);
   EXPECT_EQ(d.record.pid, 300);
   EXPECT_EQ(d.record.start_time, 10u);
@@ -87,12 +87,23 @@ TEST(AdoptionDecision, AnIntentAdoptsTheOldestProcessCarryingItsMarker) {
   EXPECT_EQ(decide_adoption(intent(), std::nullopt, {}, "aaaa").what, v::start) << "it never started";
 }
 
+TEST(AdoptionDecision, AnIntentNeverAdoptsADescendantThatOutlivedTheMainProcess) {
+  using v = adoption_decision::verdict;
+  // The main process (a shell) was killed while no runtime ran; its `sleep` carries the marker, but is not the
+  // service: adopted, it would pass for the service until it ended.
+  EXPECT_EQ(decide_adoption(intent(), std::nullopt, {{301, 11, false}}, "aaaa").what, v::start);
+  // An older stray does not hide the main process.
+  auto d = decide_adoption(intent(), std::nullopt, {{299, 9, false}, {300, 10, true}}, "aaaa");
+  EXPECT_EQ(d.what, v::adopt);
+  EXPECT_EQ(d.record.pid, 300);
+}
+
 TEST(AdoptionDecision, AProcessStartedFromAnotherDefinitionIsAdoptedAndRestarted) {
   using v = adoption_decision::verdict;
   auto d = decide_adoption(running(100, 5, "old"), alive(5), {}, "new");
   EXPECT_EQ(d.what, v::adopt);
   EXPECT_TRUE(d.stale);
-  auto i = decide_adoption(intent("old"), std::nullopt, {{300, 10}}, "new");
+  auto i = decide_adoption(intent("old"), std::nullopt, {{300, 10, true}}, "new");
   EXPECT_EQ(i.what, v::adopt);
   EXPECT_TRUE(i.stale);
   // A record of an older runtime (no fingerprint) cannot tell: it is adopted as it is.
@@ -123,7 +134,11 @@ TEST(AdoptionState, AProcessIsFoundByTheInvocationIdInItsEnvironment) {
   char* argv[] = {const_cast<char*>("sleep"), const_cast<char*>("30"), nullptr};
   char* envp[] = {const_cast<char*>("PATH=/bin:/usr/bin"), var.data(), nullptr};
   pid_t pid = 0;
-  ASSERT_EQ(::posix_spawnp(&pid, "sleep", nullptr, nullptr, argv, envp), 0);
+  posix_spawnattr_t attr;
+  ASSERT_EQ(::posix_spawnattr_init(&attr), 0);
+  ASSERT_EQ(::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID), 0);  // as the runtime spawns a service
+  ASSERT_EQ(::posix_spawnp(&pid, "sleep", nullptr, &attr, argv, envp), 0);
+  ::posix_spawnattr_destroy(&attr);
   // posix_spawn returns when the child has released the parent's memory, which the kernel does before it has
   // set up the new environment: until then /proc/PID/environ reads empty. Wait for the exec to finish.
   auto found = find_marked_processes(id, "");
@@ -148,6 +163,7 @@ TEST(AdoptionState, AProcessIsFoundByTheInvocationIdInItsEnvironment) {
   ::waitpid(pid, nullptr, 0);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].pid, pid);
+  EXPECT_TRUE(found[0].leads_session);
   EXPECT_TRUE(find_marked_processes("no-such-invocation", "").empty());
   ASSERT_TRUE(adopted);
   EXPECT_EQ(adopted->pid, pid);

@@ -74,11 +74,12 @@ TEST(AdoptionRecord, RejectsRecordsWithoutAProcessUnlessDone) {
   EXPECT_TRUE(done->done);
 }
 
-TEST(ProcStat, ParsesStateParentAndStartTime) {
+TEST(ProcStat, ParsesStateParentSessionAndStartTime) {
   auto st = parse_proc_stat_line(
-      "1234 (my (odd) name) S 77 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 424242 1000 100 18446744073709551615");
+      "1234 (my (odd) name) S 77 1234 1230 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 424242 1000 100 18446744073709551615");
   ASSERT_TRUE(st);
   EXPECT_EQ(st->parent, 77);
+  EXPECT_EQ(st->session, 1230);
   EXPECT_EQ(st->start_time, 424242u);
   EXPECT_FALSE(st->zombie);
   auto z = parse_proc_stat_line("9 (x) Z 1 9 9 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 5");
