@@ -32,6 +32,7 @@ struct dbus_settings {
   std::string system_bus = "unix:path=/run/dbus/system_bus_socket";
   std::string systemd_dir = "/run/systemd";  // the private socket, the system/ gate
   std::string settings_root = "/";           // where hostname1, timedate1 and locale1 find etc/
+  std::string user_runtime_dir = "/run/user";  // login1's users' XDG_RUNTIME_DIRs
 };
 
 struct runtime_context {

@@ -14,6 +14,7 @@
 
 #include "actors/json_text.hpp"
 #include "actors/messages.hpp"
+#include "dbus/login_state.hpp"
 #include "dbus/unit_names.hpp"
 #include "dbus/unit_state.hpp"
 #include "dbus/unit_view_json.hpp"
@@ -94,6 +95,17 @@ int add_objects(bus_state& st) {
     case bus_role::hostname1: return add_hostname1(st);
     case bus_role::timedate1: return add_timedate1(st);
     case bus_role::locale1: return add_locale1(st);
+    case bus_role::login1: {
+      if (!st.login) {
+        st.login = std::make_shared<login_state>();
+        const auto& ctx = *st.args.ctx;
+        st.login->paths = {st.args.settings.systemd_dir, st.args.settings.user_runtime_dir,
+                           ctx.cgroup_base.empty() ? "" : ctx.cgroup_base.substr(0, ctx.cgroup_base.rfind('/'))};
+        login_start(st);
+      }
+      const int r = add_login1_manager(st);
+      return r < 0 ? r : add_login1_objects(st);
+    }
   }
   return -EINVAL;
 }
@@ -195,6 +207,7 @@ const char* bus_name_of(bus_role role) {
     case bus_role::hostname1: return "org.freedesktop.hostname1";
     case bus_role::timedate1: return "org.freedesktop.timedate1";
     case bus_role::locale1: return "org.freedesktop.locale1";
+    case bus_role::login1: return "org.freedesktop.login1";
   }
   return "";
 }
@@ -351,7 +364,13 @@ caf::behavior bus_actor(bus_self self, bus_args args) {
       [=](start_atom) {
         if (!self->state.bus) try_connect(self->state);
       },
-      [=](io_ready_atom, uint64_t, uint32_t) { pump(self->state); },
+      [=](io_ready_atom, uint64_t tag, uint32_t) {
+        if (tag >= kFirstLoginTag && self->state.login) {
+          login_io(self->state, tag);
+        } else {
+          pump(self->state);
+        }
+      },
       [=](bus_pump_atom) {
         self->state.pump_queued = false;
         pump(self->state);

@@ -21,7 +21,7 @@ namespace dynamod::dbus {
 
 // What a connection serves. The system-bus ones own their well-known name; a private one is a systemctl that
 // connected to /run/systemd/private (peer to peer, no bus daemon).
-enum class bus_role { systemd1, hostname1, timedate1, locale1, private_systemd1 };
+enum class bus_role { systemd1, hostname1, timedate1, locale1, login1, private_systemd1 };
 const char* bus_name_of(bus_role role);  // "org.freedesktop.systemd1", ...
 
 struct bus_args {
@@ -34,6 +34,7 @@ struct bus_args {
 };
 
 struct bus_state;
+struct login_state;
 using bus_self = caf::stateful_actor<bus_state>*;
 
 struct bus_state {
@@ -58,6 +59,7 @@ struct bus_state {
   uint64_t refused = 0;   // mutating calls refused (not root)
   bool pump_queued = false;
   bool dispatching = false;  // inside sd_bus_process
+  std::shared_ptr<login_state> login;  // login1's sessions, users and seat (bus_role::login1)
 };
 
 // Dispatches what sd-bus has, then re-arms the fd watch and sd-bus' timer. Ends the actor when the connection is

@@ -115,7 +115,7 @@ caf::behavior bus_supervisor(sup_self self, runtime_context_ptr ctx, dbus_settin
     return c;
   };
   st.children.push_back(make(child_kind::jobs, bus_role::systemd1));
-  for (auto role : {bus_role::systemd1, bus_role::hostname1, bus_role::timedate1, bus_role::locale1}) {
+  for (auto role : {bus_role::systemd1, bus_role::hostname1, bus_role::timedate1, bus_role::locale1, bus_role::login1}) {
     st.children.push_back(make(child_kind::bus, role));
   }
   st.children.push_back(make(child_kind::listener, bus_role::private_systemd1));

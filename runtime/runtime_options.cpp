@@ -19,11 +19,12 @@ const char* const kRuntimeUsage =
     "  --log-group G     members of group G may read services' logs (logs, status); default adm if it exists,\n"
     "                    none: only root (and, with --user, the runtime's own user)\n"
     "  --check DIR       validate the configuration under DIR, print every error, exit non-zero if any\n"
-    "  --dbus, --no-dbus serve org.freedesktop.systemd1, hostname1, timedate1, locale1 (default: on as the\n"
+    "  --dbus, --no-dbus serve org.freedesktop.systemd1, login1, hostname1, timedate1, locale1 (on as the\n"
     "                    machine's init; off with --user and in a pid namespace of its own)\n"
     "  --system-bus A    the system bus' address (unix:path=/run/dbus/system_bus_socket)\n"
     "  --systemd-dir DIR systemctl's private socket and the system/ gate (/run/systemd)\n"
     "  --settings-root D where hostname1, timedate1 and locale1 keep etc/ (/)\n"
+    "  --user-runtime-dir D  where login1 makes users' runtime directories (/run/user)\n"
     "\n"
     "DYNAMOD_CONFIG_DIR, DYNAMOD_STATE_DIR and DYNAMOD_LOG_DIR set the directories too (flags win).\n"
     "DYNAMOD_RUNTIME_LOG_MAX_SIZE (bytes, default 4 MiB, 0: never) rotates <state-dir>/runtime.log.\n";
@@ -71,6 +72,8 @@ std::optional<std::string> parse_runtime_options(const std::vector<std::string>&
       if (!value(out.dbus.systemd_dir)) return "--systemd-dir needs a directory";
     } else if (a == "--settings-root") {
       if (!value(out.dbus.settings_root)) return "--settings-root needs a directory";
+    } else if (a == "--user-runtime-dir") {
+      if (!value(out.dbus.user_runtime_dir)) return "--user-runtime-dir needs a directory";
     } else if (a == "--log-level") {
       if (!value(out.log_level)) return "--log-level needs a level";
       static const char* levels[] = {"trace", "debug", "info", "warn", "error"};

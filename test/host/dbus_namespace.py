@@ -228,10 +228,11 @@ if __name__ != "__main__":
                     for name in node.get("bus_names", []):
                         names[name] = node
             return all(n in names for n in ("org.freedesktop.systemd1", "org.freedesktop.hostname1",
-                                            "org.freedesktop.timedate1", "org.freedesktop.locale1"))
+                                            "org.freedesktop.timedate1", "org.freedesktop.locale1",
+                                            "org.freedesktop.login1"))
 
         def wait_dbus_ready(self, timeout=15):
-            self.wait_for(self.dbus_ready, timeout, "the four bus connections to be ready")
+            self.wait_for(self.dbus_ready, timeout, "the five bus connections to be ready")
 
         def kill(self):
             if self.proc and self.proc.poll() is None:

@@ -1,0 +1,77 @@
+// org.freedesktop.login1's live state, kept by its connection actor (bus_role::login1): the registry (pure,
+// dbus/login_registry) and what it stands for on the system: the session files sd-login reads, each session's
+// reference FIFO and leader pidfd (watched: either one ending ends the session), the users' runtime directories
+// and the session scopes' cgroups. dbus/login_effects.cpp carries the changes out; dbus/login1_*.cpp are the objects.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dbus/login_devices.hpp"
+#include "dbus/login_registry.hpp"
+
+namespace dynamod::dbus {
+
+struct bus_state;
+
+struct login_paths {
+  std::string systemd_dir;       // /run/systemd: sessions/, users/, seats/
+  std::string user_runtime_dir;  // /run/user
+  std::string cgroup_root;       // /sys/fs/cgroup ("" without cgroup v2: no session scopes)
+};
+
+struct login_state {
+  login_paths paths;
+  login::login_registry registry;
+  std::map<std::string, login::session_devices> devices;  // by session id
+  std::map<std::string, std::map<login::device_id, int>> device_fds;  // the descriptors handed out, by session
+  std::map<std::string, std::string> controller_watch;  // session id -> controller whose disconnect is watched
+  uint32_t current_uid = 0;    // the user the lookup resolved (User objects)
+  std::string current_object;  // the session id the object lookup (sd-bus find) resolved for the call in hand
+  // What the event loop watches for each session (tags from kFirstLoginTag on; the bus fd is tag 0).
+  struct watch {
+    enum class kind { fifo, leader } what = kind::fifo;
+    int fd = -1;
+    std::string session;
+  };
+  std::map<uint64_t, watch> watches;
+  uint64_t next_tag = 0;
+  uint64_t created = 0, released = 0;
+};
+
+inline constexpr uint64_t kFirstLoginTag = 1000;
+
+// The objects' paths: /org/freedesktop/login1/session/<escaped id>, /user/_<uid>, /seat/<escaped id>.
+std::string session_path(const std::string& id);
+std::string user_path(uint32_t uid);
+std::string seat_path(const std::string& seat);
+
+// At start: the directories sd-login and pam_systemd look for, seat0's file, and the sessions a previous login1
+// left (restored when their leader still runs, removed otherwise).
+void login_start(bus_state& st);
+// CreateSession's effects for a session the registry just made: its files, its user's runtime directory (first
+// session), the leader moved into its scope, the FIFO whose write end is returned (-1 if it could not be made).
+int login_session_created(bus_state& st, const std::string& id, bool new_user);
+// The session ends (released, its FIFO closed, its leader gone, terminated): files, watches, devices, and with
+// its user's last session the runtime directory; signals SessionRemoved (and UserRemoved).
+void login_end_session(bus_state& st, const std::string& id, const char* why);
+// Releases every device of the session (descriptors closed, DRM master dropped) and its controller.
+void login_release_control(bus_state& st, const std::string& id, bool announce);
+// A watched fd turned readable or hung up.
+void login_io(bus_state& st, uint64_t tag);
+// Rewrites the files of the sessions in `ids`, their users' and seat0's (after Active, Locked or Idle changed),
+// and emits PropertiesChanged for Active and State on the sessions.
+void login_sessions_changed(bus_state& st, const std::vector<std::string>& ids);
+// The session a process belongs to: by /proc/PID/cgroup's session-<id>.scope, else the session it leads.
+std::optional<std::string> session_of_pid(const login_state& ls, uint32_t pid);
+// Sends `signal` to every process of the session (its scope's cgroup, else its leader).
+void signal_session(const login_state& ls, const std::string& id, int signal);
+
+int add_login1_manager(bus_state& st);
+int add_login1_objects(bus_state& st);  // sessions; with add_login1_users_and_seats
+int add_login1_users_and_seats(bus_state& st);
+
+}  // namespace dynamod::dbus

@@ -1,0 +1,214 @@
+"""Issue 18: org.freedesktop.login1 served by the runtime, driven as pam_systemd drives it (CreateSession, holding the
+session's FIFO: login_client.py) and read back with Debian's own loginctl and busctl, and with the files sd-login
+reads (/run/systemd/{sessions,users,seats}).
+
+Like test_dbus.py, each class runs one runtime (user mode, --dbus) in its own mount and pid namespace, with a tmpfs
+on /run and a private system bus there (dbus_namespace.py); nothing of the host's /run, bus or PID 1 is touched.
+Texts and exit codes expected from loginctl are systemd 252's (shared/spec/dbus.md §7).
+"""
+import json
+import os
+import tempfile
+import time
+import unittest
+
+from dbus_namespace import DbusRuntime
+
+NOBODY = 65534
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "login_client.py")
+LOGIN1 = ["org.freedesktop.login1"]
+
+
+class Login1TestCase(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.rt = DbusRuntime({})
+        cls.addClassCleanup(cls.rt.cleanup)
+        cls.rt.start()
+
+    def setUp(self):
+        self.rt.wait_dbus_ready(timeout=10)
+
+    def client(self, *argv, **kw):
+        return self.rt.client(*argv, **kw)
+
+    def assertExit(self, result, rc):
+        self.assertEqual(result.rc, rc, f"unexpected exit status\n{result}\n--- runtime ---\n{self.rt.console()[-2500:]}")
+
+    def wait(self, predicate, what, timeout=10):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                self.fail(f"timed out after {timeout}s waiting for {what}\n--- runtime ---\n{self.rt.console()[-3000:]}")
+            time.sleep(0.05)
+
+    def login(self, uid=NOBODY, session_type="tty", vtnr=1, *flags, user=None):
+        """A pam_systemd-like client in the background; returns (its answer, its pid in the namespace)."""
+        fd, out = tempfile.mkstemp(prefix="login.", suffix=".out", dir=self.rt.dir)
+        os.close(fd)
+        pid = self.rt.spawn("python3", CLIENT, str(uid), session_type, str(vtnr), *flags, out=out, err=out + ".err",
+                            user=user)
+        self.addCleanup(lambda: self.rt.finish(pid) if self.client("test", "-e", f"/proc/{pid}").rc == 0 else None)
+
+        def answered():
+            with open(out) as f:
+                return f.readline().endswith("\n")
+        self.wait(answered, "CreateSession's answer")
+        with open(out) as f:
+            return json.loads(f.readline()), pid
+
+    def ended(self, pid):
+        """Whether the namespace's process `pid` has exited (gone, or a zombie its spawner has not reaped)."""
+        r = self.client("cat", f"/proc/{pid}/stat")
+        return r.rc != 0 or r.out.rsplit(")", 1)[1].split()[0] == "Z"
+
+    def file(self, path):
+        r = self.client("cat", path)
+        return dict(line.split("=", 1) for line in r.out.splitlines() if "=" in line) if r.rc == 0 else None
+
+    def sessions(self):
+        r = self.client("busctl", "--json=short", "call", *LOGIN1, "/org/freedesktop/login1",
+                        "org.freedesktop.login1.Manager", "ListSessions")
+        self.assertExit(r, 0)
+        return [row[0] for row in json.loads(r.out)["data"][0]]
+
+
+class SessionsFromPam(Login1TestCase):
+    def test_a_login_makes_its_session_user_and_seat_and_loginctl_shows_them(self):
+        answer, pid = self.login()
+        self.assertNotIn("error", answer, answer)
+        sid = answer["id"]
+        self.assertEqual(answer["runtime"], f"/run/user/{NOBODY}")
+        self.assertEqual((answer["uid"], answer["seat"], answer["vtnr"], answer["existing"]), (NOBODY, "seat0", 1, False))
+        self.assertTrue(answer["fifo"], "pam_systemd gets the session's FIFO")
+        # The files sd-login reads.
+        session = self.file(f"/run/systemd/sessions/{sid}")
+        self.assertEqual(session["UID"], str(NOBODY))
+        self.assertEqual(session["USER"], "nobody")
+        self.assertEqual(session["ACTIVE"], "1")
+        self.assertEqual(session["STATE"], "active")
+        self.assertEqual(session["SEAT"], "seat0")
+        self.assertEqual(session["TYPE"], "tty")
+        self.assertEqual(session["LEADER"], str(answer["leader"]))
+        user = self.file(f"/run/systemd/users/{NOBODY}")
+        self.assertEqual(user["NAME"], "nobody")
+        self.assertIn(sid, user["SESSIONS"].split())
+        seat = self.file("/run/systemd/seats/seat0")
+        self.assertEqual(seat["ACTIVE"], sid)
+        self.assertIn(sid, seat["SESSIONS"].split())
+        # The user's runtime directory: theirs alone.
+        r = self.client("stat", "-c", "%u %a", f"/run/user/{NOBODY}")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out.split(), [str(NOBODY), "700"])
+        # loginctl, as on systemd.
+        r = self.client("loginctl", "list-sessions", "--no-legend")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, rf"^\s*{sid}\s+{NOBODY}\s+nobody\s+seat0\s+tty1\s*$")
+        r = self.client("loginctl", "session-status", sid)
+        self.assertExit(r, 0)
+        self.assertIn(f"{sid} - nobody ({NOBODY})", r.out)
+        self.assertIn("State: active", r.out)
+        self.assertIn("Seat: seat0; vc1", r.out)
+        r = self.client("loginctl", "show-user", str(NOBODY))
+        self.assertExit(r, 0)
+        self.assertIn(f"RuntimePath=/run/user/{NOBODY}", r.out)
+        self.assertIn("State=active", r.out)
+        r = self.client("loginctl", "seat-status", "seat0")
+        self.assertExit(r, 0)
+        self.assertIn(f"Sessions: *{sid}", r.out)
+        r = self.client("loginctl", "list-users", "--no-legend")
+        self.assertRegex(r.out, rf"^\s*{NOBODY}\s+nobody")
+        # The end of the login (pam_systemd's process exits, its FIFO closes): everything goes.
+        self.rt.finish(pid)
+        self.wait(lambda: sid not in self.sessions(), "the session to end with its login")
+        self.assertIsNone(self.file(f"/run/systemd/sessions/{sid}"))
+        self.assertIsNone(self.file(f"/run/systemd/users/{NOBODY}"))
+        self.assertNotEqual(self.client("test", "-e", f"/run/user/{NOBODY}").rc, 0, "the last logout removes it")
+        self.assertNotIn(sid, self.file("/run/systemd/seats/seat0").get("SESSIONS", "").split())
+
+    def test_the_fifo_closing_ends_the_session_though_the_leader_runs(self):
+        answer, pid = self.login(NOBODY, "tty", 2, "--drop-fifo")
+        self.wait(lambda: answer["id"] not in self.sessions(), "the session to end when its FIFO closed")
+        self.assertEqual(self.client("test", "-e", f"/proc/{pid}").rc, 0, "its leader was not harmed")
+
+    def test_the_leader_exiting_ends_the_session(self):
+        answer, pid = self.login(NOBODY, "tty", 3, "--leader-child")
+        self.assertIn(answer["id"], self.sessions())
+        self.assertExit(self.client("kill", str(answer["leader"])), 0)
+        self.wait(lambda: answer["id"] not in self.sessions(), "the session to end with its leader")
+
+    def test_a_leader_already_in_a_session_is_refused_as_busy(self):
+        answer, pid = self.login(NOBODY, "tty", 4)
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "CreateSession", "uusssssussbssa(sv)", str(NOBODY), str(answer["leader"]), "login", "tty", "user",
+                        "", "", "0", "", "", "false", "", "", "0")
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("Already running in a session", r.err)
+
+    def test_bad_requests_get_logind_errors_and_change_nothing(self):
+        before = self.sessions()
+        for args, text in [((str(NOBODY), "1", "login", "bogus", "user"), "Invalid session type"),
+                           ((str(NOBODY), "1", "login", "tty", "bogus"), "Invalid session class"),
+                           (("4000000000", "1", "login", "tty", "user"), "No user with uid")]:
+            r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                            "CreateSession", "uusssssussbssa(sv)", *args, "", "", "0", "", "", "false", "", "", "0")
+            self.assertNotEqual(r.rc, 0, r)
+            self.assertIn(text, r.err)
+        r = self.client("loginctl", "session-status", "nosuch")
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("No session 'nosuch' known", r.err)
+        self.assertEqual(self.sessions(), before)
+        self.assertIsNone(self.rt.proc.poll(), "the runtime still runs")
+
+
+class AccessControl(Login1TestCase):
+    def test_only_root_creates_sessions_and_only_owners_act_on_theirs(self):
+        r = self.client("python3", CLIENT, str(NOBODY), "tty", "5", user=NOBODY, timeout=20)
+        self.assertIn("org.freedesktop.DBus.Error.AccessDenied", r.out)
+        root_session, _ = self.login(0, "tty", 6)
+        mine, _ = self.login(NOBODY, "tty", 7)
+        # Another's session: no.
+        for verb in ("terminate-session", "lock-session", "activate"):
+            r = self.client("loginctl", verb, root_session["id"], user=NOBODY)
+            self.assertNotEqual(r.rc, 0, r)
+            self.assertIn("Access denied", r.err)
+        self.assertIn(root_session["id"], self.sessions())
+        # Its own: yes.
+        r = self.client("loginctl", "lock-session", mine["id"], user=NOBODY)
+        self.assertExit(r, 0)
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1/session/" + self.escaped(root_session["id"]),
+                        "org.freedesktop.login1.Session", "TakeControl", "b", "false", user=NOBODY)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("Access denied", r.err)
+        # Devices only through control of one's own session.
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1/session/" + self.escaped(mine["id"]),
+                        "org.freedesktop.login1.Session", "TakeDevice", "uu", "1", "3", user=NOBODY)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("not in control", r.err)
+        # Powering off is root's.
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "PowerOff", "b", "false", user=NOBODY)
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("Access denied", r.err)
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "CanPowerOff", user=NOBODY)
+        self.assertEqual(r.out.strip(), 's "no"')
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "CanPowerOff")
+        self.assertEqual(r.out.strip(), 's "yes"')
+        self.assertIsNone(self.rt.proc.poll(), "the runtime still runs")
+
+    def test_terminate_session_ends_its_processes_and_the_session(self):
+        answer, pid = self.login(0, "tty", 8)
+        r = self.client("loginctl", "terminate-session", answer["id"])
+        self.assertExit(r, 0)
+        self.wait(lambda: answer["id"] not in self.sessions(), "the session to be gone")
+        self.wait(lambda: self.ended(pid), "its leader to be terminated")
+
+    @staticmethod
+    def escaped(sid):
+        return "".join(c if c.isalnum() and not (i == 0 and c.isdigit()) else f"_{ord(c):02x}" for i, c in enumerate(sid))
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
