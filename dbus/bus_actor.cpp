@@ -100,7 +100,8 @@ int add_objects(bus_state& st) {
         st.login = std::make_shared<login_state>();
         const auto& ctx = *st.args.ctx;
         st.login->paths = {st.args.settings.systemd_dir, st.args.settings.user_runtime_dir,
-                           ctx.cgroup_base.empty() ? "" : ctx.cgroup_base.substr(0, ctx.cgroup_base.rfind('/'))};
+                           ctx.cgroup_base.empty() || ctx.user_mode ? "" : ctx.cgroup_base.substr(0, ctx.cgroup_base.rfind('/')),
+                           !ctx.user_mode};
         login_start(st);
       }
       const int r = add_login1_manager(st);
@@ -197,6 +198,7 @@ void emit_unit_changed(bus_state& st, const std::string& service, const std::str
 // CAF 0.17 destroys an actor's state when it exits (before its attached functors run): the connection goes with it.
 bus_state::~bus_state() {
   close_connection(*this);
+  if (login) login_close(*this);
   if (args.peer_fd >= 0) ::close(args.peer_fd);
 }
 

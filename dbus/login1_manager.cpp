@@ -122,13 +122,6 @@ std::optional<uint32_t> audit_session_of(uint32_t pid) {
   return static_cast<uint32_t>(id);
 }
 
-uint32_t foreground_vt() {
-  std::ifstream in("/sys/class/tty/tty0/active");
-  std::string name;
-  if (!(in >> name) || name.rfind("tty", 0) != 0) return 0;
-  return static_cast<uint32_t>(std::strtoul(name.c_str() + 3, nullptr, 10));
-}
-
 // --- sessions from PAM -----------------------------------------------------------------------------------------
 
 int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
@@ -172,7 +165,7 @@ int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
       refuse(*s, call, kNoSuchUser, "No user with uid " + std::to_string(r.uid));
       return;
     }
-    auto made = ls.registry.create(r, who->first, who->second, audit_session_of(r.leader), foreground_vt(),
+    auto made = ls.registry.create(r, who->first, who->second, audit_session_of(r.leader), foreground_vt(ls),
                                    realtime_usec());
     const int fifo = login_session_created(*s, made.id, made.new_user);
     const login::session* session = ls.registry.find(made.id);

@@ -28,6 +28,7 @@ constexpr const char* kInterface = "org.freedesktop.login1.Session";
 constexpr unsigned long kDrmSetMaster = _IO('d', 0x1e);  // DRM_IOCTL_SET_MASTER
 constexpr unsigned long kDrmDropMaster = _IO('d', 0x1f);  // DRM_IOCTL_DROP_MASTER
 constexpr size_t kMaxDevicesPerSession = 256;
+constexpr uint32_t kDrmMajor = 226;  // linux/major.h DRM_MAJOR: only DRM cards are taken under it
 
 // PauseDevice goes to the controller alone (logind unicasts it; sd-bus 252 has no sd_bus_emit_signal_to).
 void send_pause_device(sd_bus* bus, const std::string& controller, const std::string& id, login::device_id d,
@@ -297,13 +298,6 @@ int method_release_control(sd_bus_message* m, void* ud, sd_bus_error* error) {
   return sd_bus_reply_method_return(m, "");
 }
 
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 // The device node of MAJ:MIN, what it is (sysfs), opened; -errno on failure.
 int open_device(login::device_id d, std::optional<login::device_kind>& kind) {
   const std::string sys = "/sys/dev/char/" + std::to_string(d.major) + ":" + std::to_string(d.minor);
@@ -458,6 +452,46 @@ void login_release_control(bus_state& st, const std::string& id, bool announce) 
   ls.device_fds.erase(id);
   ls.devices.erase(it);
   ls.controller_watch.erase(id);
+}
+
+void login_follow_activity(bus_state& st, const std::string& id) {
+  auto& ls = *st.login;
+  const login::session* s = ls.registry.find(id);
+  auto it = ls.devices.find(id);
+  if (!s || it == ls.devices.end()) return;
+  const std::string controller = it->second.controller();
+  auto& fds = ls.device_fds[id];
+  if (!s->active) {
+    // Switched away: the devices stop working for this session before it is told (DRM master dropped, evdev
+    // revoked, so even a copy of the fd is dead), then PauseDevice; "pause" asks for PauseDeviceComplete.
+    for (const auto& pause : it->second.pause_all()) {
+      auto fd = fds.find(pause.device);
+      if (fd != fds.end()) ::ioctl(fd->second, pause.type == "force" ? EVIOCREVOKE : kDrmDropMaster, 0);
+      send_pause_device(st.bus, controller, id, pause.device, pause.type.c_str());
+    }
+    return;
+  }
+  for (const auto& d : it->second.resume_all()) {
+    auto fd = fds.find(d);
+    if (fd == fds.end()) continue;
+    std::optional<login::device_kind> kind;
+    int handed = fd->second;
+    if (d.major == kDrmMajor) {
+      ::ioctl(fd->second, kDrmSetMaster, 0);
+    } else {
+      // A revoked evdev fd is dead for good: the controller gets a fresh one.
+      const int fresh = open_device(d, kind);
+      if (fresh < 0) continue;
+      ::close(fd->second);
+      fd->second = handed = fresh;
+    }
+    sd_bus_message* m = nullptr;
+    int r = sd_bus_message_new_signal(st.bus, &m, session_path(id).c_str(), kInterface, "ResumeDevice");
+    if (r >= 0) r = sd_bus_message_set_destination(m, controller.c_str());
+    if (r >= 0) r = sd_bus_message_append(m, "uuh", d.major, d.minor, handed);
+    if (r >= 0) r = sd_bus_send(st.bus, m, nullptr);
+    sd_bus_message_unref(m);
+  }
 }
 
 int add_login1_objects(bus_state& st) {

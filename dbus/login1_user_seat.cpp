@@ -6,7 +6,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 #include "dbus/bus_state.hpp"
 #include "dbus/login_state.hpp"
@@ -197,11 +199,12 @@ int get_seat_property(sd_bus*, const char*, const char*, const char* property, s
 
 // The VT switch itself (the kernel's); the sessions' Active follows.
 void switch_vt(bus_state& st, uint32_t vtnr) {
-  const int fd = ::open("/dev/tty0", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  const int fd = st.login->paths.console ? ::open("/dev/tty0", O_RDWR | O_CLOEXEC | O_NOCTTY) : -1;
   if (fd >= 0) {
     ::ioctl(fd, VT_ACTIVATE, static_cast<int>(vtnr));
     ::close(fd);
   }
+  st.login->simulated_vt = vtnr;
   login_sessions_changed(st, st.login->registry.switch_to_vt(vtnr));
 }
 

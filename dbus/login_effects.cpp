@@ -197,6 +197,14 @@ std::string seat_path(const std::string& seat) {
   return out;
 }
 
+uint32_t foreground_vt(const login_state& ls) {
+  if (!ls.paths.console) return ls.simulated_vt;
+  std::ifstream in("/sys/class/tty/tty0/active");
+  std::string name;
+  if (!(in >> name) || name.rfind("tty", 0) != 0) return 0;
+  return static_cast<uint32_t>(std::strtoul(name.c_str() + 3, nullptr, 10));
+}
+
 void login_start(bus_state& st) {
   auto& ls = ls_of(st);
   for (const std::string& dir : {ls.paths.systemd_dir, dir_of(ls, "sessions"), dir_of(ls, "users"), dir_of(ls, "seats")}) {
@@ -295,6 +303,14 @@ void login_end_session(bus_state& st, const std::string& id, const char* why) {
   pump(st);
 }
 
+void login_close(bus_state& st) {
+  auto& ls = ls_of(st);
+  while (!ls.watches.empty()) forget_watch(st, ls.watches.begin());
+  std::vector<std::string> controlled;
+  for (const auto& [id, devices] : ls.devices) controlled.push_back(id);
+  for (const auto& id : controlled) login_release_control(st, id, false);
+}
+
 void login_io(bus_state& st, uint64_t tag) {
   auto& ls = ls_of(st);
   auto it = ls.watches.find(tag);
@@ -320,6 +336,7 @@ void login_sessions_changed(bus_state& st, const std::vector<std::string>& ids) 
     if (!s) continue;
     write_session_file(ls, id);
     write_user_file(ls, s->from.uid);
+    login_follow_activity(st, id);
     const char* names[] = {"Active", "State", "LockedHint", "IdleHint", nullptr};
     sd_bus_emit_properties_changed_strv(st.bus, session_path(id).c_str(), kSessionInterface, const_cast<char**>(names));
   }

@@ -21,6 +21,7 @@ struct login_paths {
   std::string systemd_dir;       // /run/systemd: sessions/, users/, seats/
   std::string user_runtime_dir;  // /run/user
   std::string cgroup_root;       // /sys/fs/cgroup ("" without cgroup v2: no session scopes)
+  bool console = true;           // the machine's VTs are ours to switch (not in user mode, where they are the host's)
 };
 
 struct login_state {
@@ -40,7 +41,11 @@ struct login_state {
   std::map<uint64_t, watch> watches;
   uint64_t next_tag = 0;
   uint64_t created = 0, released = 0;
+  uint32_t simulated_vt = 1;  // the foreground VT in user mode (paths.console false): what SwitchTo changes
 };
+
+// The VT in the foreground (/sys/class/tty/tty0/active; the simulated one in user mode), 0 if unknown.
+uint32_t foreground_vt(const login_state& ls);
 
 inline constexpr uint64_t kFirstLoginTag = 1000;
 
@@ -60,6 +65,11 @@ int login_session_created(bus_state& st, const std::string& id, bool new_user);
 void login_end_session(bus_state& st, const std::string& id, const char* why);
 // Releases every device of the session (descriptors closed, DRM master dropped) and its controller.
 void login_release_control(bus_state& st, const std::string& id, bool announce);
+// The session became active or stopped being so: its controller's devices are resumed or paused.
+void login_follow_activity(bus_state& st, const std::string& id);
+// The connection actor ends: its watches and descriptors are closed (its successor restores from the files; a
+// compositor's devices are revoked with them, as when logind restarts).
+void login_close(bus_state& st);
 // A watched fd turned readable or hung up.
 void login_io(bus_state& st, uint64_t tag);
 // Rewrites the files of the sessions in `ids`, their users' and seat0's (after Active, Locked or Idle changed),

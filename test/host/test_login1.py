@@ -161,6 +161,47 @@ class SessionsFromPam(Login1TestCase):
         self.assertIsNone(self.rt.proc.poll(), "the runtime still runs")
 
 
+class SeatSwitching(Login1TestCase):
+    def test_switching_vts_moves_the_active_session_and_the_files_follow(self):
+        # In user mode the foreground VT is simulated (the host's console is not ours): it starts at 1.
+        first, _ = self.login(0, "tty", 1)
+        second, _ = self.login(0, "tty", 2)
+        self.assertEqual(self.file(f"/run/systemd/sessions/{first['id']}")["ACTIVE"], "1")
+        self.assertEqual(self.file(f"/run/systemd/sessions/{second['id']}")["ACTIVE"], "0")
+        self.assertEqual(self.file(f"/run/systemd/sessions/{second['id']}")["STATE"], "online")
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1/seat/seat0", "org.freedesktop.login1.Seat",
+                        "SwitchTo", "u", "2")
+        self.assertExit(r, 0)
+        self.assertEqual(self.file(f"/run/systemd/sessions/{first['id']}")["ACTIVE"], "0")
+        self.assertEqual(self.file(f"/run/systemd/sessions/{second['id']}")["ACTIVE"], "1")
+        self.assertEqual(self.file("/run/systemd/seats/seat0")["ACTIVE"], second["id"])
+        r = self.client("busctl", "get-property", *LOGIN1, "/org/freedesktop/login1/seat/seat0",
+                        "org.freedesktop.login1.Seat", "ActiveSession")
+        self.assertIn(f'"{second["id"]}"', r.out)
+        r = self.client("loginctl", "activate", first["id"])
+        self.assertExit(r, 0)
+        r = self.client("busctl", "get-property", *LOGIN1, f"/org/freedesktop/login1/session/{AccessControl.escaped(first['id'])}",
+                        "org.freedesktop.login1.Session", "Active")
+        self.assertEqual(r.out.strip(), "b true")
+
+
+class BusRestart(Login1TestCase):
+    def test_sessions_survive_the_system_bus_restarting(self):
+        answer, pid = self.login(NOBODY, "tty", 1)
+        self.rt.kill_bus()
+        self.rt.start_bus()
+        self.rt.wait_dbus_ready(timeout=20)
+        # The new connection's login1 took the session over from the files the previous one left.
+        self.assertIn(answer["id"], self.sessions())
+        r = self.client("loginctl", "show-session", answer["id"], "-p", "Name", "-p", "Leader", "-p", "State")
+        self.assertExit(r, 0)
+        self.assertEqual(r.out.split(), ["Name=nobody", f"Leader={answer['leader']}", "State=active"])
+        # And it still ends with its login.
+        self.rt.finish(pid)
+        self.wait(lambda: answer["id"] not in self.sessions(), "the carried-over session to end with its login")
+        self.assertIsNone(self.file(f"/run/systemd/users/{NOBODY}"))
+
+
 class AccessControl(Login1TestCase):
     def test_only_root_creates_sessions_and_only_owners_act_on_theirs(self):
         r = self.client("python3", CLIENT, str(NOBODY), "tty", "5", user=NOBODY, timeout=20)
