@@ -399,6 +399,11 @@ caf::behavior bus_actor(bus_self self, bus_args args) {
                                                                                    : st.args.settings.system_bus},
                             {"refused", st.refused},
                             {"mailbox", self->mailbox().size()}};
+        if (st.login) {
+          node["sessions"] = st.login->registry.sessions().size();
+          node["users"] = st.login->registry.users().size();
+          node["sessions_created"] = st.login->created;
+        }
         return json_text(node);
       },
   };

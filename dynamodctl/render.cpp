@@ -269,6 +269,10 @@ std::string tree_label(const json& n, const style& st) {
     label = "D-Bus " + st.bold(str(n, "name")) + " [" + str(n, "state") + "]";
     label += names.empty() ? " owns no name" : " owns " + names;
     if (!str(n, "address").empty()) label += " on " + str(n, "address");
+    if (n.contains("sessions")) {
+      label += ", " + std::to_string(num(n, "sessions")) + " session(s) of " + std::to_string(num(n, "users")) +
+               " user(s)";
+    }
     if (num(n, "refused") > 0) label += ", " + std::to_string(num(n, "refused")) + " refused";
     if (num(n, "restarts") > 0) label += ", restarted " + std::to_string(num(n, "restarts")) + "x";
   } else if (kind == "dbus_listener") {

@@ -118,6 +118,15 @@ class SessionsFromPam(Login1TestCase):
         self.assertIn(f"Sessions: *{sid}", r.out)
         r = self.client("loginctl", "list-users", "--no-legend")
         self.assertRegex(r.out, rf"^\s*{NOBODY}\s+nobody")
+        # dynamodctl tree: the login1 actor with what it keeps.
+        def login1_node():
+            found = [n for n in self.rt.dbus_connections() if n["name"] == "org.freedesktop.login1"]
+            self.assertEqual(len(found), 1)
+            return found[0]
+        # (An earlier test's login may still be ending: its FIFO closes as its client exits.)
+        self.wait(lambda: (login1_node()["sessions"], login1_node()["users"]) == (1, 1), "this session alone")
+        self.assertIn("org.freedesktop.login1 [ready]", self.rt.ctl("tree").stdout)
+        self.assertIn("1 session(s) of 1 user(s)", self.rt.ctl("tree").stdout)
         # The end of the login (pam_systemd's process exits, its FIFO closes): everything goes.
         self.rt.finish(pid)
         self.wait(lambda: sid not in self.sessions(), "the session to end with its login")
