@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <functional>
 
@@ -156,6 +158,10 @@ int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
       refuse(*s, call, no->error.c_str(), no->message);
       return;
     }
+    if (::kill(static_cast<pid_t>(r.leader), 0) < 0 && errno == ESRCH) {
+      refuse(*s, call, SD_BUS_ERROR_INVALID_ARGS, "Leader PID " + std::to_string(r.leader) + " does not exist");
+      return;
+    }
     if (session_of_pid(ls, r.leader)) {
       refuse(*s, call, "org.freedesktop.login1.SessionBusy", "Already running in a session or user slice");
       return;
@@ -170,10 +176,17 @@ int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
     const int fifo = login_session_created(*s, made.id, made.new_user);
     const login::session* session = ls.registry.find(made.id);
     const auto* user = ls.registry.find_user(r.uid);
-    sd_bus_reply_method_return(call.get(), "soshusub", made.id.c_str(), session_path(made.id).c_str(),
-                               user->runtime_path().c_str(), fifo, r.uid, session->from.seat.c_str(),
-                               session->from.vtnr, false);
+    const int sent = fifo < 0 ? -EBADF
+                              : sd_bus_reply_method_return(call.get(), "soshusub", made.id.c_str(),
+                                                           session_path(made.id).c_str(), user->runtime_path().c_str(),
+                                                           fifo, r.uid, session->from.seat.c_str(), session->from.vtnr, false);
     if (fifo >= 0) ::close(fifo);  // the reply holds its own copy
+    if (sent < 0) {
+      // Without its FIFO (or its answer) the login could never end the session: it is not made at all.
+      login_end_session(*s, made.id, "its creation failed");
+      refuse(*s, call, SD_BUS_ERROR_FAILED, std::string("Cannot create the session: ") + strerror(-sent));
+      return;
+    }
     pump(*s);
   });
   return 1;

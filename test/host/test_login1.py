@@ -158,7 +158,8 @@ class SessionsFromPam(Login1TestCase):
         before = self.sessions()
         for args, text in [((str(NOBODY), "1", "login", "bogus", "user"), "Invalid session type"),
                            ((str(NOBODY), "1", "login", "tty", "bogus"), "Invalid session class"),
-                           (("4000000000", "1", "login", "tty", "user"), "No user with uid")]:
+                           (("4000000000", "1", "login", "tty", "user"), "No user with uid"),
+                           ((str(NOBODY), "4000000", "login", "tty", "user"), "does not exist")]:
             r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
                             "CreateSession", "uusssssussbssa(sv)", *args, "", "", "0", "", "", "false", "", "", "0")
             self.assertNotEqual(r.rc, 0, r)

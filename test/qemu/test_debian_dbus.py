@@ -226,7 +226,7 @@ class DebianDBus(unittest.TestCase):
         walk(tree)
         owned = {b for c in connections if c.get("state") == "ready" for b in c.get("bus_names", [])}
         self.assertEqual(owned, {"org.freedesktop.systemd1", "org.freedesktop.hostname1", "org.freedesktop.timedate1",
-                                 "org.freedesktop.locale1"}, connections)
+                                 "org.freedesktop.locale1", "org.freedesktop.login1"}, connections)
         self.check(g, "dynamodctl tree", 0, r"D-Bus org\.freedesktop\.systemd1 \[ready\] owns org\.freedesktop\.systemd1")
 
         # --- reset-failed: a service that failed (it gave up) becomes inactive and stays down ---------------
