@@ -403,6 +403,11 @@ caf::behavior bus_actor(bus_self self, bus_args args) {
           node["sessions"] = st.login->registry.sessions().size();
           node["users"] = st.login->registry.users().size();
           node["sessions_created"] = st.login->created;
+          auto ended = nlohmann::json::array();
+          for (const auto& t : st.login->ended_tallies) {
+            ended.push_back({{"session", t.session}, {"devices_taken", t.taken}, {"devices_released", t.released}});
+          }
+          node["ended_sessions"] = ended;
         }
         return json_text(node);
       },

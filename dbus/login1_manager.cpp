@@ -154,6 +154,10 @@ int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
     }
     if (r.leader == 0 && c.pid) r.leader = *c.pid;
     auto& ls = *s->login;
+    if (auto no = login::complete_from_tty(r)) {
+      refuse(*s, call, no->error.c_str(), no->message);
+      return;
+    }
     if (auto no = ls.registry.check(r)) {
       refuse(*s, call, no->error.c_str(), no->message);
       return;
@@ -171,6 +175,7 @@ int method_create_session(sd_bus_message* m, void* ud, sd_bus_error* error) {
       refuse(*s, call, kNoSuchUser, "No user with uid " + std::to_string(r.uid));
       return;
     }
+    login_refresh_seat(*s);
     auto made = ls.registry.create(r, who->first, who->second, audit_session_of(r.leader), foreground_vt(ls),
                                    realtime_usec());
     const int fifo = login_session_created(*s, made.id, made.new_user);

@@ -282,6 +282,8 @@ int method_take_control(sd_bus_message* m, void* ud, sd_bus_error* error) {
     if (!previous.empty() && previous != sender) login_release_control(st, id, true);
     st.login->devices[id].take_control(sender, force != 0);
     st.login->controller_watch[id] = sender;
+    st.login->tallies[id].session = id;
+    login_refresh_seat(st);
     spdlog::info("login1: {} controls session {}", sender, id);
     sd_bus_reply_method_return(call, "");
   });
@@ -351,6 +353,7 @@ int method_take_device(sd_bus_message* m, void* ud, sd_bus_error* error) {
     ::ioctl(fd, EVIOCREVOKE, nullptr);
   }
   ls.device_fds[id][d] = fd;
+  ++ls.tallies[id].taken;
   return sd_bus_reply_method_return(m, "hb", fd, !active);
 }
 
@@ -361,6 +364,7 @@ int method_release_device(sd_bus_message* m, void* ud, sd_bus_error* error) {
   const std::string id = ls.current_object;
   const std::string sender = sd_bus_message_get_sender(m) ? sd_bus_message_get_sender(m) : "";
   if (auto no = ls.devices[id].release(sender, d)) return sd_bus_error_set(error, no->error.c_str(), no->message.c_str());
+  ++ls.tallies[id].released;
   auto& fds = ls.device_fds[id];
   if (auto it = fds.find(d); it != fds.end()) {
     ::ioctl(it->second, kDrmDropMaster, 0);  // harmless on evdev (ENOTTY)

@@ -175,6 +175,16 @@ int open_fifo(bus_state& st, const std::string& id, bool create) {
   return ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 }
 
+// libseat and mutter wait for CanGraphical: a seat with a DRM card (card0, not its connectors card0-HDMI-A-1).
+bool has_drm_card() {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/drm", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("card", 0) == 0 && name.find('-') == std::string::npos) return true;
+  }
+  return false;
+}
+
 bool process_exists(uint32_t pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
 }  // namespace
@@ -210,12 +220,8 @@ void login_start(bus_state& st) {
   for (const std::string& dir : {ls.paths.systemd_dir, dir_of(ls, "sessions"), dir_of(ls, "users"), dir_of(ls, "seats")}) {
     if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) spdlog::error("login1: cannot create {}: {}", dir, strerror(errno));
   }
-  // libseat waits for CanGraphical: a seat with a DRM card.
+  ls.registry.set_seat_graphical(has_drm_card());
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/drm", ec)) {
-    const std::string name = entry.path().filename().string();
-    if (name.rfind("card", 0) == 0 && name.find('-') == std::string::npos) ls.registry.set_seat_graphical(true);
-  }
   // Sessions a previous login1 left: kept while their leader runs (as logind does when it restarts).
   std::vector<std::string> stale;
   for (const auto& entry : std::filesystem::directory_iterator(dir_of(ls, "sessions"), ec)) {
@@ -280,13 +286,21 @@ void login_end_session(bus_state& st, const std::string& id, const char* why) {
     it = next;
   }
   login_release_control(st, id, false);
+  std::string devices;
+  if (auto t = ls.tallies.find(id); t != ls.tallies.end()) {
+    devices = "; its controllers took " + std::to_string(t->second.taken) + " device(s) and released " +
+              std::to_string(t->second.released);
+    ls.ended_tallies.push_back(t->second);
+    if (ls.ended_tallies.size() > login_state::kKeptTallies) ls.ended_tallies.erase(ls.ended_tallies.begin());
+    ls.tallies.erase(t);
+  }
   auto ended = ls.registry.remove(id);
   ++ls.released;
   remove_file(dir_of(ls, "sessions") + "/" + id);
   remove_file(dir_of(ls, "sessions") + "/" + id + ".ref");
   remove_scope(ls, gone);
   const uint32_t uid = gone.from.uid;
-  spdlog::info("login1: session {} of {} ended ({})", id, gone.user_name, why);
+  spdlog::info("login1: session {} of {} ended ({}){}", id, gone.user_name, why, devices);
   sd_bus_emit_signal(st.bus, kManagerPath, kManager, "SessionRemoved", "so", id.c_str(), session_path(id).c_str());
   if (ended && ended->user_gone) {
     remove_file(dir_of(ls, "users") + "/" + std::to_string(uid));
@@ -301,6 +315,19 @@ void login_end_session(bus_state& st, const std::string& id, const char* why) {
   write_seat_file(ls);
   if (ended && ended->now_active) login_sessions_changed(st, {*ended->now_active});
   pump(st);
+}
+
+void login_refresh_seat(bus_state& st) {
+  auto& ls = ls_of(st);
+  const bool graphical = has_drm_card();
+  if (graphical == ls.registry.seat_graphical()) return;
+  ls.registry.set_seat_graphical(graphical);
+  write_seat_file(ls);
+  const char* names[] = {"CanGraphical", nullptr};
+  if (st.bus) {
+    sd_bus_emit_properties_changed_strv(st.bus, seat_path(login::kSeat0).c_str(), "org.freedesktop.login1.Seat",
+                                        const_cast<char**>(names));
+  }
 }
 
 void login_close(bus_state& st) {

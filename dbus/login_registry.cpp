@@ -31,6 +31,31 @@ void line(std::ostringstream& out, const char* key, const std::string& value, bo
 
 }  // namespace
 
+std::optional<login_registry::refused> complete_from_tty(session_request& r) {
+  std::string tty = r.tty;
+  if (tty.rfind("/dev/", 0) == 0) tty = tty.substr(5);
+  const bool vc = tty.size() > 3 && tty.size() <= 5 && tty.rfind("tty", 0) == 0 && tty[3] != '0' &&
+                  tty.find_first_not_of("0123456789", 3) == std::string::npos;
+  if (vc) {
+    if (!r.seat.empty() && r.seat != kSeat0) {
+      return login_registry::refused{kInvalidArgs, "TTY " + tty + " is virtual console but seat " +
+                                                       r.seat.substr(0, kMaxText) + " is not seat0"};
+    }
+    const auto v = static_cast<uint32_t>(std::stoul(tty.substr(3)));
+    if (v > 63) return login_registry::refused{kInvalidArgs, "Cannot determine VT number from virtual console TTY " + tty};
+    if (r.vtnr != 0 && r.vtnr != v) return login_registry::refused{kInvalidArgs, "Specified TTY and VT number do not match"};
+    r.seat = kSeat0;
+    r.vtnr = v;
+  } else if (tty == "console") {
+    if (!r.seat.empty() && r.seat != kSeat0) {
+      return login_registry::refused{kInvalidArgs, "Console TTY specified but seat is not seat0"};
+    }
+    if (r.vtnr != 0) return login_registry::refused{kInvalidArgs, "Console TTY specified but VT number is not 0"};
+    r.seat = kSeat0;
+  }
+  return std::nullopt;
+}
+
 bool session_id_is_valid(const std::string& id) {
   return !id.empty() && id.size() <= kMaxText &&
          std::all_of(id.begin(), id.end(), [](unsigned char c) { return std::isalnum(c) != 0; });

@@ -116,6 +116,11 @@ class login_registry {
   bool seat_graphical_ = false;
 };
 
+// What logind derives from the TTY before it checks a request: a virtual console ("tty3") puts the session on
+// seat0 with that VT (pam_systemd sends the tty alone), "console" on seat0 without one. A contradiction (another
+// seat, another VT) is refused.
+std::optional<login_registry::refused> complete_from_tty(session_request& r);
+
 // systemd's session_id_valid: [A-Za-z0-9], 1..255 bytes (object paths escape it anyway).
 bool session_id_is_valid(const std::string& id);
 

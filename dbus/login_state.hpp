@@ -41,6 +41,15 @@ struct login_state {
   std::map<uint64_t, watch> watches;
   uint64_t next_tag = 0;
   uint64_t created = 0, released = 0;
+  // What each session's controllers took and gave back (TakeDevice / ReleaseDevice); kept for the last sessions
+  // that ended, so a test (and dynamodctl tree) can see that a compositor released what it took.
+  struct device_tally {
+    std::string session;
+    uint64_t taken = 0, released = 0;
+  };
+  std::map<std::string, device_tally> tallies;
+  std::vector<device_tally> ended_tallies;  // the newest last, at most kKeptTallies
+  static constexpr size_t kKeptTallies = 16;
   uint32_t simulated_vt = 1;  // the foreground VT in user mode (paths.console false): what SwitchTo changes
 };
 
@@ -70,6 +79,9 @@ void login_follow_activity(bus_state& st, const std::string& id);
 // The connection actor ends: its watches and descriptors are closed (its successor restores from the files; a
 // compositor's devices are revoked with them, as when logind restarts).
 void login_close(bus_state& st);
+// seat0 can take a graphical session once a DRM card exists (udev may load its driver after login1 started):
+// looked at again at each login and each TakeControl; the seat file and CanGraphical follow.
+void login_refresh_seat(bus_state& st);
 // A watched fd turned readable or hung up.
 void login_io(bus_state& st, uint64_t tag);
 // Rewrites the files of the sessions in `ids`, their users' and seat0's (after Active, Locked or Idle changed),

@@ -185,3 +185,45 @@ TEST(LoginRegistry, AFileThatDescribesNoSessionIsNotRestored) {
   EXPECT_FALSE(reg.restore("3", "UID=1000\nLEADER=6\n", 1000)) << "an id already known";
   EXPECT_EQ(reg.find("3")->from.type, "unspecified");
 }
+
+TEST(LoginRegistry, AVirtualConsoleTtyPutsTheSessionOnSeat0WithItsVt) {
+  session_request r;
+  r.tty = "tty3";  // what pam_systemd sends for a console login: no seat, no VT
+  EXPECT_FALSE(complete_from_tty(r));
+  EXPECT_EQ(r.seat, "seat0");
+  EXPECT_EQ(r.vtnr, 3u);
+  session_request dev;
+  dev.tty = "/dev/tty12";
+  dev.vtnr = 12;
+  EXPECT_FALSE(complete_from_tty(dev));
+  EXPECT_EQ(dev.vtnr, 12u);
+  session_request console;
+  console.tty = "console";
+  EXPECT_FALSE(complete_from_tty(console));
+  EXPECT_EQ(console.seat, "seat0");
+  EXPECT_EQ(console.vtnr, 0u);
+  session_request remote;
+  remote.tty = "pts/0";  // an ssh login stays seatless
+  EXPECT_FALSE(complete_from_tty(remote));
+  EXPECT_EQ(remote.seat, "");
+  EXPECT_EQ(remote.vtnr, 0u);
+}
+
+TEST(LoginRegistry, ATtyThatContradictsTheSeatOrVtIsRefused) {
+  session_request other_vt;
+  other_vt.tty = "tty2";
+  other_vt.vtnr = 5;
+  EXPECT_TRUE(complete_from_tty(other_vt));
+  session_request other_seat;
+  other_seat.tty = "tty2";
+  other_seat.seat = "seat1";
+  EXPECT_TRUE(complete_from_tty(other_seat));
+  session_request console_vt;
+  console_vt.tty = "console";
+  console_vt.vtnr = 1;
+  EXPECT_TRUE(complete_from_tty(console_vt));
+  session_request zero;
+  zero.tty = "tty0";  // the current console, not a VT of its own
+  EXPECT_FALSE(complete_from_tty(zero));
+  EXPECT_EQ(zero.seat, "");
+}

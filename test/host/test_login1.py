@@ -103,7 +103,7 @@ class SessionsFromPam(Login1TestCase):
         # loginctl, as on systemd.
         r = self.client("loginctl", "list-sessions", "--no-legend")
         self.assertExit(r, 0)
-        self.assertRegex(r.out, rf"^\s*{sid}\s+{NOBODY}\s+nobody\s+seat0\s+tty1\s*$")
+        self.assertRegex(r.out, rf"(?m)^\s*{sid}\s+{NOBODY}\s+nobody\s+seat0\s+tty1\s*$")
         r = self.client("loginctl", "session-status", sid)
         self.assertExit(r, 0)
         self.assertIn(f"{sid} - nobody ({NOBODY})", r.out)
@@ -117,7 +117,7 @@ class SessionsFromPam(Login1TestCase):
         self.assertExit(r, 0)
         self.assertIn(f"Sessions: *{sid}", r.out)
         r = self.client("loginctl", "list-users", "--no-legend")
-        self.assertRegex(r.out, rf"^\s*{NOBODY}\s+nobody")
+        self.assertRegex(r.out, rf"(?m)^\s*{NOBODY}\s+nobody")
         # dynamodctl tree: the login1 actor with what it keeps.
         def login1_node():
             found = [n for n in self.rt.dbus_connections() if n["name"] == "org.freedesktop.login1"]

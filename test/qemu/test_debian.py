@@ -25,14 +25,16 @@ DONE = ["fsck-root", "remount-root", "mount-fstab", "swap", "udev-trigger", "ude
 _images = {}
 
 
-def image(fs):
+def image(fs, desktop=False):
     """The image directory and its image.env, built (or found in the cache) once per run."""
-    if fs not in _images:
-        out = subprocess.run([os.path.join(REPO, "tools", "mkimage"), "--fs", fs], check=True,
-                             stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
-        env = dict(line.split("=", 1) for line in open(os.path.join(out, "image.env")).read().split())
-        _images[fs] = (out, env)
-    return _images[fs]
+    key = (fs, desktop)
+    if key not in _images:
+        cmd = [os.path.join(REPO, "tools", "mkimage"), "--fs", fs] + (["--desktop"] if desktop else [])
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout.strip().splitlines()[-1]
+        with open(os.path.join(out, "image.env")) as f:
+            env = dict(line.split("=", 1) for line in f.read().split())
+        _images[key] = (out, env)
+    return _images[key]
 
 
 def free_port():
@@ -44,8 +46,9 @@ def free_port():
 class DebianGuest:
     """One boot of a copy of the image's disk."""
 
-    def __init__(self, name, fs="ext4", append="", debian_initrd=False, send_after=(), disk=None):
-        self.dir, self.env = image(fs)
+    def __init__(self, name, fs="ext4", append="", debian_initrd=False, send_after=(), disk=None, desktop=False,
+                 memory=1024, qemu_args=(), timeout=BOOT_TIMEOUT):
+        self.dir, self.env = image(fs, desktop)
         os.makedirs(WORK, exist_ok=True)
         self.name = name
         self.log_path = os.path.join(WORK, f"debian-{name}.log")
@@ -57,11 +60,13 @@ class DebianGuest:
         self.port = free_port()
         initrd = os.path.join(self.dir, "initrd.img" if debian_initrd else "dynamod-initrd.img")
         cmd = [os.path.join(REPO, "qemu", "run-guest"), "--kernel", os.path.join(self.dir, "vmlinuz"),
-               "--initrd", initrd, "--log", self.log_path, "--timeout", str(BOOT_TIMEOUT),
-               "--append", ("net.ifnames=0 " + append).strip(),
+               "--initrd", initrd, "--log", self.log_path, "--timeout", str(timeout),
+               "--append", ("net.ifnames=0 " + append).strip(), "--memory", str(memory),
                "--qemu-arg", f"-drive file={self.disk},if=virtio,format=raw",
                "--qemu-arg", f"-netdev user,id=n0,hostfwd=tcp:127.0.0.1:{self.port}-:22 "
                              "-device virtio-net-pci,netdev=n0"]
+        for arg in qemu_args:
+            cmd += ["--qemu-arg", arg]
         for pattern, text in send_after:
             cmd += ["--send-after", pattern, text]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
