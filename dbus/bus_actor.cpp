@@ -373,6 +373,9 @@ caf::behavior bus_actor(bus_self self, bus_args args) {
           pump(self->state);
         }
       },
+      [=](child_exit_atom, int pid, int status) {
+        if (self->state.login) login_child_exit(self->state, pid, status);
+      },
       [=](bus_pump_atom) {
         self->state.pump_queued = false;
         pump(self->state);

@@ -262,6 +262,7 @@ int login_session_created(bus_state& st, const std::string& id, bool new_user) {
   const uint32_t uid = s->from.uid;
   ++ls.created;
   if (new_user) make_runtime_dir(ls, *ls.registry.find_user(uid));
+  if (!ls.session_buses.count(uid)) login_start_user_bus(st, *ls.registry.find_user(uid));
   move_leader_into_scope(ls, *s);
   write_session_file(ls, id);
   write_user_file(ls, uid);
@@ -304,6 +305,7 @@ void login_end_session(bus_state& st, const std::string& id, const char* why) {
   sd_bus_emit_signal(st.bus, kManagerPath, kManager, "SessionRemoved", "so", id.c_str(), session_path(id).c_str());
   if (ended && ended->user_gone) {
     remove_file(dir_of(ls, "users") + "/" + std::to_string(uid));
+    login_stop_user_bus(st, uid);
     remove_runtime_dir(ls, uid);
     if (!ls.paths.cgroup_root.empty()) {
       ::rmdir((ls.paths.cgroup_root + "/user.slice/user-" + std::to_string(uid) + ".slice").c_str());
@@ -336,6 +338,11 @@ void login_close(bus_state& st) {
   std::vector<std::string> controlled;
   for (const auto& [id, devices] : ls.devices) controlled.push_back(id);
   for (const auto& id : controlled) login_release_control(st, id, false);
+  // Session buses go with the actor (the runtime stops, or the system bus went away): a user's next login starts
+  // a new one. Their exits are still reaped by the reaper.
+  std::vector<uint32_t> users;
+  for (const auto& [uid, pid] : ls.session_buses) users.push_back(uid);
+  for (uint32_t uid : users) login_stop_user_bus(st, uid);
 }
 
 void login_io(bus_state& st, uint64_t tag) {

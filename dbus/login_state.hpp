@@ -4,6 +4,8 @@
 // and the session scopes' cgroups. dbus/login_effects.cpp carries the changes out; dbus/login1_*.cpp are the objects.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -50,6 +52,7 @@ struct login_state {
   std::map<std::string, device_tally> tallies;
   std::vector<device_tally> ended_tallies;  // the newest last, at most kKeptTallies
   static constexpr size_t kKeptTallies = 16;
+  std::map<uint32_t, pid_t> session_buses;  // uid -> its session bus daemon (dbus/login_user_bus)
   uint32_t simulated_vt = 1;  // the foreground VT in user mode (paths.console false): what SwitchTo changes
 };
 
@@ -82,6 +85,11 @@ void login_close(bus_state& st);
 // seat0 can take a graphical session once a DRM card exists (udev may load its driver after login1 started):
 // looked at again at each login and each TakeControl; the seat file and CanGraphical follow.
 void login_refresh_seat(bus_state& st);
+// The user's session bus (dbus-daemon --session on /run/user/UID/bus, socket-activated), started at a login when
+// the user has none, stopped with their last session; login_child_exit hears of its end (from the reaper).
+void login_start_user_bus(bus_state& st, const login::user& u);
+void login_stop_user_bus(bus_state& st, uint32_t uid);
+void login_child_exit(bus_state& st, int pid, int status);
 // A watched fd turned readable or hung up.
 void login_io(bus_state& st, uint64_t tag);
 // Rewrites the files of the sessions in `ids`, their users' and seat0's (after Active, Locked or Idle changed),

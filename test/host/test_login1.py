@@ -100,6 +100,13 @@ class SessionsFromPam(Login1TestCase):
         r = self.client("stat", "-c", "%u %a", f"/run/user/{NOBODY}")
         self.assertExit(r, 0)
         self.assertEqual(r.out.split(), [str(NOBODY), "700"])
+        # The user's session bus (what user@UID.service's dbus would be): on the runtime directory's bus socket,
+        # reachable by the user.
+        bus = f"unix:path=/run/user/{NOBODY}/bus"
+        r = self.client("dbus-send", f"--bus={bus}", "--print-reply", "--dest=org.freedesktop.DBus",
+                        "/org/freedesktop/DBus", "org.freedesktop.DBus.GetId", user=NOBODY)
+        self.assertExit(r, 0)
+        self.assertEqual(self.client("pgrep", "-u", str(NOBODY), "-x", "dbus-daemon").rc, 0)
         # loginctl, as on systemd.
         r = self.client("loginctl", "list-sessions", "--no-legend")
         self.assertExit(r, 0)
@@ -133,6 +140,8 @@ class SessionsFromPam(Login1TestCase):
         self.assertIsNone(self.file(f"/run/systemd/sessions/{sid}"))
         self.assertIsNone(self.file(f"/run/systemd/users/{NOBODY}"))
         self.assertNotEqual(self.client("test", "-e", f"/run/user/{NOBODY}").rc, 0, "the last logout removes it")
+        self.wait(lambda: self.client("pgrep", "-u", str(NOBODY), "-x", "dbus-daemon").rc != 0,
+                  "the session bus to stop with the last session")
         self.assertNotIn(sid, self.file("/run/systemd/seats/seat0").get("SESSIONS", "").split())
 
     def test_the_fifo_closing_ends_the_session_though_the_leader_runs(self):

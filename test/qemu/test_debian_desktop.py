@@ -100,6 +100,10 @@ class SwayOnLogin1(unittest.TestCase):
         # sway's processes are in the session's scope, where sd-login finds them.
         sway_pid = self.check("pgrep -x -u debian sway").split()[0]
         self.check(f"cat /proc/{sway_pid}/cgroup", rf"/user\.slice/user-1000\.slice/session-{sid}\.scope")
+        # The user's session bus, found by pam_systemd when login1 answered: sway's environment points to it.
+        self.check(f"tr '\\0' '\\n' < /proc/{sway_pid}/environ", rf"(?m)^DBUS_SESSION_BUS_ADDRESS=unix:path={RUNTIME_DIR}/bus$")
+        self.check(as_debian(f"dbus-send --bus=unix:path={RUNTIME_DIR}/bus --print-reply --dest=org.freedesktop.DBus "
+                             "/org/freedesktop/DBus org.freedesktop.DBus.GetId"), r"string \"[0-9a-f]{32}\"")
         # It took the GPU and its input devices from login1, as the session's controller.
         self.wait(lambda: self.run_in(as_debian("swaymsg -t get_tree"))[0] == 0, "sway's IPC", timeout=60)
         self.wait(lambda: '"app_id": "foot"' in self.run_in(as_debian("swaymsg -t get_tree"))[1], "foot's window",
