@@ -160,6 +160,15 @@ class SwayOnLogin1(DesktopGuest):
         self.assertRegex(out, rf"(?m)^\s*{ssh_session}\s+0\s+root\s")
         self.wait(lambda: ssh_session not in self.check("loginctl list-sessions --no-legend").split(),
                   "the ssh login's session to end with it", timeout=60)
+        # --- getty logs debian in again; loginctl terminate-session ends that desktop -----------------------------
+        self.wait(lambda: self.desktop_session() not in (None, sid), "the next autologin's session", timeout=120)
+        again = self.desktop_session()
+        self.wait(lambda: self.run_in("pgrep -x -u debian sway")[0] == 0, "sway in the new session", timeout=120)
+        sway_again = self.check("pgrep -x -u debian sway").split()[0]
+        self.check(f"loginctl terminate-session {again}")
+        self.wait(lambda: any(e["session"] == again for e in self.login1().get("ended_sessions", [])),
+                  "the terminated session to end", timeout=60)
+        self.wait(lambda: self.run_in(f"test -e /proc/{sway_again}")[0] != 0, "its sway to be gone", timeout=60)
 
 
 class GnomeShellOnLogin1(DesktopGuest):
