@@ -255,40 +255,81 @@ void pump(bus_state& st) {
   }
 }
 
-void with_caller_uid(bus_state& st, sd_bus_message* m, std::function<void(std::optional<uint32_t>)> then) {
+void with_caller(bus_state& st, sd_bus_message* m, std::function<void(caller)> then) {
   if (st.args.role == bus_role::private_systemd1) {
-    then(st.args.peer_uid);
+    then({st.args.peer_uid, std::nullopt});
     return;
   }
   const char* sender = sd_bus_message_get_sender(m);
   if (!sender || !st.bus) {
-    then(std::nullopt);
+    then({});
     return;
   }
-  using continuation = std::function<void(std::optional<uint32_t>)>;
+  using continuation = std::function<void(caller)>;
   auto* k = new continuation(std::move(then));
-  sd_bus_slot* slot = nullptr;
   auto on_reply = [](sd_bus_message* reply, void* userdata, sd_bus_error*) -> int {
     auto& next = *static_cast<continuation*>(userdata);
-    uint32_t uid = 0;
-    if (sd_bus_message_is_method_error(reply, nullptr) || sd_bus_message_read(reply, "u", &uid) < 0) {
-      next(std::nullopt);
-    } else {
-      next(uid);
+    caller c;
+    if (!sd_bus_message_is_method_error(reply, nullptr) && sd_bus_message_enter_container(reply, 'a', "{sv}") > 0) {
+      while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
+        const char* key = nullptr;
+        uint32_t value = 0;
+        sd_bus_message_read(reply, "s", &key);
+        const std::string k = key ? key : "";
+        if ((k == "UnixUserID" || k == "ProcessID") && sd_bus_message_read(reply, "v", "u", &value) >= 0) {
+          (k == "UnixUserID" ? c.uid : c.pid) = value;
+        } else {
+          sd_bus_message_skip(reply, "v");
+        }
+        sd_bus_message_exit_container(reply);
+      }
     }
+    next(c);
     return 1;
   };
+  sd_bus_slot* slot = nullptr;
   const int r = sd_bus_call_method_async(st.bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                         "org.freedesktop.DBus", "GetConnectionUnixUser", on_reply, k, "s", sender);
+                                         "org.freedesktop.DBus", "GetConnectionCredentials", on_reply, k, "s", sender);
   if (r < 0) {
-    (*k)(std::nullopt);
+    (*k)({});
     delete k;
     return;
   }
-  // The continuation lives as long as the call: freed after the reply, or with the connection.
   sd_bus_slot_set_destroy_callback(slot, [](void* userdata) { delete static_cast<continuation*>(userdata); });
   sd_bus_slot_set_floating(slot, 1);
   sd_bus_slot_unref(slot);
+}
+
+void with_caller_uid(bus_state& st, sd_bus_message* m, std::function<void(std::optional<uint32_t>)> then) {
+  with_caller(st, m, [then = std::move(then)](caller c) { then(c.uid); });
+}
+
+namespace {
+
+// The sender's credentials, asked synchronously (SD_BUS_CREDS_AUGMENT: from the bus daemon).
+sd_bus_creds* current_sender_creds(sd_bus* bus, uint64_t mask) {
+  sd_bus_message* m = sd_bus_get_current_message(bus);
+  sd_bus_creds* creds = nullptr;
+  if (!m || sd_bus_query_sender_creds(m, mask | SD_BUS_CREDS_AUGMENT, &creds) < 0) return nullptr;
+  return creds;
+}
+
+}  // namespace
+
+std::optional<uint32_t> current_sender_uid(sd_bus* bus) {
+  sd_bus_creds* creds = current_sender_creds(bus, SD_BUS_CREDS_EUID);
+  uid_t uid = 0;
+  const bool known = creds && sd_bus_creds_get_euid(creds, &uid) >= 0;
+  sd_bus_creds_unref(creds);
+  return known ? std::optional<uint32_t>(uid) : std::nullopt;
+}
+
+std::optional<uint32_t> current_sender_pid(sd_bus* bus) {
+  sd_bus_creds* creds = current_sender_creds(bus, SD_BUS_CREDS_PID);
+  pid_t pid = 0;
+  const bool known = creds && sd_bus_creds_get_pid(creds, &pid) >= 0;
+  sd_bus_creds_unref(creds);
+  return known ? std::optional<uint32_t>(static_cast<uint32_t>(pid)) : std::nullopt;
 }
 
 void require_root(bus_state& st, sd_bus_message* m, std::function<void()> then) {

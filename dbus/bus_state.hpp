@@ -66,9 +66,19 @@ struct bus_state {
 // gone (its supervisor decides about a new one).
 void pump(bus_state& st);
 
-// The caller's uid: SO_PEERCRED on a private connection, the bus daemon's GetConnectionUnixUser on the bus
-// (asked asynchronously). nullopt when it cannot be known.
+// The caller's uid and pid: the bus daemon's GetConnectionCredentials (asked asynchronously); on a private
+// connection, the uid from SO_PEERCRED. Each is nullopt when it cannot be known.
+struct caller {
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> pid;
+};
+void with_caller(bus_state& st, sd_bus_message* m, std::function<void(caller)> then);
+// with_caller, for the uid alone.
 void with_caller_uid(bus_state& st, sd_bus_message* m, std::function<void(std::optional<uint32_t>)> then);
+// The sender of the message sd-bus is dispatching, asked synchronously of the bus daemon: only for sd-bus' object
+// lookups (login1's session/auto, user/self), which must answer at once (logind does the same).
+std::optional<uint32_t> current_sender_uid(sd_bus* bus);
+std::optional<uint32_t> current_sender_pid(sd_bus* bus);
 // Runs `then` if the caller is root, else answers org.freedesktop.DBus.Error.AccessDenied (no polkit: mutating
 // methods are root's).
 void require_root(bus_state& st, sd_bus_message* m, std::function<void()> then);

@@ -40,53 +40,6 @@ uint64_t realtime_usec() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
 }
 
-struct caller {
-  std::optional<uint32_t> uid;
-  std::optional<uint32_t> pid;
-};
-
-// The caller's uid and pid, from the bus daemon's GetConnectionCredentials (asked asynchronously).
-void with_caller(bus_state& st, sd_bus_message* m, std::function<void(caller)> then) {
-  const char* sender = sd_bus_message_get_sender(m);
-  if (!sender || !st.bus) {
-    then({});
-    return;
-  }
-  using continuation = std::function<void(caller)>;
-  auto* k = new continuation(std::move(then));
-  auto on_reply = [](sd_bus_message* reply, void* userdata, sd_bus_error*) -> int {
-    auto& next = *static_cast<continuation*>(userdata);
-    caller c;
-    if (!sd_bus_message_is_method_error(reply, nullptr) && sd_bus_message_enter_container(reply, 'a', "{sv}") > 0) {
-      while (sd_bus_message_enter_container(reply, 'e', "sv") > 0) {
-        const char* key = nullptr;
-        uint32_t value = 0;
-        sd_bus_message_read(reply, "s", &key);
-        const std::string k = key ? key : "";
-        if ((k == "UnixUserID" || k == "ProcessID") && sd_bus_message_read(reply, "v", "u", &value) >= 0) {
-          (k == "UnixUserID" ? c.uid : c.pid) = value;
-        } else {
-          sd_bus_message_skip(reply, "v");
-        }
-        sd_bus_message_exit_container(reply);
-      }
-    }
-    next(c);
-    return 1;
-  };
-  sd_bus_slot* slot = nullptr;
-  const int r = sd_bus_call_method_async(st.bus, &slot, "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                                         "org.freedesktop.DBus", "GetConnectionCredentials", on_reply, k, "s", sender);
-  if (r < 0) {
-    (*k)({});
-    delete k;
-    return;
-  }
-  sd_bus_slot_set_destroy_callback(slot, [](void* userdata) { delete static_cast<continuation*>(userdata); });
-  sd_bus_slot_set_floating(slot, 1);
-  sd_bus_slot_unref(slot);
-}
-
 int refuse(bus_state& st, const message_ref& call, const char* error, const std::string& message) {
   reply_error(call.get(), error, message);
   pump(st);
@@ -341,8 +294,7 @@ std::string set_locked(bus_state& st, const std::string& id, bool locked) {
 }
 
 std::string terminate(bus_state& st, const std::string& id, sd_bus_message*) {
-  signal_session(*st.login, id, SIGTERM);
-  login_end_session(st, id, "terminated");
+  login_terminate_session(st, id, "terminated");
   return {};
 }
 

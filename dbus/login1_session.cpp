@@ -55,16 +55,8 @@ int find_session(sd_bus* bus, const char* path, const char*, void* ud, void** fo
   std::string id = raw;
   free(raw);
   if (id == "auto") {
-    sd_bus_message* m = sd_bus_get_current_message(bus);
-    sd_bus_creds* creds = nullptr;
-    pid_t pid = 0;
-    if (!m || sd_bus_query_sender_creds(m, SD_BUS_CREDS_PID | SD_BUS_CREDS_AUGMENT, &creds) < 0 ||
-        sd_bus_creds_get_pid(creds, &pid) < 0) {
-      sd_bus_creds_unref(creds);
-      return 0;
-    }
-    sd_bus_creds_unref(creds);
-    auto own = session_of_pid(ls, static_cast<uint32_t>(pid));
+    const auto pid = current_sender_pid(bus);
+    auto own = pid ? session_of_pid(ls, *pid) : std::nullopt;
     if (!own) return 0;
     id = *own;
   }
@@ -168,8 +160,7 @@ int method_activate(sd_bus_message* m, void* ud, sd_bus_error*) {
 
 int method_terminate(sd_bus_message* m, void* ud, sd_bus_error*) {
   as_owner(m, ud, false, [](bus_state& st, const std::string& id, sd_bus_message* call, uint32_t) {
-    signal_session(*st.login, id, SIGTERM);
-    login_end_session(st, id, "terminated");
+    login_terminate_session(st, id, "terminated");
     sd_bus_reply_method_return(call, "");
   });
   return 1;

@@ -23,24 +23,6 @@ constexpr const char* kSeatTree = "/org/freedesktop/login1/seat";
 bus_state& state_of(void* ud) { return *static_cast<bus_state*>(ud); }
 login_state& login_of(void* ud) { return *state_of(ud).login; }
 
-std::optional<pid_t> sender_pid_or_uid(sd_bus* bus, bool want_uid) {
-  sd_bus_message* m = sd_bus_get_current_message(bus);
-  sd_bus_creds* creds = nullptr;
-  if (!m || sd_bus_query_sender_creds(m, (want_uid ? SD_BUS_CREDS_EUID : SD_BUS_CREDS_PID) | SD_BUS_CREDS_AUGMENT, &creds) < 0) {
-    return std::nullopt;
-  }
-  std::optional<pid_t> out;
-  if (want_uid) {
-    uid_t uid = 0;
-    if (sd_bus_creds_get_euid(creds, &uid) >= 0) out = static_cast<pid_t>(uid);
-  } else {
-    pid_t pid = 0;
-    if (sd_bus_creds_get_pid(creds, &pid) >= 0) out = pid;
-  }
-  sd_bus_creds_unref(creds);
-  return out;
-}
-
 // --- users --------------------------------------------------------------------------------------------------------
 
 int find_user(sd_bus* bus, const char* path, const char*, void* ud, void** found, sd_bus_error*) {
@@ -49,9 +31,9 @@ int find_user(sd_bus* bus, const char* path, const char*, void* ud, void** found
   const std::string label = p.substr(prefix.size());
   uint32_t uid = 0;
   if (label == "self") {
-    auto own = sender_pid_or_uid(bus, true);
+    auto own = current_sender_uid(bus);
     if (!own) return 0;
-    uid = static_cast<uint32_t>(*own);
+    uid = *own;
   } else {
     if (label.size() < 2 || label.size() > 11 || label[0] != '_' || label.find_first_not_of("0123456789", 1) != std::string::npos) {
       return 0;
@@ -279,8 +261,7 @@ int method_seat_terminate(sd_bus_message* m, void* ud, sd_bus_error*) {
   auto call = keep(m);
   require_root(*s, m, [s, call] {
     for (const auto& id : s->login->registry.seat_sessions(login::kSeat0)) {
-      signal_session(*s->login, id, SIGTERM);
-      login_end_session(*s, id, "its seat was terminated");
+      login_terminate_session(*s, id, "its seat was terminated");
     }
     sd_bus_reply_method_return(call.get(), "");
     pump(*s);

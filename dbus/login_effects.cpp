@@ -345,6 +345,11 @@ void login_close(bus_state& st) {
   for (uint32_t uid : users) login_stop_user_bus(st, uid);
 }
 
+void login_terminate_session(bus_state& st, const std::string& id, const char* why) {
+  signal_session(ls_of(st), id, SIGTERM);
+  login_end_session(st, id, why);
+}
+
 void login_io(bus_state& st, uint64_t tag) {
   auto& ls = ls_of(st);
   auto it = ls.watches.find(tag);

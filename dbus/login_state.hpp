@@ -99,6 +99,8 @@ void login_sessions_changed(bus_state& st, const std::vector<std::string>& ids);
 std::optional<std::string> session_of_pid(const login_state& ls, uint32_t pid);
 // Sends `signal` to every process of the session (its scope's cgroup, else its leader).
 void signal_session(const login_state& ls, const std::string& id, int signal);
+// Terminate (of a session, its user or the seat): SIGTERM to its processes, and the session ends.
+void login_terminate_session(bus_state& st, const std::string& id, const char* why);
 
 int add_login1_manager(bus_state& st);
 int add_login1_objects(bus_state& st);  // sessions; with add_login1_users_and_seats
