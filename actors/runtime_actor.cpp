@@ -45,6 +45,10 @@ struct runtime_state {
   std::map<std::string, caf::actor> directory;  // service -> the supervisor that owns it
   plan_node plan;                                // what runs now: reload keeps what a broken file would lose
   std::vector<caf::actor> system_actors;        // shown in the live tree
+  // Everyone who asked for the tree while one is being built gets that one: a build asks every actor with a
+  // timeout, and each timeout fires later as a message even when answered, so concurrent builds multiply the
+  // work that clients leave behind.
+  std::vector<caf::typed_response_promise<std::string>> tree_waiters;
   caf::actor dbus_face;                         // the D-Bus supervisor, if the D-Bus face is on
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   bool stopping = false;
@@ -182,10 +186,10 @@ caf::delegated<caf::message> to_owner(self_ptr self, const std::string& name, Ts
   return {};
 }
 
-// The live actor tree: this runtime, its system actors, and the supervision tree below the root.
-void live_tree(self_ptr self, caf::typed_response_promise<std::string> promise) {
+// The live actor tree: this runtime, its system actors, and the supervision tree below the root; delivered to
+// every tree_waiter.
+void live_tree(self_ptr self) {
   auto& st = self->state;
-  auto rp = std::make_shared<caf::typed_response_promise<std::string>>(std::move(promise));
   const auto& ctx = *st.context;
   auto node = std::make_shared<nlohmann::json>(nlohmann::json{
       {"kind", "runtime"},
@@ -207,7 +211,8 @@ void live_tree(self_ptr self, caf::typed_response_promise<std::string> promise) 
       for (auto& s : *slots) {
         if (!s.is_null()) (*node)["children"].push_back(std::move(s));
       }
-      rp->deliver(json_text(*node));
+      const std::string text = json_text(*node);
+      for (auto& waiter : std::exchange(self->state.tree_waiters, {})) waiter.deliver(text);
     };
     self->request(parts[i], std::chrono::seconds(10), tree_atom_v)
         .then([=](const std::string& json) { done(nlohmann::json::parse(json, nullptr, false)); },
@@ -385,7 +390,8 @@ static caf::behavior runtime_actor(self_ptr self, runtime_args args) {
       [=](reset_failed_atom, const std::string& name) { return to_owner(self, name, reset_failed_atom_v, name); },
       [=](tree_atom) -> caf::result<std::string> {
         auto rp = self->make_response_promise<std::string>();
-        live_tree(self, rp);
+        self->state.tree_waiters.push_back(rp);
+        if (self->state.tree_waiters.size() == 1) live_tree(self);
         return rp;
       },
       [=](check_atom) {

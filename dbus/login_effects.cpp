@@ -35,11 +35,13 @@ login_state& ls_of(bus_state& st) { return *st.login; }
 std::string dir_of(const login_state& ls, const char* part) { return ls.paths.systemd_dir + "/" + part; }
 
 // sd-login lists these directories (skipping dot files) and watches them for IN_MOVED_TO | IN_DELETE: each file is
-// written under a hidden name and renamed into place.
+// written under a hidden name and renamed into place. Files and directories are world-readable whatever the
+// runtime's umask: dbus-daemon (as messagebus) reads users/UID for each new connection once seats/ exists, and
+// refuses every connection of a user whose file it cannot read.
 void write_atomically(const std::string& dir, const std::string& name, const std::string& text) {
   const std::string tmp = dir + "/.#" + name, path = dir + "/" + name;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  bool ok = fd >= 0;
+  bool ok = fd >= 0 && ::fchmod(fd, 0644) == 0;
   for (size_t off = 0; ok && off < text.size();) {
     const ssize_t n = ::write(fd, text.data() + off, text.size() - off);
     if (n < 0 && errno == EINTR) continue;
@@ -217,8 +219,11 @@ uint32_t foreground_vt(const login_state& ls) {
 
 void login_start(bus_state& st) {
   auto& ls = ls_of(st);
+  // seats/ last: its existence tells dbus-daemon and sd-login that users/ is there to be read.
   for (const std::string& dir : {ls.paths.systemd_dir, dir_of(ls, "sessions"), dir_of(ls, "users"), dir_of(ls, "seats")}) {
-    if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) spdlog::error("login1: cannot create {}: {}", dir, strerror(errno));
+    if ((::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) || ::chmod(dir.c_str(), 0755) < 0) {
+      spdlog::error("login1: cannot create {}: {}", dir, strerror(errno));
+    }
   }
   ls.registry.set_seat_graphical(has_drm_card());
   std::error_code ec;

@@ -38,17 +38,22 @@ BUS_SOCKET = "/run/dbus/system_bus_socket"
 
 # --- the agent (inside the namespace) -------------------------------------------------------------------------------
 class Agent:
-    def __init__(self, runtime_cmd, out_path):
+    def __init__(self, runtime_cmd, out_path, runtime_umask=None):
         self.runtime_cmd = runtime_cmd
         self.out_path = out_path
+        self.runtime_umask = runtime_umask  # the runtime's alone: the bus and the clients keep the agent's
         self.bus = None
         self.runtime = None
         self.spawned = {}  # pid -> Popen, the background clients
 
     def start_bus(self):
         # --nofork: the pid is ours to kill; --print-address: one line once it listens.
-        self.bus = subprocess.Popen(["dbus-daemon", "--system", "--nofork", "--nopidfile", "--print-address=1"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        # --nosyslog: the daemon's own warnings (refused connections, limits) go to the console log, not to a syslog
+        # that the namespace does not have.
+        with open(self.out_path, "ab") as console:
+            self.bus = subprocess.Popen(["dbus-daemon", "--system", "--nofork", "--nopidfile", "--print-address=1",
+                                         "--nosyslog"],
+                                        stdout=subprocess.PIPE, stderr=console, stdin=subprocess.DEVNULL)
         ready, _, _ = select.select([self.bus.stdout], [], [], 10)
         if not ready or not self.bus.stdout.readline():
             raise RuntimeError("dbus-daemon did not start")
@@ -99,8 +104,10 @@ class Agent:
         os.makedirs("/run/dbus", exist_ok=True)
         self.start_bus()
         with open(self.out_path, "ab") as out:
+            umask = self.runtime_umask
             self.runtime = subprocess.Popen(self.runtime_cmd, stdout=out, stderr=subprocess.STDOUT,
-                                            stdin=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"))
+                                            stdin=subprocess.DEVNULL, env=dict(os.environ, NO_COLOR="1"),
+                                            preexec_fn=None if umask is None else lambda: os.umask(umask))
         print(json.dumps({"ready": True, "runtime_pid": self.runtime.pid}), flush=True)
         for line in sys.stdin:
             request = json.loads(line)
@@ -146,8 +153,9 @@ if __name__ != "__main__":
     class DbusRuntime(Runtime):
         """A Runtime started by the agent in its own namespaces, with --dbus and a settings root of its own."""
 
-        def __init__(self, services, settings_files=None, **kw):
+        def __init__(self, services, settings_files=None, runtime_umask=None, **kw):
             super().__init__(services, **kw)
+            self.runtime_umask = runtime_umask
             self.root = os.path.join(self.dir, "root")  # --settings-root
             os.makedirs(os.path.join(self.root, "etc/default"))  # as on every Debian system
             for rel, text in (settings_files or {}).items():
@@ -165,7 +173,7 @@ if __name__ != "__main__":
                            "--log-dir", self.logs, "--settings-root", self.root, "--log-level", "debug",
                            *self.runtime_args]
             cmd = ["unshare", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc", sys.executable,
-                   os.path.abspath(__file__), json.dumps(runtime_cmd), self.out_path]
+                   os.path.abspath(__file__), json.dumps(runtime_cmd), self.out_path, json.dumps(self.runtime_umask)]
             with open(self.out_path, "ab") as out:
                 self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=out,
                                              start_new_session=True, text=True, bufsize=1)
@@ -232,7 +240,20 @@ if __name__ != "__main__":
                                             "org.freedesktop.login1"))
 
         def wait_dbus_ready(self, timeout=15):
-            self.wait_for(self.dbus_ready, timeout, "the five bus connections to be ready")
+            try:
+                self.wait_for(self.dbus_ready, timeout, "the five bus connections to be ready")
+            except Timeout as e:
+                raise Timeout(f"{e}\n--- the bus as root sees it ---\n{self.bus_probe()}") from None
+
+        def bus_probe(self):
+            """What a root client gets from the namespace's bus, and the sd-login files that dbus-daemon reads for
+            each new connection (its at_console check calls sd_uid_get_seats once /run/systemd/seats exists)."""
+            hello = self.client("dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus",
+                                "/org/freedesktop/DBus", "org.freedesktop.DBus.GetId", timeout=10)
+            files = self.client("sh", "-c", "ls -laR /run/systemd /run/dbus; head -v -n 50 /run/systemd/users/* "
+                                "/run/systemd/seats/* 2>&1", timeout=10)
+            first = [line for line in self.console().splitlines() if "dbus" in line][:40]
+            return f"{hello}\n{files.text}\n--- the first D-Bus lines of the console ---\n" + "\n".join(first)
 
         def kill(self):
             if self.proc and self.proc.poll() is None:
@@ -244,4 +265,4 @@ if __name__ != "__main__":
 
 
 if __name__ == "__main__":
-    Agent(json.loads(sys.argv[1]), sys.argv[2]).main()
+    Agent(json.loads(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3])).main()

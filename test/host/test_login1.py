@@ -8,6 +8,7 @@ Texts and exit codes expected from loginctl are systemd 252's (shared/spec/dbus.
 """
 import json
 import os
+import pwd
 import tempfile
 import time
 import unittest
@@ -20,9 +21,11 @@ LOGIN1 = ["org.freedesktop.login1"]
 
 
 class Login1TestCase(unittest.TestCase):
+    RUNTIME_UMASK = None
+
     @classmethod
     def setUpClass(cls):
-        cls.rt = DbusRuntime({})
+        cls.rt = DbusRuntime({}, runtime_umask=cls.RUNTIME_UMASK)
         cls.addClassCleanup(cls.rt.cleanup)
         cls.rt.start()
 
@@ -268,6 +271,35 @@ class AccessControl(Login1TestCase):
     @staticmethod
     def escaped(sid):
         return "".join(c if c.isalnum() and not (i == 0 and c.isdigit()) else f"_{ord(c):02x}" for i, c in enumerate(sid))
+
+class StrictUmask(Login1TestCase):
+    """A runtime started with umask 077 still writes the sd-login files for everyone to read: dbus-daemon (as
+    messagebus) reads users/UID for each new connection once seats/ exists, and refuses the connections of a user
+    whose file it cannot read; sd-login's readers (loginctl, libseat, mutter) run as the user."""
+    RUNTIME_UMASK = 0o077
+
+    def test_the_files_are_world_readable_and_the_bus_takes_new_connections(self):
+        answer, pid = self.login()
+        self.assertNotIn("error", answer, answer)
+        sid = answer["id"]
+        for path in ("/run/systemd/sessions", "/run/systemd/users", "/run/systemd/seats",
+                     f"/run/systemd/sessions/{sid}", f"/run/systemd/users/{NOBODY}", "/run/systemd/seats/seat0"):
+            r = self.client("stat", "-c", "%a", path)
+            self.assertExit(r, 0)
+            self.assertEqual(int(r.out, 8) & 0o044, 0o044, f"{path} is {r.out.strip()}")
+        # As the user itself and as messagebus (what dbus-daemon runs as).
+        for reader in (NOBODY, pwd.getpwnam("messagebus").pw_uid):
+            r = self.client("cat", f"/run/systemd/users/{NOBODY}", user=reader)
+            self.assertExit(r, 0)
+            self.assertIn("ONLINE_SEATS=seat0", r.out)
+        # New connections of root and of the logged-in user are taken (Hello passes dbus-daemon's at_console check).
+        for uid in (None, NOBODY):
+            r = self.client("dbus-send", "--system", "--print-reply", "--dest=org.freedesktop.DBus",
+                            "/org/freedesktop/DBus", "org.freedesktop.DBus.GetId", user=uid)
+            self.assertExit(r, 0)
+        r = self.client("loginctl", "list-sessions", "--no-legend", user=NOBODY)
+        self.assertExit(r, 0)
+        self.assertIn(sid, r.out)
 
 
 if __name__ == "__main__":
