@@ -96,6 +96,7 @@ DYNAMOD_ATOM(adopt_scan, "adopt_scan")
 // D-Bus (dbus/: see dbus/bus_actor.hpp)
 DYNAMOD_ATOM(bus_pump, "bus_pump")      // bus actor -> itself: go on dispatching (it yields after a batch)
 DYNAMOD_ATOM(bus_timer, "bus_timer")    // bus actor -> itself: uint64_t generation; sd-bus' own timeout is due
+DYNAMOD_ATOM(inhibit_due, "inhib_due")  // login1 bus actor -> itself: uint64_t generation; a shutdown's delay ran out
 DYNAMOD_ATOM(job_start, "job_start")    // -> job runner: std::string unit, std::string type -> uint32_t id
 DYNAMOD_ATOM(job_event, "job_event")    // job runner -> bus actors: bool removed, uint32_t id, std::string unit,
                                         // std::string type or result

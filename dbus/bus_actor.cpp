@@ -424,6 +424,9 @@ caf::behavior bus_actor(bus_self self, bus_args args) {
       [=](bus_timer_atom, uint64_t generation) {
         if (generation == self->state.timer_generation) pump(self->state);
       },
+      [=](inhibit_due_atom, uint64_t generation) {
+        if (self->state.login) login_shutdown_due(self->state, generation);
+      },
       [=](job_event_atom, bool removed, uint32_t id, const std::string& unit, const std::string& what) {
         emit_job_signal(self->state, removed, id, unit, what);
       },

@@ -1,7 +1,7 @@
 // org.freedesktop.login1.Manager at /org/freedesktop/login1 (../shared/spec/dbus.md §3): sessions from PAM
 // (CreateSession, ReleaseSession), lookups and lists, activating, locking, terminating and killing sessions, and
-// the power methods (carried out by the runtime's shutdown). Mutating methods are root's, except that a session's
-// owner may activate, lock, unlock and terminate their own sessions (there is no polkit to ask).
+// the properties; its power methods and inhibitors are in dbus/login1_power.cpp. Mutating methods are root's,
+// except that a session's owner may activate, lock, unlock and terminate their own sessions (no polkit to ask).
 #include <spdlog/spdlog.h>
 
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 
 #include "actors/messages.hpp"
 #include "dbus/bus_state.hpp"
+#include "dbus/login1_power.hpp"
 #include "dbus/login_state.hpp"
-#include "protocol/init_messages.hpp"
 
 namespace dynamod::dbus {
 
@@ -250,10 +250,6 @@ int method_list_seats(sd_bus_message* m, void*, sd_bus_error*) {
   return sd_bus_reply_method_return(m, "a(so)", 1, login::kSeat0, seat_path(login::kSeat0).c_str());
 }
 
-int method_list_inhibitors(sd_bus_message* m, void*, sd_bus_error*) {
-  return sd_bus_reply_method_return(m, "a(ssssuu)", 0);
-}
-
 // --- acting on sessions ----------------------------------------------------------------------------------------
 
 // A method on one session (s id): checked, then `act` for root or (when `owner_may`) its owner.
@@ -319,16 +315,10 @@ int method_kill_session(sd_bus_message* m, void* ud, sd_bus_error* e) {
   return on_session(m, ud, e, "ssi", false, [](bus_state& st, const std::string& id, sd_bus_message* call) {
     const char* who = nullptr;
     int32_t signal = 0;
-    if (sd_bus_message_read(call, "si", &who, &signal) < 0 || signal <= 0 || signal >= _NSIG) {
-      return std::string("Invalid signal");
+    if (sd_bus_message_read(call, "si", &who, &signal) < 0 || !login_kill_valid(who, signal)) {
+      return std::string("Invalid kill parameters");
     }
-    const std::string whom = who;
-    if (whom != "all" && whom != "leader" && !whom.empty()) return "Invalid kill parameter '" + whom.substr(0, 32) + "'";
-    if (whom == "leader") {
-      ::kill(static_cast<pid_t>(st.login->registry.find(id)->from.leader), signal);
-    } else {
-      signal_session(*st.login, id, signal);
-    }
+    login_kill(*st.login, id, who, signal);
     return std::string();
   });
 }
@@ -400,47 +390,6 @@ int method_set_user_linger(sd_bus_message* m, void* ud, sd_bus_error* error) {
   return all_sessions(m, ud, [](bus_state&, sd_bus_message*) {});
 }
 
-// --- power -------------------------------------------------------------------------------------------------------
-
-int power(sd_bus_message* m, void* ud, sd_bus_error* error, protocol::power_mode mode, bool with_flags) {
-  int r = 0;
-  if (with_flags) {
-    uint64_t flags = 0;
-    r = sd_bus_message_read(m, "t", &flags);
-  } else {
-    int interactive = 0;
-    r = sd_bus_message_read(m, "b", &interactive);
-  }
-  if (r < 0) return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, with_flags ? "Expected (t)." : "Expected (b).");
-  return all_sessions(m, ud, [mode](bus_state& st, sd_bus_message* call) {
-    spdlog::info("login1: {} requested ({})", to_string(mode), sd_bus_message_get_member(call));
-    sd_bus_emit_signal(st.bus, kPath, "org.freedesktop.login1.Manager", "PrepareForShutdown", "b", 1);
-    st.self->send(st.args.ctx->runtime, shutdown_atom_v, static_cast<uint8_t>(mode));
-  });
-}
-int method_power_off(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::poweroff, false); }
-int method_reboot(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::reboot, false); }
-int method_halt(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::halt, false); }
-int method_power_off_flags(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::poweroff, true); }
-int method_reboot_flags(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::reboot, true); }
-int method_halt_flags(sd_bus_message* m, void* ud, sd_bus_error* e) { return power(m, ud, e, protocol::power_mode::halt, true); }
-
-int method_sleep(sd_bus_message*, void*, sd_bus_error* error) {
-  return sd_bus_error_set(error, SD_BUS_ERROR_NOT_SUPPORTED, "dynamod does not suspend or hibernate");
-}
-
-// Can*: root may power off, reboot and halt; others could only through polkit, which dynamod does not have.
-int can_power(sd_bus_message* m, void* ud, sd_bus_error*) {
-  bus_state* s = &state_of(ud);
-  auto call = keep(m);
-  with_caller(*s, m, [s, call](caller c) {
-    sd_bus_reply_method_return(call.get(), "s", c.uid && *c.uid == 0 ? "yes" : "no");
-    pump(*s);
-  });
-  return 1;
-}
-int can_sleep(sd_bus_message* m, void*, sd_bus_error*) { return sd_bus_reply_method_return(m, "s", "na"); }
-
 // --- properties ---------------------------------------------------------------------------------------------------
 
 int get_counts(sd_bus*, const char*, const char*, const char* property, sd_bus_message* reply, void* ud, sd_bus_error*) {
@@ -449,10 +398,10 @@ int get_counts(sd_bus*, const char*, const char*, const char* property, sd_bus_m
   uint64_t value = 0;
   if (p == "NCurrentSessions") value = ls.registry.sessions().size();
   if (p == "SessionsMax") value = login::kMaxSessions;
-  if (p == "InhibitorsMax") value = 8192;
+  if (p == "InhibitorsMax") value = login::kMaxInhibitors;
   if (p == "RuntimeDirectorySize") value = 0;
   if (p == "RuntimeDirectoryInodesMax") value = 400000;
-  if (p == "InhibitDelayMaxUSec") value = 5000000;
+  if (p == "InhibitDelayMaxUSec") value = login::kInhibitDelayMaxUsec;
   if (p == "UserStopDelayUSec") value = 10000000;
   return sd_bus_message_append(reply, "t", value);
 }
@@ -498,8 +447,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("IdleHint", "b", get_false, 0, 0),
     SD_BUS_PROPERTY("IdleSinceHint", "t", get_zero_usec, 0, 0),
     SD_BUS_PROPERTY("IdleSinceHintMonotonic", "t", get_zero_usec, 0, 0),
-    SD_BUS_PROPERTY("BlockInhibited", "s", get_text, 0, 0),
-    SD_BUS_PROPERTY("DelayInhibited", "s", get_text, 0, 0),
+    SD_BUS_PROPERTY("BlockInhibited", "s", login1_power::get_inhibited, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+    SD_BUS_PROPERTY("DelayInhibited", "s", login1_power::get_inhibited, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("InhibitDelayMaxUSec", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("UserStopDelayUSec", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("HandlePowerKey", "s", get_text, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -511,7 +460,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("HandleLidSwitchDocked", "s", get_text, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("IdleAction", "s", get_text, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("IdleActionUSec", "t", get_zero_usec, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("PreparingForShutdown", "b", get_false, 0, 0),
+    SD_BUS_PROPERTY("PreparingForShutdown", "b", login1_power::get_preparing_for_shutdown, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
     SD_BUS_PROPERTY("PreparingForSleep", "b", get_false, 0, 0),
     SD_BUS_PROPERTY("ScheduledShutdown", "(st)", get_scheduled_shutdown, 0, 0),
     SD_BUS_PROPERTY("Docked", "b", get_false, 0, 0),
@@ -521,7 +470,7 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_PROPERTY("RuntimeDirectorySize", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("RuntimeDirectoryInodesMax", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("InhibitorsMax", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-    SD_BUS_PROPERTY("NCurrentInhibitors", "t", get_zero_usec, 0, 0),
+    SD_BUS_PROPERTY("NCurrentInhibitors", "t", login1_power::get_n_inhibitors, 0, 0),
     SD_BUS_PROPERTY("SessionsMax", "t", get_counts, 0, SD_BUS_VTABLE_PROPERTY_CONST),
     SD_BUS_PROPERTY("NCurrentSessions", "t", get_counts, 0, 0),
     SD_BUS_METHOD("GetSession", "s", "o", method_get_session, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -532,7 +481,8 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD("ListSessions", "", "a(susso)", method_list_sessions, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("ListUsers", "", "a(uso)", method_list_users, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("ListSeats", "", "a(so)", method_list_seats, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("ListInhibitors", "", "a(ssssuu)", method_list_inhibitors, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("ListInhibitors", "", "a(ssssuu)", login1_power::list_inhibitors, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Inhibit", "ssss", "h", login1_power::inhibit, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("CreateSession", "uusssssussbssa(sv)", "soshusub", method_create_session, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("ReleaseSession", "s", "", method_release_session, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("ActivateSession", "s", "", method_activate_session, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -547,23 +497,23 @@ const sd_bus_vtable kManagerVtable[] = {
     SD_BUS_METHOD("TerminateUser", "u", "", method_terminate_user, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("TerminateSeat", "s", "", method_terminate_seat, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_METHOD("SetUserLinger", "ubb", "", method_set_user_linger, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("PowerOff", "b", "", method_power_off, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Reboot", "b", "", method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Halt", "b", "", method_halt, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("PowerOffWithFlags", "t", "", method_power_off_flags, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("RebootWithFlags", "t", "", method_reboot_flags, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("HaltWithFlags", "t", "", method_halt_flags, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Suspend", "b", "", method_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("Hibernate", "b", "", method_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("HybridSleep", "b", "", method_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("SuspendThenHibernate", "b", "", method_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanPowerOff", "", "s", can_power, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanReboot", "", "s", can_power, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanHalt", "", "s", can_power, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanSuspend", "", "s", can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanHibernate", "", "s", can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanHybridSleep", "", "s", can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
-    SD_BUS_METHOD("CanSuspendThenHibernate", "", "s", can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("PowerOff", "b", "", login1_power::power_off, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Reboot", "b", "", login1_power::reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Halt", "b", "", login1_power::halt, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("PowerOffWithFlags", "t", "", login1_power::power_off_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("RebootWithFlags", "t", "", login1_power::reboot_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("HaltWithFlags", "t", "", login1_power::halt_with_flags, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Suspend", "b", "", login1_power::sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("Hibernate", "b", "", login1_power::sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("HybridSleep", "b", "", login1_power::sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("SuspendThenHibernate", "b", "", login1_power::sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanPowerOff", "", "s", login1_power::can_power, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanReboot", "", "s", login1_power::can_power, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanHalt", "", "s", login1_power::can_power, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanSuspend", "", "s", login1_power::can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanHibernate", "", "s", login1_power::can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanHybridSleep", "", "s", login1_power::can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
+    SD_BUS_METHOD("CanSuspendThenHibernate", "", "s", login1_power::can_sleep, SD_BUS_VTABLE_UNPRIVILEGED),
     SD_BUS_SIGNAL("SessionNew", "so", 0),
     SD_BUS_SIGNAL("SessionRemoved", "so", 0),
     SD_BUS_SIGNAL("UserNew", "uo", 0),

@@ -149,10 +149,7 @@ void forget_watch(bus_state& st, std::map<uint64_t, login_state::watch>::iterato
 }
 
 void add_watch(bus_state& st, login_state::watch::kind what, int fd, const std::string& id) {
-  auto& ls = ls_of(st);
-  const uint64_t tag = kFirstLoginTag + ls.next_tag++;
-  ls.watches[tag] = {what, fd, id};
-  st.args.ctx->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(st.self), tag);
+  login_watch(st, {what, fd, id, 0});
 }
 
 bool watch_leader(bus_state& st, const std::string& id, uint32_t leader) {
@@ -209,6 +206,32 @@ std::string seat_path(const std::string& seat) {
   return out;
 }
 
+namespace {
+
+// sysfs attributes are re-read from offset 0; a change is signalled with POLLPRI (logind watches the same file).
+uint32_t read_active_vt(int fd) {
+  char buf[32] = {};
+  if (::lseek(fd, 0, SEEK_SET) < 0) return 0;
+  const ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  if (n < 4 || std::strncmp(buf, "tty", 3) != 0) return 0;
+  return static_cast<uint32_t>(std::strtoul(buf + 3, nullptr, 10));
+}
+
+void watch_active_vt(bus_state& st) {
+  const int fd = ::open("/sys/class/tty/tty0/active", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    spdlog::warn("login1: cannot watch the active VT: {}", strerror(errno));
+    return;
+  }
+  read_active_vt(fd);  // POLLPRI reports changes after this read
+  auto& ls = ls_of(st);
+  const uint64_t tag = kFirstLoginTag + ls.next_tag++;
+  ls.watches[tag] = {login_state::watch::kind::vt, fd, "", 0};
+  st.args.ctx->loop->watch(fd, EPOLLPRI, caf::actor_cast<caf::actor>(st.self), tag);
+}
+
+}  // namespace
+
 uint32_t foreground_vt(const login_state& ls) {
   if (!ls.paths.console) return ls.simulated_vt;
   std::ifstream in("/sys/class/tty/tty0/active");
@@ -220,7 +243,8 @@ uint32_t foreground_vt(const login_state& ls) {
 void login_start(bus_state& st) {
   auto& ls = ls_of(st);
   // seats/ last: its existence tells dbus-daemon and sd-login that users/ is there to be read.
-  for (const std::string& dir : {ls.paths.systemd_dir, dir_of(ls, "sessions"), dir_of(ls, "users"), dir_of(ls, "seats")}) {
+  for (const std::string& dir : {ls.paths.systemd_dir, dir_of(ls, "sessions"), dir_of(ls, "users"), dir_of(ls, "inhibit"),
+                                 dir_of(ls, "seats")}) {
     if ((::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) || ::chmod(dir.c_str(), 0755) < 0) {
       spdlog::error("login1: cannot create {}: {}", dir, strerror(errno));
     }
@@ -258,6 +282,8 @@ void login_start(bus_state& st) {
   }
   for (const auto* u : ls.registry.users()) write_user_file(ls, u->uid);
   write_seat_file(ls);
+  login_restore_inhibitors(st);
+  if (ls.paths.console) watch_active_vt(st);
 }
 
 int login_session_created(bus_state& st, const std::string& id, bool new_user) {
@@ -355,16 +381,40 @@ void login_terminate_session(bus_state& st, const std::string& id, const char* w
   login_end_session(st, id, why);
 }
 
+void login_write_file(const std::string& dir, const std::string& name, const std::string& text) {
+  write_atomically(dir, name, text);
+}
+
+void login_watch(bus_state& st, login_state::watch w) {
+  auto& ls = ls_of(st);
+  const uint64_t tag = kFirstLoginTag + ls.next_tag++;
+  const int fd = w.fd;
+  ls.watches[tag] = std::move(w);
+  st.args.ctx->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(st.self), tag);
+}
+
 void login_io(bus_state& st, uint64_t tag) {
   auto& ls = ls_of(st);
   auto it = ls.watches.find(tag);
   if (it == ls.watches.end()) return;
   const auto w = it->second;
-  if (w.what == login_state::watch::kind::fifo) {
+  if (w.what == login_state::watch::kind::vt) {
+    // The kernel switched VTs (Ctrl-Alt-Fn, chvt, a VT_ACTIVATE of ours): the sessions' Active follows.
+    const uint32_t vt = read_active_vt(w.fd);
+    if (vt) login_sessions_changed(st, ls.registry.switch_to_vt(vt));
+    st.args.ctx->loop->watch(w.fd, EPOLLPRI, caf::actor_cast<caf::actor>(st.self), tag);
+    return;
+  }
+  if (w.what != login_state::watch::kind::leader) {
     char buf[64];
     const ssize_t n = ::read(w.fd, buf, sizeof buf);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {  // nothing is written there; keep listening
       st.args.ctx->loop->watch(w.fd, EPOLLIN, caf::actor_cast<caf::actor>(st.self), tag);
+      return;
+    }
+    if (w.what == login_state::watch::kind::inhibitor) {
+      forget_watch(st, it);
+      login_inhibitor_released(st, w.inhibitor);
       return;
     }
     login_end_session(st, w.session, "its login ended");
@@ -406,6 +456,20 @@ std::optional<std::string> session_of_pid(const login_state& ls, uint32_t pid) {
   }
   if (const auto* s = ls.registry.by_leader(pid)) return s->id;
   return std::nullopt;
+}
+
+bool login_kill_valid(const std::string& whom, int32_t signal) {
+  return (whom.empty() || whom == "all" || whom == "leader") && signal > 0 && signal < _NSIG;
+}
+
+void login_kill(const login_state& ls, const std::string& id, const std::string& whom, int signal) {
+  const login::session* s = ls.registry.find(id);
+  if (!s) return;
+  if (whom == "leader") {
+    if (s->from.leader > 1) ::kill(static_cast<pid_t>(s->from.leader), signal);
+  } else {
+    signal_session(ls, id, signal);
+  }
 }
 
 void signal_session(const login_state& ls, const std::string& id, int signal) {

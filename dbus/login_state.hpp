@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dbus/login_devices.hpp"
+#include "dbus/login_inhibitors.hpp"
 #include "dbus/login_registry.hpp"
 
 namespace dynamod::dbus {
@@ -36,9 +37,10 @@ struct login_state {
   std::string current_object;  // the session id the object lookup (sd-bus find) resolved for the call in hand
   // What the event loop watches for each session (tags from kFirstLoginTag on; the bus fd is tag 0).
   struct watch {
-    enum class kind { fifo, leader } what = kind::fifo;
+    enum class kind { fifo, leader, inhibitor, vt } what = kind::fifo;  // vt: /sys/class/tty/tty0/active
     int fd = -1;
     std::string session;
+    uint32_t inhibitor = 0;  // kind::inhibitor: whose FIFO
   };
   std::map<uint64_t, watch> watches;
   uint64_t next_tag = 0;
@@ -54,6 +56,12 @@ struct login_state {
   static constexpr size_t kKeptTallies = 16;
   std::map<uint32_t, pid_t> session_buses;  // uid -> its session bus daemon (dbus/login_user_bus)
   uint32_t simulated_vt = 1;  // the foreground VT in user mode (paths.console false): what SwitchTo changes
+  login::inhibitor_registry inhibitors;
+  // A power-off, reboot or halt that delay inhibitors hold back (a protocol::power_mode): carried out when the
+  // last one lets go, or after kInhibitDelayMaxUsec.
+  std::optional<uint8_t> pending_shutdown;
+  uint64_t shutdown_generation = 0;
+  bool preparing_for_shutdown = false;
 };
 
 // The VT in the foreground (/sys/class/tty/tty0/active; the simulated one in user mode), 0 if unknown.
@@ -92,6 +100,23 @@ void login_stop_user_bus(bus_state& st, uint32_t uid);
 void login_child_exit(bus_state& st, int pid, int status);
 // A watched fd turned readable or hung up.
 void login_io(bus_state& st, uint64_t tag);
+// Writes dir/name for sd-login's readers: world-readable, under a hidden name and renamed into place.
+void login_write_file(const std::string& dir, const std::string& name, const std::string& text);
+// Watches `w.fd` (closed with the watch) for the login1 actor: its readiness comes back to login_io.
+void login_watch(bus_state& st, login_state::watch w);
+
+// Inhibit (dbus/login_inhibitor_effects): keeps inhibitor `id` of the registry in /run/systemd/inhibit/<id> and
+// watches the read end of its FIFO <id>.ref; returns the write end for the caller (-1 if it could not be made).
+int login_inhibitor_taken(bus_state& st, uint32_t id);
+// Its FIFO hung up (the holder closed every copy): it is forgotten, and a shutdown it held back goes on once no
+// other delay inhibitor holds it.
+void login_inhibitor_released(bus_state& st, uint32_t id);
+// At start: the inhibitors a previous login1 left, kept while their FIFO has a writer.
+void login_restore_inhibitors(bus_state& st);
+// A power-off, reboot or halt that passed decide_shutdown: PrepareForShutdown(true), then the runtime's shutdown,
+// at once or when the delay inhibitors let go (at most kInhibitDelayMaxUsec).
+void login_shutdown(bus_state& st, uint8_t mode, bool delayed);
+void login_shutdown_due(bus_state& st, uint64_t generation);
 // Rewrites the files of the sessions in `ids`, their users' and seat0's (after Active, Locked or Idle changed),
 // and emits PropertiesChanged for Active and State on the sessions.
 void login_sessions_changed(bus_state& st, const std::vector<std::string>& ids);
@@ -99,6 +124,10 @@ void login_sessions_changed(bus_state& st, const std::vector<std::string>& ids);
 std::optional<std::string> session_of_pid(const login_state& ls, uint32_t pid);
 // Sends `signal` to every process of the session (its scope's cgroup, else its leader).
 void signal_session(const login_state& ls, const std::string& id, int signal);
+// Kill (Manager.KillSession, Session.Kill): `whom` is "all" (or "") for every process of the session, "leader"
+// for its leader alone; login_kill_valid checks that and the signal.
+bool login_kill_valid(const std::string& whom, int32_t signal);
+void login_kill(const login_state& ls, const std::string& id, const std::string& whom, int signal);
 // Terminate (of a session, its user or the seat): SIGTERM to its processes, and the session ends.
 void login_terminate_session(bus_state& st, const std::string& id, const char* why);
 

@@ -180,6 +180,7 @@ if __name__ != "__main__":
             first = self._answer(20)
             if not first.get("ready"):
                 raise AssertionError(f"the namespace agent did not start: {first}\n{self.console()[-3000:]}")
+            self.runtime_pid = first["runtime_pid"]  # in the namespace
             if wait:
                 self.wait_for(lambda: os.path.exists(self.socket) and self.try_list() is not None, 15,
                               "the control socket to answer")

@@ -302,5 +302,177 @@ class StrictUmask(Login1TestCase):
         self.assertIn(sid, r.out)
 
 
+
+class InhibitorTestCase(Login1TestCase):
+    def inhibit(self, what, mode, who="tester", why="testing", user=None):
+        """Debian's systemd-inhibit holding an inhibitor around a long sleep; returns its pid in the namespace."""
+        fd, out = tempfile.mkstemp(prefix="inhibit.", suffix=".out", dir=self.rt.dir)
+        os.close(fd)
+        pid = self.rt.spawn("systemd-inhibit", f"--what={what}", f"--who={who}", f"--why={why}", f"--mode={mode}",
+                            "sleep", "1000", out=out, err=out + ".err", user=user)
+        self.addCleanup(lambda: self.rt.finish(pid) if not self.ended(pid) else None)
+        return pid, out
+
+    def release(self, pid):
+        """Ends a systemd-inhibit (SIGTERM: it lets SIGINT go to its command) and so closes its descriptor."""
+        self.client("kill", "-TERM", str(pid))
+        self.wait(lambda: self.ended(pid), f"systemd-inhibit {pid} to end")
+
+    def inhibitors(self):
+        r = self.client("busctl", "--json=short", "call", *LOGIN1, "/org/freedesktop/login1",
+                        "org.freedesktop.login1.Manager", "ListInhibitors")
+        self.assertExit(r, 0)
+        return json.loads(r.out)["data"][0]
+
+    def manager_property(self, name):
+        r = self.client("busctl", "--json=short", "get-property", *LOGIN1, "/org/freedesktop/login1",
+                        "org.freedesktop.login1.Manager", name)
+        self.assertExit(r, 0)
+        return json.loads(r.out)["data"]
+
+    def runtime_runs(self):
+        return not self.ended(self.rt.runtime_pid)
+
+
+class Inhibitors(InhibitorTestCase):
+    def test_an_inhibitor_lasts_as_long_as_its_descriptor(self):
+        pid, _ = self.inhibit("shutdown:sleep", "delay", who="editor", why="saving files")
+        self.wait(lambda: len(self.inhibitors()) == 1, "the inhibitor to be listed")
+        what, who, why, mode, uid, holder = self.inhibitors()[0]
+        self.assertEqual((what, who, why, mode, uid), ("shutdown:sleep", "editor", "saving files", "delay", 0))
+        self.assertEqual(holder, pid, "the pid of the caller")
+        self.assertEqual(self.manager_property("DelayInhibited"), "shutdown:sleep")
+        self.assertEqual(self.manager_property("BlockInhibited"), "")
+        self.assertEqual(self.manager_property("NCurrentInhibitors"), 1)
+        r = self.client("systemd-inhibit", "--list", "--no-pager")
+        self.assertExit(r, 0)
+        self.assertRegex(r.out, r"(?m)^editor\s+0\s+root\s+\d+\s+\S+\s+shutdown:sleep\s+saving files\s+delay$")
+        self.assertIn("1 inhibitors listed.", r.out)
+        r = self.client("sh", "-c", "cd /run/systemd/inhibit && for f in *; do case $f in *.ref) ;; *) cat $f;; esac; "
+                        "done; test -p $f")
+        self.assertIn("WHO=editor", r.out)
+        self.assertIn("MODE=delay", r.out)
+        # Its holder ends: the FIFO hangs up and the inhibitor is gone, files and all.
+        self.release(pid)
+        self.wait(lambda: self.inhibitors() == [], "the inhibitor to go with its descriptor")
+        self.assertEqual(self.manager_property("DelayInhibited"), "")
+        self.assertEqual(self.client("sh", "-c", "ls -A /run/systemd/inhibit").out, "")
+
+    def test_blocking_needs_root_or_a_local_session_and_bad_requests_are_refused(self):
+        r = self.client("systemd-inhibit", "--what=shutdown", "--mode=block", "true", user=NOBODY)
+        self.assertExit(r, 1)
+        self.assertIn("Access denied", r.err)
+        # Delay is anyone's.
+        pid, _ = self.inhibit("sleep", "delay", user=NOBODY)
+        self.wait(lambda: [i[4] for i in self.inhibitors()] == [NOBODY], "nobody's delay inhibitor")
+        self.release(pid)
+        self.wait(lambda: self.inhibitors() == [], "it to go")
+        # With a session on seat0, the user may block.
+        answer, login_pid = self.login()
+        self.assertNotIn("error", answer, answer)
+        pid, _ = self.inhibit("handle-power-key", "block", user=NOBODY)
+        self.wait(lambda: [(i[0], i[3], i[4]) for i in self.inhibitors()] == [("handle-power-key", "block", NOBODY)],
+                  "nobody's block inhibitor")
+        self.release(pid)
+        self.wait(lambda: self.inhibitors() == [], "it to go")
+        for args, error in ((["reboot", "me", "x", "block"], "Invalid what specification."),
+                            (["shutdown", "me", "x", "sometimes"], "Invalid mode specification."),
+                            (["handle-power-key", "me", "x", "delay"], "Delay inhibitors only supported"),
+                            (["shutdown", "me", "x" * 5000, "delay"], "too long")):
+            r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                            "Inhibit", "ssss", *args)
+            self.assertNotEqual(r.rc, 0, r)
+            self.assertIn(error, r.err)
+        self.assertEqual(self.inhibitors(), [])
+
+    def test_one_user_cannot_take_every_inhibitor(self):
+        # busctl gets the descriptor and exits, so each inhibitor goes at once: hold them in one process instead.
+        script = ("import dbus, sys\n"
+                  "m = dbus.Interface(dbus.SystemBus().get_object('org.freedesktop.login1', '/org/freedesktop/login1'),"
+                  " 'org.freedesktop.login1.Manager')\nfds = []\n"
+                  "try:\n    for i in range(200):\n        fds.append(m.Inhibit('sleep', 'hog', str(i), 'delay'))\n"
+                  "except dbus.DBusException as e:\n    print(len(fds), e.get_dbus_name())\n")
+        r = self.client("python3", "-c", script, user=NOBODY)
+        self.assertExit(r, 0)
+        self.assertEqual(r.out.split(), ["64", "org.freedesktop.DBus.Error.LimitsExceeded"])
+        self.wait(lambda: self.inhibitors() == [], "the hog's inhibitors to go with it")
+        pid, _ = self.inhibit("sleep", "delay")
+        self.wait(lambda: len(self.inhibitors()) == 1, "root still takes one")
+
+    def test_a_block_inhibitor_holds_root_back_only_when_asked(self):
+        # Another user's (logind lets a caller go past their own blocks): nobody, with a session on seat0.
+        answer, _ = self.login()
+        self.assertNotIn("error", answer, answer)
+        pid, _ = self.inhibit("shutdown", "block", who="backup", why="writing the archive", user=NOBODY)
+        self.wait(lambda: len(self.inhibitors()) == 1, "the inhibitor")
+        # systemctl's own check (client-side, from ListInhibitors), as a non-root user on a tty would get.
+        r = self.client("systemctl", "poweroff", "--check-inhibitors=yes")
+        self.assertExit(r, 1)
+        self.assertIn('Operation inhibited by "backup"', r.err)
+        self.assertIn('reason is "writing the archive"', r.err)
+        # login1's check: root asks to be held to inhibitors (SD_LOGIND_ROOT_CHECK_INHIBITORS).
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "PowerOffWithFlags", "t", "1")
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("Access denied", r.err)  # busctl prints AccessDenied so, whatever its message
+        self.assertIn("refused: Access denied to root due to active block inhibitor", self.rt.console())
+        self.assertFalse(self.manager_property("PreparingForShutdown"))
+        self.assertTrue(self.runtime_runs())
+
+
+class InhibitorsOverABusRestart(InhibitorTestCase):
+    def test_inhibitors_survive_the_system_bus_restarting(self):
+        pid, _ = self.inhibit("shutdown", "block", who="keeper", why="kept")
+        self.wait(lambda: len(self.inhibitors()) == 1, "the inhibitor")
+        self.rt.kill_bus()
+        self.rt.start_bus()
+        self.rt.wait_dbus_ready(timeout=20)
+        # The new connection's login1 took it over from /run/systemd/inhibit and watches its FIFO again.
+        self.assertEqual([(i[0], i[1], i[3], i[5]) for i in self.inhibitors()], [("shutdown", "keeper", "block", pid)])
+        self.assertEqual(self.manager_property("BlockInhibited"), "shutdown")
+        self.release(pid)
+        self.wait(lambda: self.inhibitors() == [], "the carried-over inhibitor to go with its descriptor")
+
+
+class DelayedShutdown(InhibitorTestCase):
+    def test_a_delay_inhibitor_holds_the_shutdown_until_it_lets_go(self):
+        monitor_out = os.path.join(self.rt.dir, "monitor.out")
+        monitor = self.rt.spawn("gdbus", "monitor", "--system", "--dest", "org.freedesktop.login1", out=monitor_out,
+                                err=monitor_out + ".err")
+        self.addCleanup(lambda: self.rt.finish(monitor))
+        def monitored():
+            with open(monitor_out) as f:
+                return f.read()
+        self.wait(lambda: "is owned by" in monitored(), "the monitor to subscribe")
+        pid, _ = self.inhibit("shutdown", "delay", who="db", why="flushing")
+        self.wait(lambda: len(self.inhibitors()) == 1, "the inhibitor")
+        r = self.client("systemctl", "poweroff")  # as root: logind's PowerOffWithFlags, no client-side check
+        self.assertExit(r, 0)
+        self.wait(lambda: "PrepareForShutdown (true,)" in monitored(), "PrepareForShutdown(true)")
+        self.assertTrue(self.manager_property("PreparingForShutdown"))
+        time.sleep(1)
+        self.assertTrue(self.runtime_runs(), "held back while the delay inhibitor is held")
+        self.assertIn("waits up to 5000 ms for its delay inhibitors", self.rt.console())
+        self.release(pid)
+        self.wait(lambda: not self.runtime_runs(), "the shutdown to go on once the inhibitor let go", timeout=15)
+        self.assertIn("poweroff goes ahead", self.rt.console())
+        self.assertNotIn("shutting down anyway", self.rt.console())
+
+
+class DelayOutlasted(InhibitorTestCase):
+    def test_a_delay_inhibitor_that_never_lets_go_holds_the_shutdown_for_five_seconds_at_most(self):
+        self.inhibit("shutdown", "delay", who="stuck", why="never done")
+        self.wait(lambda: len(self.inhibitors()) == 1, "the inhibitor")
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "RebootWithFlags", "t", "0")
+        self.assertExit(r, 0)
+        r = self.client("busctl", "call", *LOGIN1, "/org/freedesktop/login1", "org.freedesktop.login1.Manager",
+                        "PowerOff", "b", "false")
+        self.assertNotEqual(r.rc, 0)
+        self.assertIn("already a shutdown", r.err)
+        self.wait(lambda: not self.runtime_runs(), "the shutdown after InhibitDelayMaxUSec", timeout=20)
+        self.assertIn("delay inhibitors still held after 5000 ms; shutting down anyway", self.rt.console())
+        self.assertIn("reboot goes ahead", self.rt.console())
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -30,6 +30,10 @@ BAR = (0x32, 0x32, 0x32)  # Debian's /etc/sway/config: bar { colors { background
 OVERVIEW = (0x23, 0x23, 0x23)  # GNOME Shell 43's overview background, seen through its top bar
 
 
+# VT_ACTIVATE (0x5606) on /dev/tty0: the kernel's own VT switch, the one login1 did not ask for.
+VT_ACTIVATE = "'open(my $t, \"+<\", \"/dev/tty0\") or die $!; ioctl($t, 0x5606, {}) or die $!'"
+
+
 def as_debian(command):
     """`command` as the desktop's user, in its session's environment (runtime dir, Wayland socket, sway's IPC)."""
     env = (f"export XDG_RUNTIME_DIR={RUNTIME_DIR}; "
@@ -145,6 +149,18 @@ class SwayOnLogin1(DesktopGuest):
             out = self.check(f"setpriv --reuid=65534 --regid=65534 --clear-groups busctl call org.freedesktop.login1 "
                              f"{path} org.freedesktop.login1.Session {call}", code=1)
             self.assertRegex(out, r"Access denied|not in control")
+        # --- a VT switch by the kernel (VT_ACTIVATE, as Ctrl-Alt-F2 and chvt do) sends the session to the background
+        # and back: login1 watches /sys/class/tty/tty0/active and pauses and resumes sway's devices -----------------
+        def active():
+            return self.run_in(f"loginctl show-session {sid} -p Active --value")[1].strip()
+        self.check(f"perl -e {VT_ACTIVATE.format(2)}")
+        self.wait(lambda: active() == "no", "the session to go to the background with VT 2", timeout=60)
+        self.check("cat /sys/class/tty/tty0/active", r"^tty2$")
+        self.check(f"perl -e {VT_ACTIVATE.format(1)}")
+        self.wait(lambda: active() == "yes", "the session to come back with VT 1", timeout=60)
+        self.check(f"test -e /proc/{sway_pid}")
+        self.wait(lambda: self.run_in(as_debian("swaymsg -t get_version"))[0] == 0, "sway to answer after the switch",
+                  timeout=60)
         # --- sway exits cleanly and gives every device back ---------------------------------------------------------
         self.run_in(as_debian("swaymsg exit"))  # sway may end before it answers ("Unable to receive IPC response")
         self.wait(lambda: any(e["session"] == sid for e in self.login1().get("ended_sessions", [])),
