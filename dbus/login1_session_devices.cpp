@@ -129,7 +129,6 @@ int release_control(sd_bus_message* m, void* ud, sd_bus_error* error) {
   return sd_bus_reply_method_return(m, "");
 }
 
-
 int take_device(sd_bus_message* m, void* ud, sd_bus_error* error) {
   login::device_id d;
   if (sd_bus_message_read(m, "uu", &d.major, &d.minor) < 0) return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS, "Expected (uu).");

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "dbus/bus_state.hpp"
@@ -34,11 +35,13 @@ constexpr const char* kSessionInterface = "org.freedesktop.login1.Session";
 login_state& ls_of(bus_state& st) { return *st.login; }
 std::string dir_of(const login_state& ls, const char* part) { return ls.paths.systemd_dir + "/" + part; }
 
+}  // namespace
+
 // sd-login lists these directories (skipping dot files) and watches them for IN_MOVED_TO | IN_DELETE: each file is
 // written under a hidden name and renamed into place. Files and directories are world-readable whatever the
 // runtime's umask: dbus-daemon (as messagebus) reads users/UID for each new connection once seats/ exists, and
 // refuses every connection of a user whose file it cannot read.
-void write_atomically(const std::string& dir, const std::string& name, const std::string& text) {
+void login_write_file(const std::string& dir, const std::string& name, const std::string& text) {
   const std::string tmp = dir + "/.#" + name, path = dir + "/" + name;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
   bool ok = fd >= 0 && ::fchmod(fd, 0644) == 0;
@@ -56,22 +59,24 @@ void write_atomically(const std::string& dir, const std::string& name, const std
   }
 }
 
+namespace {
+
 void remove_file(const std::string& path) {
   if (::unlink(path.c_str()) < 0 && errno != ENOENT) spdlog::warn("login1: cannot remove {}: {}", path, strerror(errno));
 }
 
 void write_seat_file(login_state& ls) {
-  write_atomically(dir_of(ls, "seats"), login::kSeat0, ls.registry.seat_file(login::kSeat0));
+  login_write_file(dir_of(ls, "seats"), login::kSeat0, ls.registry.seat_file(login::kSeat0));
 }
 
 void write_user_file(login_state& ls, uint32_t uid) {
   if (const auto* u = ls.registry.find_user(uid)) {
-    write_atomically(dir_of(ls, "users"), std::to_string(uid), ls.registry.user_file(*u));
+    login_write_file(dir_of(ls, "users"), std::to_string(uid), ls.registry.user_file(*u));
   }
 }
 
 void write_session_file(login_state& ls, const std::string& id) {
-  if (const auto* s = ls.registry.find(id)) write_atomically(dir_of(ls, "sessions"), id, ls.registry.session_file(*s));
+  if (const auto* s = ls.registry.find(id)) login_write_file(dir_of(ls, "sessions"), id, ls.registry.session_file(*s));
 }
 
 std::string scope_dir(const login_state& ls, const login::session& s) {
@@ -142,20 +147,22 @@ std::optional<uint32_t> gid_of(uint32_t uid) {
   return pw.pw_gid;
 }
 
+// sysfs attributes signal a change with POLLPRI; FIFOs and pidfds turn readable.
+void arm(bus_state& st, uint64_t tag, const login_state::watch& w) {
+  const uint32_t events = w.what == login_state::watch::kind::vt ? EPOLLPRI : EPOLLIN;
+  st.args.ctx->loop->watch(w.fd, events, caf::actor_cast<caf::actor>(st.self), tag);
+}
+
 void forget_watch(bus_state& st, std::map<uint64_t, login_state::watch>::iterator it) {
   st.args.ctx->loop->forget(it->second.fd);
   ::close(it->second.fd);
   ls_of(st).watches.erase(it);
 }
 
-void add_watch(bus_state& st, login_state::watch::kind what, int fd, const std::string& id) {
-  login_watch(st, {what, fd, id, 0});
-}
-
 bool watch_leader(bus_state& st, const std::string& id, uint32_t leader) {
   const int fd = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(leader), 0));
   if (fd < 0) return false;
-  add_watch(st, login_state::watch::kind::leader, fd, id);
+  login_watch(st, {login_state::watch::kind::leader, fd, id, 0});
   return true;
 }
 
@@ -169,7 +176,7 @@ int open_fifo(bus_state& st, const std::string& id, bool create) {
   }
   const int reader = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
   if (reader < 0) return -1;
-  add_watch(st, login_state::watch::kind::fifo, reader, id);
+  login_watch(st, {login_state::watch::kind::fifo, reader, id, 0});
   if (!create) return -1;
   return ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
 }
@@ -224,10 +231,7 @@ void watch_active_vt(bus_state& st) {
     return;
   }
   read_active_vt(fd);  // POLLPRI reports changes after this read
-  auto& ls = ls_of(st);
-  const uint64_t tag = kFirstLoginTag + ls.next_tag++;
-  ls.watches[tag] = {login_state::watch::kind::vt, fd, "", 0};
-  st.args.ctx->loop->watch(fd, EPOLLPRI, caf::actor_cast<caf::actor>(st.self), tag);
+  login_watch(st, {login_state::watch::kind::vt, fd, "", 0});
 }
 
 }  // namespace
@@ -312,11 +316,7 @@ void login_end_session(bus_state& st, const std::string& id, const char* why) {
   const login::session* s = ls.registry.find(id);
   if (!s) return;
   const login::session gone = *s;
-  for (auto it = ls.watches.begin(); it != ls.watches.end();) {
-    auto next = std::next(it);
-    if (it->second.session == id) forget_watch(st, it);
-    it = next;
-  }
+  login_unwatch(st, [&](const login_state::watch& w) { return w.session == id; });
   login_release_control(st, id, false);
   std::string devices;
   if (auto t = ls.tallies.find(id); t != ls.tallies.end()) {
@@ -381,16 +381,19 @@ void login_terminate_session(bus_state& st, const std::string& id, const char* w
   login_end_session(st, id, why);
 }
 
-void login_write_file(const std::string& dir, const std::string& name, const std::string& text) {
-  write_atomically(dir, name, text);
-}
-
 void login_watch(bus_state& st, login_state::watch w) {
   auto& ls = ls_of(st);
   const uint64_t tag = kFirstLoginTag + ls.next_tag++;
-  const int fd = w.fd;
-  ls.watches[tag] = std::move(w);
-  st.args.ctx->loop->watch(fd, EPOLLIN, caf::actor_cast<caf::actor>(st.self), tag);
+  arm(st, tag, ls.watches[tag] = std::move(w));
+}
+
+void login_unwatch(bus_state& st, const std::function<bool(const login_state::watch&)>& which) {
+  auto& ls = ls_of(st);
+  for (auto it = ls.watches.begin(); it != ls.watches.end();) {
+    auto next = std::next(it);
+    if (which(it->second)) forget_watch(st, it);
+    it = next;
+  }
 }
 
 void login_io(bus_state& st, uint64_t tag) {
@@ -402,18 +405,17 @@ void login_io(bus_state& st, uint64_t tag) {
     // The kernel switched VTs (Ctrl-Alt-Fn, chvt, a VT_ACTIVATE of ours): the sessions' Active follows.
     const uint32_t vt = read_active_vt(w.fd);
     if (vt) login_sessions_changed(st, ls.registry.switch_to_vt(vt));
-    st.args.ctx->loop->watch(w.fd, EPOLLPRI, caf::actor_cast<caf::actor>(st.self), tag);
+    arm(st, tag, w);
     return;
   }
   if (w.what != login_state::watch::kind::leader) {
     char buf[64];
     const ssize_t n = ::read(w.fd, buf, sizeof buf);
     if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR))) {  // nothing is written there; keep listening
-      st.args.ctx->loop->watch(w.fd, EPOLLIN, caf::actor_cast<caf::actor>(st.self), tag);
+      arm(st, tag, w);
       return;
     }
     if (w.what == login_state::watch::kind::inhibitor) {
-      forget_watch(st, it);
       login_inhibitor_released(st, w.inhibitor);
       return;
     }

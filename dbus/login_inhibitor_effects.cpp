@@ -17,7 +17,6 @@
 #include "dbus/bus_state.hpp"
 #include "dbus/login_state.hpp"
 #include "protocol/init_messages.hpp"
-#include "runtime/io/event_loop.hpp"
 
 namespace dynamod::dbus {
 
@@ -86,14 +85,9 @@ int login_inhibitor_taken(bus_state& st, uint32_t id) {
 
 void login_inhibitor_released(bus_state& st, uint32_t id) {
   auto& ls = *st.login;
-  for (auto it = ls.watches.begin(); it != ls.watches.end(); ++it) {
-    if (it->second.what == login_state::watch::kind::inhibitor && it->second.inhibitor == id) {
-      st.args.ctx->loop->forget(it->second.fd);
-      ::close(it->second.fd);
-      ls.watches.erase(it);
-      break;
-    }
-  }
+  login_unwatch(st, [id](const login_state::watch& w) {
+    return w.what == login_state::watch::kind::inhibitor && w.inhibitor == id;
+  });
   forget_files(ls, id);
   if (!ls.inhibitors.remove(id)) return;
   spdlog::info("login1: inhibitor {} released", id);

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -104,6 +105,8 @@ void login_io(bus_state& st, uint64_t tag);
 void login_write_file(const std::string& dir, const std::string& name, const std::string& text);
 // Watches `w.fd` (closed with the watch) for the login1 actor: its readiness comes back to login_io.
 void login_watch(bus_state& st, login_state::watch w);
+// Forgets (and closes) the watches `which` picks.
+void login_unwatch(bus_state& st, const std::function<bool(const login_state::watch&)>& which);
 
 // Inhibit (dbus/login_inhibitor_effects): keeps inhibitor `id` of the registry in /run/systemd/inhibit/<id> and
 // watches the read end of its FIFO <id>.ref; returns the write end for the caller (-1 if it could not be made).
